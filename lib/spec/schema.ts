@@ -1,0 +1,124 @@
+import { z } from 'zod'
+
+/** Schema version this tool reads and writes. */
+export const SCHEMA_VERSION = 2
+
+export const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/
+const HEX40 = /^[0-9a-f]{40}$/
+const HEX64 = /^[0-9a-f]{64}$/
+
+const REPO_URL = /^(https?:\/\/[^\s/]+\/\S+|ssh:\/\/\S+|file:\/\/\/?\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$/
+const MODEL_URL = /^(https?:\/\/[^\s/]+\/\S*|file:\/\/\/?\S+)$/
+
+/** Problems with a relative path that must stay inside its folder, or undefined when it is safe. */
+export function unsafePathReason(p: string): string | undefined {
+  if (p.includes('\0')) return 'must not contain a NUL character'
+  if (p.includes('\\')) return 'must not contain a backslash (use "/")'
+  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'must be relative, not absolute'
+  const parts = p.split('/')
+  if (parts.includes('..')) return 'must not contain ".." (it would leave its folder)'
+  if (parts.some(s => s === '' || s === '.')) return 'must not contain empty or "." segments'
+  return undefined
+}
+
+const safeRelativePath = (what: string) => z.string({ error: `${what} must be a string` })
+  .min(1, { error: `${what} must not be empty` })
+  .superRefine((p, ctx) => {
+    const reason = unsafePathReason(p)
+    if (reason) ctx.addIssue({ code: 'custom', message: `${what} ${reason}` })
+  })
+
+const commit = z.string().regex(HEX40, { error: 'commit must be a full 40-character lowercase hex sha (run `validate` to pin it)' })
+const repoUrl = z.string({ error: 'repo must be a string' }).min(1, { error: 'repo must not be empty' })
+  .regex(REPO_URL, { error: 'repo must be an https://, http://, ssh://, git@host:path or file:// URL' })
+const ref = z.string().min(1, { error: 'ref must not be empty' }).regex(/^[^\s~^:?*[\\]+$/, { error: 'ref is not a valid git ref name' })
+
+export const ComfyuiSchema = z.strictObject({
+  repo: repoUrl,
+  /** Branch, tag or (short) sha; omitted means the repository's default branch. */
+  ref: ref.optional(),
+  /** Wins over `ref` when both are present. */
+  commit: commit.optional(),
+})
+
+export const CustomNodeSchema = z.strictObject({
+  /** Directory under custom_nodes/; default: the last URL segment without `.git`. */
+  name: z.string().min(1, { error: 'name must not be empty' }).max(128)
+    .superRefine((p, ctx) => {
+      const reason = unsafePathReason(p) ?? (p.includes('/') ? 'must be a single folder name (no "/")' : undefined)
+        ?? (p.startsWith('.') ? 'must not start with "."' : undefined)
+      if (reason) ctx.addIssue({ code: 'custom', message: `name ${reason}` })
+    }).optional(),
+  repo: repoUrl,
+  ref: ref.optional(),
+  commit: commit.optional(),
+  /** false: realized under custom_nodes/.disabled/<name>, dependencies not collected. */
+  enabled: z.boolean({ error: 'enabled must be true or false' }).default(true),
+  /** true: run the node's install.py after dependencies are installed. */
+  install_script: z.boolean({ error: 'install_script must be true or false' }).default(false),
+})
+
+export const ModelSchema = z.strictObject({
+  /** Relative to ComfyUI's models/ folder. */
+  path: safeRelativePath('path'),
+  url: z.string({ error: 'url must be a string' }).regex(MODEL_URL, { error: 'url must be an https://, http:// or file:// URL' }),
+  sha256: z.string().regex(HEX64, { error: 'sha256 must be 64 lowercase hex characters' }).optional(),
+  size: z.number({ error: 'size must be a number of bytes' }).int({ error: 'size must be a whole number of bytes' })
+    .nonnegative({ error: 'size must not be negative' }).optional(),
+})
+
+const requirementLine = z.string().min(1, { error: 'a requirement must not be empty' })
+const indexUrl = z.string().regex(/^(https?|file):\/\/\S+$/, { error: 'an index URL must be an http(s):// or file:// URL' })
+
+export const PythonSchema = z.strictObject({
+  version: z.string().regex(/^3\.\d{1,2}$/, { error: 'version must look like "3.11"' }).optional(),
+  requirements: z.array(requirementLine).default([]),
+  constraints: z.array(requirementLine).default([]),
+  /** Package spec remapping applied to collected lines (seed 004's pip_overrides). */
+  overrides: z.record(z.string(), z.string()).default({}),
+  blacklist: z.array(z.string().min(1)).default([]),
+  downgrade_blacklist: z.array(z.string().min(1)).default([]),
+  index_url: indexUrl.nullable().default(null),
+  extra_index_urls: z.array(indexUrl).default([]),
+  find_links: z.array(z.string().min(1)).default([]),
+  /** uv only, e.g. "cu128". */
+  torch_backend: z.string().min(1).nullable().default(null),
+  /** uv only: an RFC 3339 time for reproducible resolution. */
+  exclude_newer: z.string().regex(/^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:\d{2})?)?$/, { error: 'exclude_newer must be an RFC 3339 date or time' }).nullable().default(null),
+  /** "fail" (default) stops on a dependency conflict; "per-node" installs each node's requirements separately. */
+  on_conflict: z.enum(['fail', 'per-node'], { error: 'on_conflict must be "fail" or "per-node"' }).default('fail'),
+})
+
+export const LaunchSchema = z.strictObject({
+  port: z.number().int().min(0, { error: 'port must be 0..65535' }).max(65535, { error: 'port must be 0..65535' }).default(8188),
+  listen: z.string().min(1).default('127.0.0.1'),
+  args: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+})
+
+export const SpecSchema = z.strictObject({
+  $schema: z.string().optional(),
+  schema_version: z.literal(SCHEMA_VERSION, { error: `schema_version must be ${SCHEMA_VERSION}` }),
+  id: z.string({ error: 'id must be a string' }).regex(ID_PATTERN, { error: 'id must match [a-z0-9][a-z0-9._-]{0,63}' }),
+  description: z.string().optional(),
+  comfyui: ComfyuiSchema,
+  custom_nodes: z.array(CustomNodeSchema).default([]),
+  models: z.array(ModelSchema).default([]),
+  python: PythonSchema.prefault({}),
+  launch: LaunchSchema.prefault({}),
+})
+
+/** A version spec as written in versions/<id>.json (defaults not yet applied). */
+export type SpecInput = z.input<typeof SpecSchema>
+/** A validated version spec, defaults applied. */
+export type Spec = z.output<typeof SpecSchema>
+export type CustomNode = Spec['custom_nodes'][number]
+export type Model = Spec['models'][number]
+export type PythonRules = Spec['python']
+
+/** The folder name a node is realized under: its `name`, else the last URL segment without `.git`. */
+export function nodeName(node: { name?: string | undefined; repo: string }): string {
+  if (node.name) return node.name
+  const last = node.repo.replace(/[/\\]+$/, '').split(/[/:]/).pop() ?? ''
+  return last.replace(/\.git$/, '')
+}

@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process'
+
+export interface ExecOptions {
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+  /** Aborting kills the child (SIGTERM, then SIGKILL after a grace period). */
+  signal?: AbortSignal
+  /** Kills the child after this many milliseconds; the result says `timedOut`. */
+  timeoutMs?: number
+  /** Called with each complete line of stdout and stderr as it arrives (for progress output). */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void
+  input?: string
+}
+
+export interface ExecResult {
+  command: string
+  exitCode: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  timedOut: boolean
+  aborted: boolean
+  /** Set when the program could not be started at all (ENOENT and the like). */
+  spawnError?: string
+}
+
+/** Runs a program without a shell and reports how it ended; it never throws for a failed command. */
+export function exec(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  return new Promise(resolve => {
+    const command = [file, ...args].join(' ')
+    const result: ExecResult = { command, exitCode: null, signal: null, stdout: '', stderr: '', timedOut: false, aborted: false }
+    if (opts.signal?.aborted) { result.aborted = true; resolve(result); return }
+    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] })
+    let killTimer: NodeJS.Timeout | undefined
+    const kill = () => {
+      child.kill('SIGTERM')
+      killTimer = setTimeout(() => child.kill('SIGKILL'), 3_000)
+      killTimer.unref()
+    }
+    const onAbort = () => { result.aborted = true; kill() }
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
+    const timer = opts.timeoutMs ? setTimeout(() => { result.timedOut = true; kill() }, opts.timeoutMs) : undefined
+    const partial = { stdout: '', stderr: '' }
+    for (const stream of ['stdout', 'stderr'] as const) {
+      child[stream].setEncoding('utf8')
+      child[stream].on('data', (chunk: string) => {
+        result[stream] += chunk
+        if (!opts.onLine) return
+        const text = partial[stream] + chunk
+        const lines = text.split(/\r?\n|\r/)
+        partial[stream] = lines.pop() ?? ''
+        for (const line of lines) if (line) opts.onLine(line, stream)
+      })
+    }
+    child.stdin.on('error', () => {})
+    child.stdin.end(opts.input ?? '')
+    child.on('error', e => { result.spawnError = e.message })
+    child.on('close', (code, sig) => {
+      if (timer) clearTimeout(timer)
+      if (killTimer) clearTimeout(killTimer)
+      opts.signal?.removeEventListener('abort', onAbort)
+      if (opts.onLine) for (const s of ['stdout', 'stderr'] as const) if (partial[s]) opts.onLine(partial[s], s)
+      result.exitCode = code
+      result.signal = sig
+      resolve(result)
+    })
+  })
+}
+
+/** A one-line description of how a command failed, with the tail of its error output. */
+export function describeFailure(r: ExecResult, tailLines = 12): string {
+  const how = r.spawnError ? `could not start: ${r.spawnError}`
+    : r.timedOut ? 'timed out'
+    : r.aborted ? 'was cancelled'
+    : r.signal ? `was killed with ${r.signal}`
+    : `failed with exit code ${r.exitCode}`
+  const tail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-tailLines).join('\n')
+  return tail ? `${how}:\n${tail}` : how
+}
+
+export const succeeded = (r: ExecResult): boolean => r.exitCode === 0 && !r.spawnError && !r.aborted && !r.timedOut
