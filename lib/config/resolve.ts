@@ -1,0 +1,135 @@
+import { existsSync } from 'node:fs'
+import { homedir, availableParallelism } from 'node:os'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { ConfigFileSchema, DEFAULT_AUTH, type AuthRule, type ConfigFile } from './schema.ts'
+import type { TaskPlugin } from '../graph/plugin.ts'
+import { formatPath, type Diagnostic } from '../spec/diagnostic.ts'
+import { displayPath } from '../spec/load.ts'
+import { err, ok, type Result } from '../result.ts'
+
+export type Source = 'flag' | 'env' | 'config' | 'default'
+
+/** Flags that override configuration (all optional). */
+export interface ConfigFlags {
+  versionsDir?: string
+  home?: string
+  cacheRoot?: string
+  modelsDir?: string
+  offline?: boolean
+  jobs?: number
+  config?: string
+}
+
+/** Every setting in one validated object, plus where each value came from. */
+export interface ResolvedConfig {
+  configFile: string | undefined
+  versionsDir: string
+  /** A path, or a template with `{id}`; use {@link homeFor}. */
+  home: string
+  cacheRoot: string
+  modelsDir: string
+  offline: boolean
+  concurrency: { git: number; network: number; cpu: number; total: number }
+  auth: AuthRule[]
+  installer: 'auto' | 'uv' | 'pip'
+  linkMode: 'symlink' | 'hardlink' | 'copy'
+  timeouts: { compileS: number; installS: number; downloadHeadersS: number; downloadBodyS: number }
+  plugins: TaskPlugin[]
+  sources: Record<string, Source>
+}
+
+export const DEFAULT_HOME_LOCAL = '~/comfy-{id}'
+export const DEFAULT_HOME_RUNPOD = '/workspace/ComfyUI'
+
+/** The realized home of a version. */
+export function homeFor(config: Pick<ResolvedConfig, 'home'>, id: string): string {
+  return config.home.replaceAll('{id}', id)
+}
+
+const expandHome = (p: string, home: string) => (p === '~' ? home : p.startsWith('~/') ? `${home}${p.slice(1)}` : p)
+
+/** Loads cache.config.ts (when present) and merges flag, environment, config file and default, in that order. */
+export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: string): Promise<Result<ResolvedConfig, Diagnostic[]>> {
+  const configPath = flags.config ?? env.COMFY_CONFIG ?? (existsSync(resolve(cwd, 'cache.config.ts')) ? 'cache.config.ts' : undefined)
+  let file: ConfigFile = {}
+  let configFile: string | undefined
+  if (configPath) {
+    configFile = resolve(cwd, configPath)
+    const loaded = await loadConfigFile(configFile)
+    if (!loaded.ok) return loaded
+    file = loaded.value
+  }
+  const user = env.HOME || homedir()
+  const fileDir = configFile ? dirname(configFile) : cwd
+  const sources: Record<string, Source> = {}
+  const pick = <T>(key: string, flag: T | undefined, envValue: T | undefined, fileValue: T | undefined, fallback: T): T => {
+    if (flag !== undefined) { sources[key] = 'flag'; return flag }
+    if (envValue !== undefined) { sources[key] = 'env'; return envValue }
+    if (fileValue !== undefined) { sources[key] = 'config'; return fileValue }
+    sources[key] = 'default'
+    return fallback
+  }
+  // Flags and environment paths are relative to the working directory, config paths to the config file.
+  const path = (key: string, flag: string | undefined, envValue: string | undefined, fileValue: string | undefined, fallback: string) => {
+    const p = pick(key, flag, envValue || undefined, fileValue, fallback)
+    const base = sources[key] === 'config' ? fileDir : cwd
+    const expanded = expandHome(p, user)
+    return isAbsolute(expanded) ? expanded : resolve(base, expanded)
+  }
+  const cacheRoot = path('cacheRoot', flags.cacheRoot, env.COMFY_CACHE_ROOT, file.cache_root, '~/.cache/comfy-vc')
+  const defaultHome = env.RUNPOD_POD_ID ? DEFAULT_HOME_RUNPOD : DEFAULT_HOME_LOCAL
+  const envOffline = env.COMFY_OFFLINE === undefined || env.COMFY_OFFLINE === '' ? undefined : !['0', 'false', 'no'].includes(env.COMFY_OFFLINE.toLowerCase())
+  const envInstaller = env.COMFY_INSTALLER as ResolvedConfig['installer'] | undefined
+  if (envInstaller && !['auto', 'uv', 'pip'].includes(envInstaller)) {
+    return err([{ file: 'environment', path: 'COMFY_INSTALLER', message: `expected "uv", "pip" or "auto", got "${envInstaller}"` }])
+  }
+  const cpus = availableParallelism()
+  const jobs = flags.jobs
+  const limit = (n: number) => (jobs ? Math.min(n, jobs) : n)
+  const config: ResolvedConfig = {
+    configFile,
+    versionsDir: path('versionsDir', flags.versionsDir, env.COMFY_VERSIONS_DIR, file.versions_dir, 'versions'),
+    home: path('home', flags.home, env.COMFY_HOME, file.home, defaultHome),
+    cacheRoot,
+    modelsDir: path('modelsDir', flags.modelsDir, env.MODELS_DIR, file.models_dir, `${cacheRoot}/models`),
+    offline: pick('offline', flags.offline || undefined, envOffline, file.offline, false),
+    concurrency: {
+      git: limit(file.concurrency?.git ?? 4),
+      network: limit(file.concurrency?.network ?? 4),
+      cpu: limit(file.concurrency?.cpu ?? cpus),
+      total: jobs ?? Number.POSITIVE_INFINITY,
+    },
+    auth: pick('auth', undefined, undefined, file.auth?.map(r => ({ subdomains: true, header: 'authorization', ...r })), DEFAULT_AUTH),
+    installer: pick('installer', undefined, envInstaller, file.installer, 'auto'),
+    linkMode: pick('linkMode', undefined, undefined, file.link_mode, 'symlink'),
+    timeouts: {
+      compileS: file.timeouts?.compile_s ?? 300,
+      installS: file.timeouts?.install_s ?? 1800,
+      downloadHeadersS: file.timeouts?.download_headers_s ?? 30,
+      downloadBodyS: file.timeouts?.download_body_s ?? 60,
+    },
+    plugins: file.plugins ?? [],
+    sources,
+  }
+  sources.concurrency = jobs ? 'flag' : file.concurrency ? 'config' : 'default'
+  sources.timeouts = file.timeouts ? 'config' : 'default'
+  sources.plugins = file.plugins ? 'config' : 'default'
+  return ok(config)
+}
+
+async function loadConfigFile(file: string): Promise<Result<ConfigFile, Diagnostic[]>> {
+  const shown = displayPath(file)
+  if (!existsSync(file)) return err([{ file: shown, path: '(root)', message: 'config file not found' }])
+  let mod: { default?: unknown }
+  try {
+    mod = await import(pathToFileURL(file).href) as { default?: unknown }
+  } catch (e) {
+    return err([{ file: shown, path: '(root)', message: `cannot load: ${(e as Error).message.split('\n')[0]}` }])
+  }
+  const parsed = ConfigFileSchema.safeParse(mod.default ?? {})
+  if (!parsed.success) {
+    return err(parsed.error.issues.map(i => ({ file: shown, path: formatPath(i.path), message: i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : i.message })))
+  }
+  return ok(mod.default as ConfigFile)
+}

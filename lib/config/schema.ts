@@ -1,0 +1,47 @@
+import { z } from 'zod'
+import type { TaskPlugin } from '../graph/plugin.ts'
+
+/** A credential and the only hosts it may be sent to. */
+export const AuthRuleSchema = z.strictObject({
+  /** Host name, e.g. "huggingface.co". */
+  host: z.string().min(1).regex(/^[a-z0-9.-]+$/i, { error: 'host must be a bare host name such as "huggingface.co"' }),
+  /** Also send it to subdomains of `host` (cdn-lfs.huggingface.co, ...). */
+  subdomains: z.boolean().default(true),
+  /** The environment variable that holds the token. */
+  env: z.string().min(1),
+  /** Sent as `Authorization: Bearer <token>` unless another header is named. */
+  header: z.string().min(1).default('authorization'),
+})
+export type AuthRule = z.output<typeof AuthRuleSchema>
+
+export const DEFAULT_AUTH: AuthRule[] = [
+  { host: 'huggingface.co', subdomains: true, env: 'HF_TOKEN', header: 'authorization' },
+  { host: 'civitai.com', subdomains: true, env: 'CIVITAI_TOKEN', header: 'authorization' },
+]
+
+const positive = z.number().int().positive()
+
+/** The shape of cache.config.ts's default export. Every field is optional. */
+export const ConfigFileSchema = z.strictObject({
+  versions_dir: z.string().min(1).optional(),
+  /** Where a version is realized; `{id}` is replaced by the version id. */
+  home: z.string().min(1).optional(),
+  cache_root: z.string().min(1).optional(),
+  models_dir: z.string().min(1).optional(),
+  offline: z.boolean().optional(),
+  concurrency: z.strictObject({ git: positive.optional(), network: positive.optional(), cpu: positive.optional() }).optional(),
+  /** Replaces the default rules (HF_TOKEN → huggingface.co, CIVITAI_TOKEN → civitai.com). */
+  auth: z.array(AuthRuleSchema).optional(),
+  installer: z.enum(['auto', 'uv', 'pip']).optional(),
+  link_mode: z.enum(['symlink', 'hardlink', 'copy']).optional(),
+  timeouts: z.strictObject({
+    compile_s: positive.optional(),
+    install_s: positive.optional(),
+    download_headers_s: positive.optional(),
+    download_body_s: positive.optional(),
+  }).optional(),
+  plugins: z.array(z.custom<TaskPlugin>(p => !!p && typeof p === 'object' && typeof (p as TaskPlugin).kind === 'string'
+    && typeof (p as TaskPlugin).tasks === 'function' && typeof (p as TaskPlugin).run === 'function'
+    && typeof (p as TaskPlugin).outputsStand === 'function', { error: 'a plugin needs kind, tasks(), run() and outputsStand()' })).optional(),
+})
+export type ConfigFile = z.input<typeof ConfigFileSchema>
