@@ -1,0 +1,69 @@
+import type { Json, TaskDef } from './plugin.ts'
+import { canonicalJson, sha256 } from '../util/hash.ts'
+
+/**
+ * Bumped whenever what a task produces for the same inputs changes (a new checkout layout, a new
+ * store format). Markers written under another value are ignored, so everything re-runs once.
+ */
+export const CACHE_SCHEMA = 1
+
+/** The record a fingerprint is the hash of; stored in markers so `plan` can say what changed. */
+export interface FingerprintRecord {
+  kind: string
+  cache_schema: number
+  inputs: TaskDef['inputs']
+  /** Inputs that became known only after the dependencies ran (file hashes, tools found). */
+  discovered: { [k: string]: Json | undefined }
+  /** Dependency id → its fingerprint: a change upstream changes every task downstream. */
+  deps: Record<string, string>
+}
+
+export function fingerprintRecord(task: TaskDef, depFingerprints: ReadonlyMap<string, string>, discovered: FingerprintRecord['discovered'] = {}): FingerprintRecord {
+  const deps: Record<string, string> = {}
+  for (const d of task.deps) {
+    const fp = depFingerprints.get(d)
+    if (fp === undefined) throw new Error(`internal error: fingerprint of ${d} needed before ${task.id}`)
+    deps[d] = fp
+  }
+  return { kind: task.kind, cache_schema: CACHE_SCHEMA, inputs: task.inputs, discovered, deps }
+}
+
+export const fingerprintOf = (record: FingerprintRecord): string => sha256(canonicalJson(record))
+
+/**
+ * Fingerprints of a whole graph, given what each task discovered (absent = nothing discovered).
+ * Pure; the executor computes the same values one task at a time as dependencies finish.
+ */
+export function fingerprintGraph(
+  graph: { tasks: ReadonlyMap<string, TaskDef>; order: readonly string[] },
+  discovered: ReadonlyMap<string, FingerprintRecord['discovered']> = new Map(),
+): Map<string, string> {
+  const fps = new Map<string, string>()
+  for (const id of graph.order) {
+    const task = graph.tasks.get(id)!
+    fps.set(id, fingerprintOf(fingerprintRecord(task, fps, discovered.get(id))))
+  }
+  return fps
+}
+
+/** What differs between a stored record and the current one, in words, for `plan`. */
+export function explainChange(before: FingerprintRecord | undefined, now: FingerprintRecord): string {
+  if (!before) return 'not run before'
+  if (before.cache_schema !== now.cache_schema) return `cache schema changed (${before.cache_schema} → ${now.cache_schema})`
+  const changed = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+    [...new Set([...Object.keys(a), ...Object.keys(b)])].sort().filter(k => canonicalJson(a[k] ?? null) !== canonicalJson(b[k] ?? null))
+  const inputs = changed(before.inputs, now.inputs)
+  if (inputs.length) return inputs.map(k => `${k} changed (${short(before.inputs[k])} → ${short(now.inputs[k])})`).join('; ')
+  const found = changed(before.discovered, now.discovered)
+  if (found.length) return found.map(k => `${k} changed`).join('; ')
+  const deps = changed(before.deps, now.deps)
+  if (deps.length) return `dependency ${deps.join(', ')} changed`
+  return 'fingerprint changed'
+}
+
+function short(v: unknown): string {
+  if (v === undefined || v === null) return 'none'
+  const s = typeof v === 'string' ? v : canonicalJson(v)
+  const shown = /^[0-9a-f]{40,64}$/.test(s) ? s.slice(0, 10) : s
+  return shown.length > 60 ? `${shown.slice(0, 57)}...` : shown
+}

@@ -1,0 +1,42 @@
+import type { ResolvedConfig } from '../config/resolve.ts'
+import { MarkerStore } from '../engine/markers.ts'
+import { explainChange, fingerprintOf, fingerprintRecord } from '../graph/fingerprint.ts'
+import type { Json, TaskContext } from '../graph/plugin.ts'
+import type { Prepared } from './prepare.ts'
+
+export interface PlanRow { id: string; kind: string; status: 'run' | 'skip'; reason: string }
+
+/**
+ * What `realize` would do, and why, without changing anything: each task's fingerprint is computed
+ * as the executor would (dependencies' recorded outputs stand in for a run) and compared with its marker.
+ */
+export async function plan(prepared: Prepared, config: ResolvedConfig, signal: AbortSignal): Promise<PlanRow[]> {
+  const markers = MarkerStore.forHome(prepared.home)
+  const state = new Map<string, { run: boolean; fingerprint?: string; outputs: Json }>()
+  const rows: PlanRow[] = []
+  for (const id of prepared.graph.order) {
+    const task = prepared.graph.tasks.get(id)!
+    const plugin = prepared.plugins.get(task.kind)!
+    const row = (status: PlanRow['status'], reason: string, fingerprint?: string, outputs: Json = null) => {
+      rows.push({ id, kind: task.kind, status, reason })
+      state.set(id, { run: status === 'run', fingerprint, outputs })
+    }
+    const upstream = task.deps.filter(d => state.get(d)?.run)
+    const marker = await markers.read(id)
+    if (upstream.length) { row('run', marker ? `dependency ${upstream.join(', ')} will run` : 'not run before'); continue }
+    const ctx: TaskContext = {
+      spec: prepared.spec, env: prepared.env, config, secrets: [], force: false, signal,
+      deps: new Map(task.deps.map(d => [d, { fingerprint: state.get(d)!.fingerprint!, outputs: state.get(d)!.outputs }])),
+      log: () => {}, progress: () => {},
+    }
+    const discovered = plugin.discover ? await plugin.discover(task, ctx).catch(() => undefined) : {}
+    if (!discovered) { row('run', 'its inputs cannot be read yet'); continue }
+    const record = fingerprintRecord(task, new Map(task.deps.map(d => [d, state.get(d)!.fingerprint!])), discovered)
+    const fingerprint = fingerprintOf(record)
+    if (!marker) { row('run', 'not run before', fingerprint); continue }
+    if (marker.fingerprint !== fingerprint) { row('run', explainChange(marker.record, record), fingerprint); continue }
+    if (!(await plugin.outputsStand(task, marker.outputs, ctx))) { row('run', 'its outputs are missing or changed', fingerprint); continue }
+    row('skip', 'up to date', fingerprint, marker.outputs)
+  }
+  return rows
+}

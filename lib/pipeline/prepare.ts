@@ -1,0 +1,87 @@
+import { join } from 'node:path'
+import { homeFor, type ResolvedConfig } from '../config/resolve.ts'
+import { loadSpecFile, displayPath, type LoadedSpec } from '../spec/load.ts'
+import { nodeName, type Spec } from '../spec/schema.ts'
+import type { Diagnostic } from '../spec/diagnostic.ts'
+import type { GraphEnv, ResolvedSpec, TaskPlugin } from '../graph/plugin.ts'
+import { compileGraph, type Graph } from '../graph/compile.ts'
+import { BUILTIN_PLUGINS } from '../graph/kinds/index.ts'
+import { resolveRef } from '../git/resolve-ref.ts'
+import { Semaphore } from '../engine/semaphore.ts'
+import { err, ok, type Result } from '../result.ts'
+
+/** Why a version could not be prepared; `usage` problems exit 2, the others 1. */
+export type PrepareProblem =
+  | { reason: 'spec'; diagnostics: Diagnostic[] }
+  | { reason: 'git'; message: string }
+
+export interface Prepared {
+  loaded: LoadedSpec
+  spec: ResolvedSpec
+  home: string
+  env: GraphEnv
+  graph: Graph
+  plugins: Map<string, TaskPlugin>
+  /** Refs that were resolved now because the spec does not pin them. */
+  resolved: { where: string; label: string; ref: string; commit: string }[]
+}
+
+export const specFile = (config: ResolvedConfig, id: string): string => join(config.versionsDir, `${id}.json`)
+
+/** Spec paths (for diagnostics) of repos and models that are not pinned. */
+export function unpinned(spec: Spec): { path: string; what: string }[] {
+  const out: { path: string; what: string }[] = []
+  if (!spec.comfyui.commit) out.push({ path: 'comfyui.commit', what: 'the ComfyUI core has no commit' })
+  spec.custom_nodes.forEach((n, i) => { if (!n.commit) out.push({ path: `custom_nodes[${i}].commit`, what: `node ${nodeName(n)} has no commit` }) })
+  spec.models.forEach((m, i) => { if (!m.sha256) out.push({ path: `models[${i}].sha256`, what: `model ${m.path} has no sha256` }) })
+  return out
+}
+
+/**
+ * The stages before execution: load and validate the spec, refuse an unpinned one when frozen,
+ * resolve unpinned refs through the mirrors, and compile the graph.
+ */
+export async function prepare(o: { id: string; config: ResolvedConfig; frozen: boolean; signal: AbortSignal; onResolve?(line: string): void }): Promise<Result<Prepared, PrepareProblem>> {
+  const file = specFile(o.config, o.id)
+  const loaded = await loadSpecFile(file)
+  if (!loaded.ok) return err({ reason: 'spec', diagnostics: loaded.error })
+  const spec = loaded.value.spec
+  if (o.frozen) {
+    const missing = unpinned(spec)
+    if (missing.length) {
+      return err({ reason: 'spec', diagnostics: missing.map(m => ({ file: displayPath(file), path: m.path, message: `--frozen needs every repo and model pinned: ${m.what} (run \`validate ${o.id}\` to pin it)` })) })
+    }
+  }
+  const resolved: Prepared['resolved'] = []
+  const resolveOne = async (where: string, label: string, repo: string, ref: string | undefined): Promise<string | PrepareProblem> => {
+    const r = await resolveRef({ cacheRoot: o.config.cacheRoot, url: repo, ref, offline: o.config.offline, refresh: false, signal: o.signal })
+    if (!r.ok) {
+      return r.error.reason === 'missing-ref'
+        ? { reason: 'spec', diagnostics: [{ file: displayPath(file), path: `${where}.ref`, message: `${label}: ${r.error.message}` }] }
+        : { reason: 'git', message: `${label}: ${r.error.message}` }
+    }
+    resolved.push({ where, label, ref: ref ?? 'HEAD', commit: r.value.commit })
+    o.onResolve?.(`${label}: ${ref ?? 'default branch'} → ${r.value.commit.slice(0, 10)} (not pinned; \`validate ${o.id}\` writes it into the spec)`)
+    return r.value.commit
+  }
+  const coreCommit = spec.comfyui.commit ?? await resolveOne('comfyui', 'ComfyUI core', spec.comfyui.repo, spec.comfyui.ref)
+  if (typeof coreCommit !== 'string') return err(coreCommit)
+  const gate = new Semaphore(o.config.concurrency.git)
+  const commits = await Promise.all(spec.custom_nodes.map(async (n, i) => {
+    if (n.commit) return n.commit
+    const release = await gate.acquire(o.signal)
+    try { return await resolveOne(`custom_nodes[${i}]`, nodeName(n), n.repo, n.ref) } finally { release() }
+  }))
+  const failed = commits.find((c): c is PrepareProblem => typeof c !== 'string')
+  if (failed) return err(failed)
+  const nodes = spec.custom_nodes.map((n, i) => ({ ...n, commit: commits[i] as string }))
+  const resolvedSpec: ResolvedSpec = { ...spec, comfyui: { ...spec.comfyui, commit: coreCommit }, custom_nodes: nodes }
+  const home = homeFor(o.config, o.id)
+  const env: GraphEnv = { home, cacheRoot: o.config.cacheRoot, modelsDir: o.config.modelsDir, installer: o.config.installer, linkMode: o.config.linkMode }
+  const all = [...BUILTIN_PLUGINS, ...o.config.plugins]
+  const graph = compileGraph(resolvedSpec, env, all)
+  if (!graph.ok) {
+    return err({ reason: 'spec', diagnostics: graph.error.map(message => ({ file: o.config.configFile ? displayPath(o.config.configFile) : 'graph', path: 'plugins', message })) })
+  }
+  return ok({ loaded: loaded.value, spec: resolvedSpec, home, env, graph: graph.value, plugins: new Map(all.map(p => [p.kind, p])), resolved })
+}

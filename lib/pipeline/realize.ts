@@ -1,0 +1,48 @@
+import type { ResolvedConfig } from '../config/resolve.ts'
+import { claimHome } from '../engine/home.ts'
+import { MarkerStore } from '../engine/markers.ts'
+import { execute, type RendererChoice, type RunReport } from '../engine/execute.ts'
+import type { TaskContext } from '../graph/plugin.ts'
+import { err, ok, type Result } from '../result.ts'
+import type { Prepared } from './prepare.ts'
+
+export interface RealizeOptions {
+  prepared: Prepared
+  config: ResolvedConfig
+  force: boolean
+  secrets: string[]
+  signal: AbortSignal
+  renderer: RendererChoice
+  stream: NodeJS.WriteStream
+  onTask?: Parameters<typeof execute>[0]['onTask']
+  /** Lines about what was pruned (nodes and tasks that left the spec). */
+  onNote?(line: string): void
+}
+
+/** Claims the home, prunes what left the spec, and runs the graph. */
+export async function realize(o: RealizeOptions): Promise<Result<RunReport, string>> {
+  const { prepared, config } = o
+  const claimed = await claimHome(prepared.home, prepared.spec.id)
+  if (!claimed.ok) return err(claimed.error)
+  const markers = MarkerStore.forHome(prepared.home)
+  const base: Omit<TaskContext, 'deps' | 'log' | 'progress' | 'signal'> = {
+    spec: prepared.spec, env: prepared.env, config, secrets: o.secrets, force: o.force,
+  }
+  await prune(prepared, markers, { ...base, signal: o.signal, log: line => o.onNote?.(line), progress: () => {} }, o.onNote)
+  const report = await execute({
+    graph: prepared.graph, plugins: prepared.plugins, markers, base,
+    limits: { ...config.concurrency }, signal: o.signal, renderer: o.renderer, stream: o.stream, onTask: o.onTask,
+  })
+  return ok(report)
+}
+
+/** Undoes, through its kind, what a task that is no longer in the graph made; then forgets it. */
+async function prune(prepared: Prepared, markers: MarkerStore, ctx: Omit<TaskContext, 'deps'>, onNote?: (line: string) => void): Promise<void> {
+  for (const marker of await markers.all()) {
+    if (prepared.graph.tasks.has(marker.id)) continue
+    const plugin = prepared.plugins.get(marker.record.kind)
+    const note = plugin?.prune ? await plugin.prune(marker.id, marker.outputs, ctx) : undefined
+    if (note) onNote?.(note)
+    await markers.remove(marker.id)
+  }
+}

@@ -1,0 +1,42 @@
+import type { ResolvedConfig } from '../lib/config/resolve.ts'
+import type { RendererChoice, RunReport } from '../lib/engine/execute.ts'
+import { prepare, type Prepared } from '../lib/pipeline/prepare.ts'
+import { EXIT, printJson, reportDiagnostics, type Io } from './_cli.ts'
+
+/** The default renderer on a terminal, the simple one in CI or without a TTY. */
+export function rendererFor(io: Io): RendererChoice {
+  return io.isTTY && !io.env.CI ? 'default' : 'simple'
+}
+
+/** Values of the credentials the auth rules name, so that no output shows them. */
+export const secretsOf = (config: ResolvedConfig, env: NodeJS.ProcessEnv): string[] =>
+  config.auth.map(r => env[r.env]).filter((v): v is string => !!v)
+
+/** Runs the preparation stages and turns their failures into output and an exit code. */
+export async function prepareOrReport(io: Io, o: { id: string; config: ResolvedConfig; frozen: boolean; json: boolean }): Promise<Prepared | number> {
+  const r = await prepare({ ...o, signal: io.signal, onResolve: line => io.err(`resolved ${line}`) })
+  if (r.ok) return r.value
+  if (r.error.reason === 'spec') return reportDiagnostics(io, r.error.diagnostics, o.json, { version: o.id })
+  io.err(r.error.message)
+  if (o.json) printJson(io, { version: o.id, ok: false, error: r.error.message, tasks: [] })
+  return io.signal.aborted ? EXIT.interrupted : EXIT.failed
+}
+
+/** The end-of-run summary on stderr: what failed and what it blocked. */
+export function summarize(io: Io, report: RunReport, home: string): void {
+  const count = (s: string) => report.tasks.filter(t => t.status === s).length
+  const failed = report.tasks.filter(t => t.status === 'failed')
+  const blocked = report.tasks.filter(t => t.status === 'blocked')
+  for (const t of failed) {
+    io.err(`✖ ${t.id}: ${t.error}`)
+    for (const d of t.details ?? []) io.err(`    ${d}`)
+  }
+  if (blocked.length) io.err(`blocked (a dependency failed): ${blocked.map(t => t.id).join(', ')}`)
+  const parts = [`${count('ran')} ran`, `${count('skipped')} up to date`]
+  if (failed.length) parts.push(`${failed.length} failed`)
+  if (blocked.length) parts.push(`${blocked.length} blocked`)
+  if (count('cancelled')) parts.push(`${count('cancelled')} cancelled`)
+  io.err(`${report.ok ? 'realized' : report.cancelled ? 'interrupted' : 'failed'}: ${home} (${parts.join(', ')})`)
+}
+
+export const exitCodeOf = (report: RunReport): number => (report.ok ? EXIT.ok : report.cancelled ? EXIT.interrupted : EXIT.failed)

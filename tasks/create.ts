@@ -1,0 +1,100 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { modelsFromFile, newSpec, nodesFromFile, parseRepoArg, serializeSpec, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
+import { parseSpecText, displayPath } from '../lib/spec/load.ts'
+import { bool, configFor, list, printJson, reportDiagnostics, str, versionId, EXIT, UsageError, type Command, type Io } from './_cli.ts'
+
+export const DEFAULT_CORE = 'https://github.com/comfyanonymous/ComfyUI@master'
+
+const command: Command = {
+  name: 'create',
+  summary: 'write versions/<id>.json',
+  locations: true,
+  allowPositionals: 1,
+  options: {
+    repo: { type: 'string' }, node: { type: 'string', multiple: true }, nodes: { type: 'string' }, models: { type: 'string' },
+    'from-snapshot': { type: 'string' }, description: { type: 'string' }, force: { type: 'boolean' },
+  },
+  help: `Usage: npx tsx tasks create <id> [--repo URL[@REF]] [--node URL[@REF]]... [--nodes FILE]
+                              [--models FILE] [--from-snapshot FILE] [--description TEXT] [--force]
+
+Writes versions/<id>.json. Needs no network: refs are pinned to commits later by \`validate <id>\`.
+
+  --repo URL[@REF]      the ComfyUI core (default ${DEFAULT_CORE})
+  --node URL[@REF]      a custom node; repeat for more
+  --nodes FILE          a JSON list of node entries ({"repo", "ref", "commit", "name", ...} or "URL@REF"),
+                        or a ComfyUI-Manager snapshot (git nodes are pinned to their hashes; CNR and
+                        file nodes and pips cannot be pinned as git repos: they are listed and left out)
+  --from-snapshot FILE  a ComfyUI-Manager snapshot: its core commit and its git nodes
+  --models FILE         a JSON list of {url, path}, ComfyUI-Manager model-list entries
+                        ({url, save_path, filename, type}) or a workflow's models ({name, url, directory})
+  --description TEXT    a description stored in the spec
+  --force               overwrite an existing spec`,
+  async run(args, io) {
+    const id = versionId(args)
+    const json = bool(args, 'json')
+    const config = await configFor(args, io)
+    if (Array.isArray(config)) return reportDiagnostics(io, config, json)
+    const file = join(config.versionsDir, `${id}.json`)
+    if (existsSync(file) && !bool(args, 'force')) {
+      io.err(`${displayPath(file)} already exists; pass --force to overwrite it`)
+      if (json) printJson(io, { ok: false, version: id, error: 'spec exists' })
+      return EXIT.usage
+    }
+    const warnings: string[] = []
+    const problems: string[] = []
+    const core = parseRepoArg(str(args, 'repo') ?? DEFAULT_CORE)
+    let coreCommit: string | undefined
+    const nodes: CustomNodeInput[] = list(args, 'node').map(arg => parseRepoArg(arg))
+    for (const flag of ['from-snapshot', 'nodes'] as const) {
+      const path = str(args, flag)
+      if (!path) continue
+      const data = await readJsonFile(io, path, `--${flag}`)
+      const r = nodesFromFile(data)
+      if (!r.ok) { problems.push(...r.error.map(e => `${path}: ${e}`)); continue }
+      nodes.push(...r.value.nodes)
+      warnings.push(...r.value.warnings.map(w => `${path}: ${w}`))
+      if (r.value.comfyui?.commit) coreCommit = r.value.comfyui.commit
+      if (flag === 'from-snapshot' && !r.value.comfyui?.commit) warnings.push(`${path}: the snapshot has no ComfyUI commit; the core stays at ${core.ref ?? 'its default branch'}`)
+    }
+    const models: ModelInput[] = []
+    const modelsPath = str(args, 'models')
+    if (modelsPath) {
+      const r = modelsFromFile(await readJsonFile(io, modelsPath, '--models'))
+      if (!r.ok) problems.push(...r.error.map(e => `${modelsPath}: ${e}`))
+      else { models.push(...r.value.models); warnings.push(...r.value.warnings.map(w => `${modelsPath}: ${w}`)) }
+    }
+    if (problems.length) {
+      for (const p of problems) io.err(p)
+      if (json) printJson(io, { ok: false, version: id, errors: problems })
+      return EXIT.usage
+    }
+    const spec = newSpec({ id, comfyui: { ...core, commit: coreCommit }, nodes, models, description: str(args, 'description') })
+    const text = serializeSpec(spec)
+    const check = parseSpecText(text, file, id)
+    if (!check.ok) return reportDiagnostics(io, check.error, json, { version: id })
+    for (const w of warnings) io.err(`warning: ${w}`)
+    await mkdir(config.versionsDir, { recursive: true })
+    await writeFile(file, text)
+    io.err(`wrote ${displayPath(file)}: ComfyUI ${core.ref ?? ''}${coreCommit ? ` @ ${coreCommit.slice(0, 10)}` : ''}, ${nodes.length} node(s), ${models.length} model(s)`)
+    io.err(`next: npx tsx tasks validate ${id}   (pins refs to commits and models to sha256)`)
+    if (json) printJson(io, { ok: true, version: id, file: resolve(file), warnings, nodes: nodes.length, models: models.length })
+    return EXIT.ok
+  },
+}
+export default command
+
+async function readJsonFile(io: Io, path: string, flag: string): Promise<unknown> {
+  let text: string
+  try {
+    text = await readFile(resolve(io.cwd, path), 'utf8')
+  } catch (e) {
+    throw new UsageError(`${flag} ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+  }
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, ''))
+  } catch (e) {
+    throw new UsageError(`${flag} ${path}: not valid JSON (${(e as Error).message})`)
+  }
+}

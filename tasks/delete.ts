@@ -1,0 +1,53 @@
+import { rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { homeFor } from '../lib/config/resolve.ts'
+import { readOwner } from '../lib/engine/home.ts'
+import { resolvedLockPath } from '../lib/pipeline/resolved-lock.ts'
+import { displayPath } from '../lib/spec/load.ts'
+import { bool, configFor, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
+
+const command: Command = {
+  name: 'delete',
+  summary: 'remove a realized home and its lock',
+  locations: true,
+  allowPositionals: 1,
+  options: { 'remove-spec': { type: 'boolean' } },
+  help: `Usage: npx tsx tasks delete <id> [--remove-spec]
+
+Removes the version's realized home, but only a home that comfy-vc created (it keeps its state in
+<home>/.comfy-vc); a folder the tool did not create is never touched. Also removes the resolved
+lock from the cache. Shared caches (git mirrors, the model store) are kept: other versions use them.
+
+  --remove-spec   also delete versions/<id>.json`,
+  async run(args, io) {
+    const id = versionId(args)
+    const json = bool(args, 'json')
+    const config = await configFor(args, io)
+    if (Array.isArray(config)) return reportDiagnostics(io, config, json)
+    const home = homeFor(config, id)
+    const owner = await readOwner(home)
+    const exists = await stat(home).then(() => true, () => false)
+    if (exists && !owner) {
+      io.err(`${home} was not created by comfy-vc; it is left untouched (nothing was deleted)`)
+      if (json) printJson(io, { ok: false, version: id, error: 'home not created by comfy-vc' })
+      return EXIT.usage
+    }
+    if (owner && owner.version !== id) {
+      io.err(`${home} now holds version "${owner.version}", not "${id}"; nothing was deleted (delete ${owner.version} instead)`)
+      if (json) printJson(io, { ok: false, version: id, error: `home holds ${owner.version}` })
+      return EXIT.usage
+    }
+    const removed: string[] = []
+    if (owner) { await rm(home, { recursive: true, force: true }); removed.push(home) }
+    const lock = resolvedLockPath(config.cacheRoot, id)
+    if (await stat(lock).then(() => true, () => false)) { await rm(lock, { force: true }); removed.push(lock) }
+    if (bool(args, 'remove-spec')) {
+      const spec = join(config.versionsDir, `${id}.json`)
+      if (await stat(spec).then(() => true, () => false)) { await rm(spec); removed.push(spec) }
+    }
+    io.err(removed.length ? removed.map(p => `removed ${displayPath(p)}`).join('\n') : `nothing to delete for ${id}`)
+    if (json) printJson(io, { ok: true, version: id, removed })
+    return EXIT.ok
+  },
+}
+export default command

@@ -1,0 +1,97 @@
+/**
+ * The command line: `npx tsx tasks <command> [args]`. This folder is the only place that touches
+ * the process (argv, environment, signals, exit codes); everything under lib/ takes parameters.
+ */
+import { EXIT, COMMON_HELP, LOCATION_HELP, UsageError, parseCommandArgs, type Command, type Io } from './_cli.ts'
+
+const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
+  create: () => import('./create.ts'),
+  validate: () => import('./validate.ts'),
+  realize: () => import('./realize.ts'),
+  plan: () => import('./plan.ts'),
+  'run-ui': () => import('./run-ui.ts'),
+  'run-handler': () => import('./run-handler.ts'),
+  clone: () => import('./clone.ts'),
+  delete: () => import('./delete.ts'),
+  list: () => import('./list.ts'),
+  config: () => import('./config.ts'),
+}
+
+const SUMMARIES: Record<string, string> = {
+  create: 'write versions/<id>.json from flags, a node list or snapshot, and a model list',
+  validate: 'check a spec and pin refs to commits and models to sha256',
+  realize: 'build the version: run every task that is not up to date',
+  plan: 'show what realize would run, and why',
+  'run-ui': 'realize, then run ComfyUI in the foreground',
+  'run-handler': 'run one RunPod-style job (workflow) headless and print its result',
+  clone: 'copy a spec under a new id',
+  delete: 'remove a realized home (only one the tool created) and its lock',
+  list: 'the versions, pinned or not, realized where',
+  config: 'print the effective configuration and where each value came from',
+}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(SUMMARIES).map(k => k.length))
+  return `comfy-vc: reproducible ComfyUI versions
+
+Usage: npx tsx tasks <command> [options]
+
+Commands:
+${Object.entries(SUMMARIES).map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n')}
+
+Run \`npx tsx tasks <command> --help\` for a command's options.
+`
+}
+
+async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController()
+  let interrupts = 0
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++
+    if (interrupts > 1) process.exit(EXIT.interrupted)
+    process.stderr.write(`\n${sig === 'SIGINT' ? 'Interrupted' : 'Terminated'}: stopping running tasks (again to force)...\n`)
+    controller.abort(new Error(sig))
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const io: Io = {
+    out: t => { process.stdout.write(t) },
+    err: t => { process.stderr.write(t.endsWith('\n') ? t : `${t}\n`) },
+    env: process.env,
+    cwd: process.cwd(),
+    signal: controller.signal,
+    isTTY: !!process.stderr.isTTY,
+  }
+  const [name, ...rest] = argv
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(mainHelp())
+    return name ? EXIT.ok : EXIT.usage
+  }
+  const load = COMMANDS[name]
+  if (!load) {
+    io.err(`comfy-vc: unknown command "${name}"\n\n${mainHelp()}`)
+    return EXIT.usage
+  }
+  const cmd = (await load()).default
+  try {
+    const args = parseCommandArgs(cmd, rest)
+    if (args.values.help) {
+      io.out(`${cmd.help.trim()}\n${cmd.locations ? LOCATION_HELP : ''}\n${COMMON_HELP}\n`)
+      return EXIT.ok
+    }
+    const code = await cmd.run(args, io)
+    return controller.signal.aborted ? EXIT.interrupted : code
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`comfy-vc ${name}: ${e.message}\nRun \`npx tsx tasks ${name} --help\` for usage.`)
+      return EXIT.usage
+    }
+    if (controller.signal.aborted) return EXIT.interrupted
+    io.err(`comfy-vc ${name}: internal error, please report it with this output:\n${(e as Error).stack ?? String(e)}`)
+    return EXIT.failed
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))
+// Nothing should outlive the command (a keep-alive socket, a stray timer); never hang on one.
+setTimeout(() => process.exit(), 2_000).unref()

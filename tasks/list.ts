@@ -1,0 +1,53 @@
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { homeFor } from '../lib/config/resolve.ts'
+import { readOwner } from '../lib/engine/home.ts'
+import { loadSpecFile } from '../lib/spec/load.ts'
+import { unpinned } from '../lib/pipeline/prepare.ts'
+import { bool, configFor, printJson, reportDiagnostics, EXIT, type Command } from './_cli.ts'
+
+interface Row { id: string; valid: boolean; pinned: boolean | null; nodes: number | null; models: number | null; home: string; realized: boolean; problems?: number }
+
+const command: Command = {
+  name: 'list',
+  summary: 'the versions, pinned or not, realized where',
+  locations: true,
+  options: {},
+  help: `Usage: npx tsx tasks list [--json]
+
+Lists the specs in the versions folder: whether each is valid and fully pinned (every repo at a
+commit, every model with a sha256), and where it is realized.`,
+  async run(args, io) {
+    const json = bool(args, 'json')
+    const config = await configFor(args, io)
+    if (Array.isArray(config)) return reportDiagnostics(io, config, json)
+    const files = (await readdir(config.versionsDir).catch(() => [] as string[])).filter(f => f.endsWith('.json')).sort()
+    const rows: Row[] = []
+    for (const f of files) {
+      const id = f.slice(0, -5)
+      const home = homeFor(config, id)
+      const owner = await readOwner(home)
+      const loaded = await loadSpecFile(join(config.versionsDir, f))
+      const realized = owner?.version === id
+      rows.push(loaded.ok
+        ? { id, valid: true, pinned: unpinned(loaded.value.spec).length === 0, nodes: loaded.value.spec.custom_nodes.length, models: loaded.value.spec.models.length, home, realized }
+        : { id, valid: false, pinned: null, nodes: null, models: null, home, realized, problems: loaded.error.length })
+    }
+    if (json) {
+      printJson(io, { ok: true, versions_dir: config.versionsDir, versions: rows })
+      return EXIT.ok
+    }
+    if (!rows.length) {
+      io.out(`no versions in ${config.versionsDir} (create one with \`npx tsx tasks create <id>\`)\n`)
+      return EXIT.ok
+    }
+    const w = Math.max(...rows.map(r => r.id.length), 2)
+    io.out(`${'id'.padEnd(w)}  state     pinned  nodes  models  home\n`)
+    for (const r of rows) {
+      const state = r.valid ? 'valid  ' : `invalid (${r.problems} problem${r.problems === 1 ? '' : 's'})`
+      io.out(`${r.id.padEnd(w)}  ${state.padEnd(8)}  ${r.pinned === null ? '-     ' : r.pinned ? 'yes   ' : 'no    '}  ${String(r.nodes ?? '-').padStart(5)}  ${String(r.models ?? '-').padStart(6)}  ${r.home}${r.realized ? '' : ' (not realized)'}\n`)
+    }
+    return EXIT.ok
+  },
+}
+export default command

@@ -1,0 +1,51 @@
+import { realize } from '../lib/pipeline/realize.ts'
+import { bool, configFor, int, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
+import { exitCodeOf, prepareOrReport, rendererFor, secretsOf, summarize } from './_realize-common.ts'
+
+const command: Command = {
+  name: 'realize',
+  summary: 'build the version',
+  locations: true,
+  allowPositionals: 1,
+  options: {
+    frozen: { type: 'boolean' }, offline: { type: 'boolean' }, jobs: { type: 'string', short: 'j' },
+    watch: { type: 'boolean' }, force: { type: 'boolean' },
+  },
+  help: `Usage: npx tsx tasks realize <id> [--frozen] [--offline] [--jobs N] [--force] [--watch] [--json]
+
+Builds versions/<id>.json into its home: the core and custom nodes checked out at their commits,
+models fetched into the shared store and linked, one Python environment with every node's
+requirements resolved together. Each task is skipped when its inputs and outputs are unchanged,
+so a second run does nothing.
+
+  --frozen      refuse a spec with an unpinned repo or model (run \`validate <id>\` to pin)
+  --offline     use the caches only (COMFY_OFFLINE=1); a missing object is named
+  --jobs N      at most N tasks at once (and at most N per resource: git, network, cpu)
+  --force       discard local modifications in checkouts instead of stopping
+  --watch       realize again whenever the spec changes (Ctrl-C ends)`,
+  async run(args, io) {
+    const id = versionId(args)
+    const json = bool(args, 'json')
+    const config = await configFor(args, io, { offline: bool(args, 'offline') || undefined, jobs: int(args, 'jobs', 1, 256) })
+    if (Array.isArray(config)) return reportDiagnostics(io, config, json)
+    if (bool(args, 'watch')) {
+      const { watchRealize } = await import('./_watch.ts')
+      return watchRealize({ id, config, io, json, frozen: bool(args, 'frozen'), force: bool(args, 'force') })
+    }
+    const prepared = await prepareOrReport(io, { id, config, frozen: bool(args, 'frozen'), json })
+    if (typeof prepared === 'number') return prepared
+    const result = await realize({
+      prepared, config, force: bool(args, 'force'), secrets: secretsOf(config, io.env), signal: io.signal,
+      renderer: rendererFor(io), stream: process.stderr, onNote: line => io.err(line),
+    })
+    if (!result.ok) {
+      io.err(result.error)
+      if (json) printJson(io, { version: id, home: prepared.home, ok: false, error: result.error, tasks: [] })
+      return EXIT.usage
+    }
+    summarize(io, result.value, prepared.home)
+    if (json) printJson(io, { version: id, home: prepared.home, ok: result.value.ok, tasks: result.value.tasks })
+    return exitCodeOf(result.value)
+  },
+}
+export default command

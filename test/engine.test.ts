@@ -1,0 +1,144 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { compileGraph } from '../lib/graph/compile.ts'
+import { execute, type ExecuteOptions } from '../lib/engine/execute.ts'
+import { MarkerStore } from '../lib/engine/markers.ts'
+import { TaskFailure, type GraphEnv, type ResolvedSpec, type TaskDef, type TaskPlugin } from '../lib/graph/plugin.ts'
+import { SpecSchema } from '../lib/spec/schema.ts'
+
+/** A graph of fake tasks: `edges` maps a task id to its dependencies; behaviour per id. */
+interface Fake { deps: string[]; fail?: boolean; ms?: number; resource?: 'git' | 'cpu' | 'network' }
+
+function fakeWorld(tasks: Record<string, Fake>) {
+  const runs: string[] = []
+  let active = 0, maxActive = 0
+  const standing = new Set<string>()
+  const plugin: TaskPlugin = {
+    kind: 'fake', resource: 'cpu',
+    tasks: () => Object.entries(tasks).map(([id, t]): TaskDef => ({ id, kind: 'fake', deps: t.deps, inputs: { id, fail: !!t.fail } })),
+    outputsStand: async task => standing.has(task.id),
+    async run(task, ctx) {
+      active++; maxActive = Math.max(maxActive, active)
+      try {
+        runs.push(task.id)
+        await new Promise((resolve, reject) => {
+          const t = setTimeout(resolve, tasks[task.id]!.ms ?? 5)
+          ctx.signal.addEventListener('abort', () => { clearTimeout(t); reject(new Error('aborted')) }, { once: true })
+        })
+        if (tasks[task.id]!.fail) throw new TaskFailure(`${task.id} broke`, ['detail line'])
+        standing.add(task.id)
+        return { outputs: { made: task.id } }
+      } finally { active-- }
+    },
+  }
+  const spec = SpecSchema.parse({ schema_version: 2, id: 'x', comfyui: { repo: 'https://h/x', commit: 'a'.repeat(40) } }) as ResolvedSpec
+  const env: GraphEnv = { home: '/h', cacheRoot: '/c', modelsDir: '/m', installer: 'auto', linkMode: 'symlink' }
+  const g = compileGraph(spec, env, [plugin])
+  if (!g.ok) throw new Error(g.error.join())
+  return { graph: g.value, plugin, runs, standing, maxActive: () => maxActive, spec, env }
+}
+
+const sink = new Writable({ write(_c, _e, cb) { cb() } }) as unknown as NodeJS.WriteStream
+
+async function run(w: ReturnType<typeof fakeWorld>, markers: MarkerStore, extra: Partial<ExecuteOptions> = {}) {
+  return execute({
+    graph: w.graph, plugins: new Map([['fake', w.plugin]]), markers,
+    base: { spec: w.spec, env: w.env, config: {} as never, secrets: ['s3cret-token'], force: false },
+    limits: { git: 4, network: 4, cpu: 4, total: Infinity }, signal: new AbortController().signal,
+    renderer: 'silent', stream: sink, ...extra,
+  })
+}
+
+const E = suite('engine')
+let dir = ''
+E.before.each(async () => { dir = await mkdtemp(join(tmpdir(), 'comfy-vc-engine-')) })
+E.after.each(async () => { await rm(dir, { recursive: true, force: true }) })
+
+E('runs every task once, dependencies first, then skips them all', async () => {
+  const w = fakeWorld({ a: { deps: [] }, b: { deps: ['a'] }, c: { deps: ['a'] }, d: { deps: ['b', 'c'] } })
+  const markers = new MarkerStore(join(dir, 'markers'))
+  const first = await run(w, markers)
+  assert.ok(first.ok)
+  assert.equal(first.tasks.map(t => t.status), ['ran', 'ran', 'ran', 'ran'])
+  assert.is(w.runs[0], 'a'); assert.is(w.runs[3], 'd')
+  const second = await run(w, markers)
+  assert.equal(second.tasks.map(t => [t.id, t.status, t.reason]), [['a', 'skipped', 'up to date'], ['b', 'skipped', 'up to date'], ['c', 'skipped', 'up to date'], ['d', 'skipped', 'up to date']])
+  assert.is(w.runs.length, 4)
+})
+
+E('a task whose outputs are gone runs again, with what depends on nothing else unchanged', async () => {
+  const w = fakeWorld({ a: { deps: [] }, b: { deps: ['a'] } })
+  const markers = new MarkerStore(join(dir, 'markers'))
+  await run(w, markers)
+  w.standing.delete('a')
+  const again = await run(w, markers)
+  assert.equal(again.tasks.map(t => t.status), ['ran', 'skipped'])
+})
+
+E('a failure blocks its dependents, independent tasks finish, and no marker is written for it', async () => {
+  const w = fakeWorld({ a: { deps: [] }, bad: { deps: ['a'], fail: true }, after: { deps: ['bad'] }, later: { deps: ['after'] }, free: { deps: [], ms: 30 } })
+  const markers = new MarkerStore(join(dir, 'markers'))
+  const r = await run(w, markers)
+  assert.not.ok(r.ok)
+  const by = Object.fromEntries(r.tasks.map(t => [t.id, t]))
+  assert.is(by.bad!.status, 'failed'); assert.is(by.bad!.error, 'bad broke'); assert.equal(by.bad!.details, ['detail line'])
+  assert.is(by.after!.status, 'blocked'); assert.is(by.after!.reason, 'bad failed')
+  assert.is(by.later!.status, 'blocked'); assert.is(by.later!.reason, 'after was blocked')
+  assert.is(by.free!.status, 'ran')
+  assert.is(await markers.read('bad'), undefined)
+  assert.ok(await markers.read('free'))
+})
+
+E('the stored marker is removed before a task runs again', async () => {
+  const w = fakeWorld({ a: { deps: [] } })
+  const markers = new MarkerStore(join(dir, 'markers'))
+  await run(w, markers)
+  w.standing.delete('a')
+  const tasks = (w.plugin.tasks as () => TaskDef[])
+  // Make the re-run fail: its old marker must not survive to claim it is up to date.
+  const failing: TaskPlugin = { ...w.plugin, tasks: () => tasks().map(t => t), run: async () => { throw new TaskFailure('second run failed') } }
+  const r = await execute({
+    graph: w.graph, plugins: new Map([['fake', failing]]), markers,
+    base: { spec: w.spec, env: w.env, config: {} as never, secrets: [], force: false },
+    limits: { git: 1, network: 1, cpu: 1, total: Infinity }, signal: new AbortController().signal, renderer: 'silent', stream: sink,
+  })
+  assert.is(r.tasks[0]!.status, 'failed')
+  assert.is(await markers.read('a'), undefined)
+})
+
+E('with one slot, tasks waiting on dependencies hold none (no deadlock in reverse order)', async () => {
+  const w = fakeWorld({ c: { deps: ['b'] }, d: { deps: ['b'] }, b: { deps: ['a'] }, a: { deps: [] } })
+  const r = await run(w, new MarkerStore(join(dir, 'markers')), { limits: { git: 1, network: 1, cpu: 1, total: 1 } })
+  assert.ok(r.ok)
+  assert.is(w.maxActive(), 1)
+})
+
+E('independent tasks run concurrently up to the resource limit', async () => {
+  const tasks: Record<string, Fake> = {}
+  for (let i = 0; i < 6; i++) tasks[`t${i}`] = { deps: [], ms: 40 }
+  const w = fakeWorld(tasks)
+  await run(w, new MarkerStore(join(dir, 'markers')), { limits: { git: 4, network: 4, cpu: 3, total: Infinity } })
+  assert.is(w.maxActive(), 3)
+})
+
+E('an abort cancels running and waiting tasks', async () => {
+  const w = fakeWorld({ slow: { deps: [], ms: 5_000 }, next: { deps: ['slow'] } })
+  const ac = new AbortController()
+  setTimeout(() => ac.abort(), 50)
+  const r = await run(w, new MarkerStore(join(dir, 'markers')), { signal: ac.signal })
+  assert.ok(r.cancelled)
+  assert.equal(r.tasks.map(t => t.status), ['cancelled', 'cancelled'])
+})
+
+E('secrets are redacted from failure messages', async () => {
+  const w = fakeWorld({ a: { deps: [] } })
+  const leaky: TaskPlugin = { ...w.plugin, run: async () => { throw new TaskFailure('GET https://user:pw@host/x failed with s3cret-token') } }
+  const r = await run({ ...w, plugin: leaky }, new MarkerStore(join(dir, 'markers')))
+  assert.is(r.tasks[0]!.error, 'GET https://****@host/x failed with ****')
+})
+
+E.run()
