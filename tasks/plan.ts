@@ -19,7 +19,7 @@ up to date. Changes nothing in the home. Unpinned refs are resolved through the 
     if (Array.isArray(config)) return reportDiagnostics(io, config, json)
     const prepared = await prepareOrReport(io, { id, config, frozen: bool(args, 'frozen'), json })
     if (typeof prepared === 'number') return prepared
-    const rows = await plan(prepared, config, io.signal)
+    const rows = await plan(prepared, config, io.signal, io.env)
     if (json) {
       printJson(io, { version: id, home: prepared.home, ok: true, tasks: rows })
     } else {

@@ -35,7 +35,7 @@ so a second run does nothing.
     const prepared = await prepareOrReport(io, { id, config, frozen: bool(args, 'frozen'), json })
     if (typeof prepared === 'number') return prepared
     const result = await realize({
-      prepared, config, force: bool(args, 'force'), secrets: secretsOf(config, io.env), signal: io.signal,
+      prepared, config, force: bool(args, 'force'), secrets: secretsOf(config, io.env), processEnv: io.env, signal: io.signal,
       renderer: rendererFor(io), stream: process.stderr, onNote: line => io.err(line),
     })
     if (!result.ok) {

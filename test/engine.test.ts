@@ -47,7 +47,7 @@ const sink = new Writable({ write(_c, _e, cb) { cb() } }) as unknown as NodeJS.W
 async function run(w: ReturnType<typeof fakeWorld>, markers: MarkerStore, extra: Partial<ExecuteOptions> = {}) {
   return execute({
     graph: w.graph, plugins: new Map([['fake', w.plugin]]), markers,
-    base: { spec: w.spec, env: w.env, config: {} as never, secrets: ['s3cret-token'], force: false },
+    base: { spec: w.spec, env: w.env, config: {} as never, secrets: ['s3cret-token'], force: false, processEnv: {} },
     limits: { git: 4, network: 4, cpu: 4, total: Infinity }, signal: new AbortController().signal,
     renderer: 'silent', stream: sink, ...extra,
   })
@@ -103,7 +103,7 @@ E('the stored marker is removed before a task runs again', async () => {
   const failing: TaskPlugin = { ...w.plugin, tasks: () => tasks().map(t => t), run: async () => { throw new TaskFailure('second run failed') } }
   const r = await execute({
     graph: w.graph, plugins: new Map([['fake', failing]]), markers,
-    base: { spec: w.spec, env: w.env, config: {} as never, secrets: [], force: false },
+    base: { spec: w.spec, env: w.env, config: {} as never, secrets: [], force: false, processEnv: {} },
     limits: { git: 1, network: 1, cpu: 1, total: Infinity }, signal: new AbortController().signal, renderer: 'silent', stream: sink,
   })
   assert.is(r.tasks[0]!.status, 'failed')

@@ -49,6 +49,8 @@ export interface TaskContext {
   log(line: string): void
   /** Replaces the task's one-line progress display; throttled by the executor. */
   progress(text: string): void
+  /** The environment variables of the run (credentials, PATH); tasks read them from here, not from `process`. */
+  processEnv: Readonly<Record<string, string | undefined>>
   /** Secrets that must never appear in output (tokens); the executor redacts them. */
   secrets: string[]
   /** `--force`: a task may discard local modifications it would otherwise keep. */

@@ -10,7 +10,7 @@ export interface PlanRow { id: string; kind: string; status: 'run' | 'skip'; rea
  * What `realize` would do, and why, without changing anything: each task's fingerprint is computed
  * as the executor would (dependencies' recorded outputs stand in for a run) and compared with its marker.
  */
-export async function plan(prepared: Prepared, config: ResolvedConfig, signal: AbortSignal): Promise<PlanRow[]> {
+export async function plan(prepared: Prepared, config: ResolvedConfig, signal: AbortSignal, processEnv: Readonly<Record<string, string | undefined>>): Promise<PlanRow[]> {
   const markers = MarkerStore.forHome(prepared.home)
   const state = new Map<string, { run: boolean; fingerprint?: string; outputs: Json }>()
   const rows: PlanRow[] = []
@@ -25,7 +25,7 @@ export async function plan(prepared: Prepared, config: ResolvedConfig, signal: A
     const marker = await markers.read(id)
     if (upstream.length) { row('run', marker ? `dependency ${upstream.join(', ')} will run` : 'not run before'); continue }
     const ctx: TaskContext = {
-      spec: prepared.spec, env: prepared.env, config, secrets: [], force: false, signal,
+      spec: prepared.spec, env: prepared.env, config, secrets: [], force: false, signal, processEnv,
       deps: new Map(task.deps.map(d => [d, { fingerprint: state.get(d)!.fingerprint!, outputs: state.get(d)!.outputs }])),
       log: () => {}, progress: () => {},
     }

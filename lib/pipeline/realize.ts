@@ -11,6 +11,7 @@ export interface RealizeOptions {
   config: ResolvedConfig
   force: boolean
   secrets: string[]
+  processEnv: Readonly<Record<string, string | undefined>>
   signal: AbortSignal
   renderer: RendererChoice
   stream: NodeJS.WriteStream
@@ -26,7 +27,7 @@ export async function realize(o: RealizeOptions): Promise<Result<RunReport, stri
   if (!claimed.ok) return err(claimed.error)
   const markers = MarkerStore.forHome(prepared.home)
   const base: Omit<TaskContext, 'deps' | 'log' | 'progress' | 'signal'> = {
-    spec: prepared.spec, env: prepared.env, config, secrets: o.secrets, force: o.force,
+    spec: prepared.spec, env: prepared.env, config, secrets: o.secrets, force: o.force, processEnv: o.processEnv,
   }
   await prune(prepared, markers, { ...base, signal: o.signal, log: line => o.onNote?.(line), progress: () => {} }, o.onNote)
   const report = await execute({

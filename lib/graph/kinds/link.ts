@@ -1,6 +1,25 @@
-import type { TaskPlugin } from '../plugin.ts'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { TaskFailure, type Json, type TaskPlugin } from '../plugin.ts'
+import { linkModels, linksStand, type LinkRecord } from '../../models/link.ts'
+import { writeFileAtomic } from '../../util/atomic.ts'
+import { STATE_DIR } from '../../engine/home.ts'
+import { fetchedBlob } from './fetch-model.ts'
 
-/** models/<path> → its blob, for every model; links the tool made for dropped models go away. */
+/**
+ * The links the tool made, kept apart from the marker (which is removed before each run) so that
+ * links of models that left the spec are known to be the tool's and can be removed.
+ */
+const linksFile = (home: string) => join(home, STATE_DIR, 'links.json')
+
+async function previousLinks(home: string): Promise<LinkRecord[]> {
+  try { return JSON.parse(await readFile(linksFile(home), 'utf8')) as LinkRecord[] } catch { return [] }
+}
+
+const records = (recorded: Json): LinkRecord[] =>
+  recorded && typeof recorded === 'object' && !Array.isArray(recorded) && Array.isArray(recorded.links) ? recorded.links as unknown as LinkRecord[] : []
+
+/** models/<path> → its blob for every model; links the tool made for dropped models go away. */
 export const link: TaskPlugin = {
   kind: 'link',
   resource: 'none',
@@ -8,6 +27,25 @@ export const link: TaskPlugin = {
     id: 'link', kind: 'link', deps: ['clone-core', ...spec.models.map(m => `fetch-model:${m.path}`)],
     inputs: { mode: env.linkMode, models: spec.models.map(m => [m.path, m.sha256 ?? null]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))) },
   }],
-  outputsStand: async () => false,
-  run: async () => { throw new Error('not wired yet') },
+  outputsStand: (_task, recorded, ctx) => linksStand(ctx.env.home, ctx.env.modelsDir, records(recorded)),
+  async run(_task, ctx) {
+    const entries = ctx.spec.models.map(m => {
+      const blob = fetchedBlob(ctx.deps.get(`fetch-model:${m.path}`)?.outputs)
+      if (!blob) throw new TaskFailure(`internal error: no blob recorded for ${m.path}`)
+      return { path: m.path, sha256: blob.sha256 }
+    })
+    const r = await linkModels({
+      home: ctx.env.home, modelsDir: ctx.env.modelsDir, mode: ctx.env.linkMode, entries,
+      previous: await previousLinks(ctx.env.home), signal: ctx.signal,
+    })
+    if (!r.ok) throw new TaskFailure(`${r.error.length} model link(s) could not be made`, r.error.map(p => `models/${p.path}: ${p.message}`))
+    await writeFileAtomic(linksFile(ctx.env.home), `${JSON.stringify(r.value.records, null, 2)}\n`)
+    for (const p of r.value.removed) ctx.log(`removed models/${p} (no longer in the spec)`)
+    for (const p of r.value.adopted) ctx.log(`adopted models/${p} into the store (its sha256 is the pinned one)`)
+    for (const p of r.value.left) ctx.log(`kept models/${p}: no longer in the spec, but replaced by you`)
+    const parts = [`${r.value.linked.length} linked`, `${r.value.unchanged.length} unchanged`]
+    if (r.value.removed.length) parts.push(`${r.value.removed.length} removed`)
+    if (r.value.adopted.length) parts.push(`${r.value.adopted.length} adopted`)
+    return { outputs: { links: r.value.records as unknown as Json }, note: parts.join(', ') }
+  },
 }

@@ -1,0 +1,113 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import type { ResolvedConfig } from '../config/resolve.ts'
+import { resolveRef } from '../git/resolve-ref.ts'
+import { headMetadata } from '../fetch/head.ts'
+import { lookupUrl } from '../models/store.ts'
+import { Semaphore } from '../engine/semaphore.ts'
+import { applyPins, type Pins } from '../spec/rewrite.ts'
+import { parseSpecText, type LoadedSpec } from '../spec/load.ts'
+import { nodeName } from '../spec/schema.ts'
+import type { Diagnostic } from '../spec/diagnostic.ts'
+import { displayPath } from '../spec/load.ts'
+import { redact } from '../util/redact.ts'
+import { writeResolvedLock } from './resolved-lock.ts'
+import { unpinned } from './prepare.ts'
+
+/** One value validate pinned or could not pin. */
+export interface PinLine { path: string; what: string; value?: string; from?: string; problem?: string }
+
+export interface ValidateResult {
+  pinned: PinLine[]
+  /** What stays unpinned (models whose host publishes no sha256), with the reason. */
+  unpinned: PinLine[]
+  /** Refs that do not exist: spec errors. */
+  diagnostics: Diagnostic[]
+  /** Failures to reach a host (exit 1). */
+  failures: string[]
+  written: boolean
+  lockPath?: string
+}
+
+/**
+ * Resolves refs to commits through the git mirrors and pins models from the store's index and from
+ * HEAD metadata (sizes; sha256 where the host publishes it). Writes the pins into the spec text,
+ * formatting kept, and the resolved lock into the cache. Never downloads a model body.
+ */
+export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConfig; update: boolean; signal: AbortSignal; env: NodeJS.ProcessEnv }): Promise<ValidateResult> {
+  const { spec, file } = o.loaded
+  const result: ValidateResult = { pinned: [], unpinned: [], diagnostics: [], failures: [], written: false }
+  const pins: Pins = { nodes: [], models: [] }
+  const gate = new Semaphore(o.config.concurrency.git)
+
+  const repos = [
+    { path: 'comfyui', label: 'ComfyUI core', repo: spec.comfyui.repo, ref: spec.comfyui.ref, commit: spec.comfyui.commit, index: -1 },
+    ...spec.custom_nodes.map((n, i) => ({ path: `custom_nodes[${i}]`, label: nodeName(n), repo: n.repo, ref: n.ref, commit: n.commit, index: i })),
+  ]
+  await Promise.all(repos.map(async r => {
+    if (r.commit && !o.update) return
+    // With --update a pinned repo follows its ref again; without a ref the pinned commit stays.
+    if (r.commit && !r.ref) return
+    const release = await gate.acquire(o.signal)
+    try {
+      const res = await resolveRef({ cacheRoot: o.config.cacheRoot, url: r.repo, ref: r.ref, offline: o.config.offline, refresh: o.update || !r.commit, signal: o.signal })
+      if (!res.ok) {
+        if (res.error.reason === 'missing-ref') result.diagnostics.push({ file: displayPath(file), path: `${r.path}.ref`, message: `${r.label}: ${res.error.message}` })
+        else result.failures.push(`${r.label}: ${res.error.message}`)
+        return
+      }
+      if (res.value.commit === r.commit) return
+      result.pinned.push({ path: `${r.path}.commit`, what: r.label, value: res.value.commit, from: r.ref ?? 'default branch' })
+      if (r.index < 0) pins.comfyui = { commit: res.value.commit }
+      else pins.nodes!.push({ index: r.index, commit: res.value.commit })
+    } finally { release() }
+  }))
+
+  const net = new Semaphore(o.config.concurrency.network)
+  await Promise.all(spec.models.map(async (m, i) => {
+    if (m.sha256 && m.size !== undefined && !o.update) return
+    const known = await lookupUrl(o.config.modelsDir, m.url)
+    let sha256 = m.sha256, size = m.size, from = 'the model store'
+    if (known && (!sha256 || sha256 === known.sha256)) { sha256 = known.sha256; size = known.size }
+    // A file:// model is hashed when it is realized; hosts are asked only over HTTP.
+    if ((!sha256 || size === undefined) && !o.config.offline && !m.url.startsWith('file:')) {
+      const release = await net.acquire(o.signal)
+      try {
+        const head = await headMetadata(m.url, { rules: o.config.auth, env: o.env, signal: o.signal, timeoutMs: o.config.timeouts.downloadHeadersS * 1000 })
+        if (!head.ok) result.failures.push(`${m.path}: ${head.error.message}`)
+        else {
+          from = 'the host'
+          sha256 ??= head.value.sha256
+          size ??= head.value.size
+        }
+      } finally { release() }
+    }
+    if (sha256 !== m.sha256 || size !== m.size) {
+      pins.models!.push({ index: i, ...(sha256 !== m.sha256 ? { sha256 } : {}), ...(size !== m.size && size !== undefined ? { size } : {}) })
+      if (sha256 !== m.sha256) result.pinned.push({ path: `models[${i}].sha256`, what: m.path, value: sha256, from })
+      if (size !== m.size && size !== undefined) result.pinned.push({ path: `models[${i}].size`, what: m.path, value: String(size), from })
+    }
+    if (!sha256) {
+      result.unpinned.push({ path: `models[${i}].sha256`, what: m.path, problem: m.url.startsWith('file:') ? 'a file:// model is hashed when realized; run realize, then validate again' : `${redact(new URL(m.url).host)} publishes no sha256 for it; realize downloads it once, then validate pins it from the store` })
+    }
+  }))
+
+  for (const u of unpinned(spec)) {
+    if (u.path.startsWith('models[')) continue
+    const pinnedNow = result.pinned.some(p => p.path === u.path)
+    if (!pinnedNow && !result.diagnostics.some(d => d.path.startsWith(u.path.replace(/\.commit$/, '')))) result.unpinned.push({ path: u.path, what: u.what })
+  }
+  if (result.diagnostics.length) return result
+  const anything = pins.comfyui || pins.nodes!.length || pins.models!.length
+  if (anything) {
+    const text = applyPins(await readFile(file, 'utf8'), pins)
+    // Never write a spec that would not load back.
+    const check = parseSpecText(text, file, spec.id)
+    if (!check.ok) throw new Error(`internal error: pinning produced an invalid spec: ${check.error.map(d => d.message).join('; ')}`)
+    await writeFile(file, text)
+    result.written = true
+    result.lockPath = await writeResolvedLock(o.config.cacheRoot, check.value.spec)
+  } else {
+    result.lockPath = await writeResolvedLock(o.config.cacheRoot, spec)
+  }
+  return result
+}

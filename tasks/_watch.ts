@@ -1,0 +1,63 @@
+import type { ResolvedConfig } from '../lib/config/resolve.ts'
+import type { RunReport } from '../lib/engine/execute.ts'
+import { prepare, specFile, type Prepared } from '../lib/pipeline/prepare.ts'
+import { realize } from '../lib/pipeline/realize.ts'
+import { renderDiagnostic } from '../lib/spec/diagnostic.ts'
+import { WatchLoop } from '../lib/watch/watch-loop.ts'
+import { EXIT, type Io } from './_cli.ts'
+import { secretsOf } from './_realize-common.ts'
+
+export interface WatchOptions { id: string; config: ResolvedConfig; io: Io; json: boolean; frozen: boolean; force: boolean }
+
+/** One line per cycle: JSON with --json, else a short summary. */
+export function cycleLine(o: { id: string; home: string; cycle: number; report: RunReport; json: boolean }): string {
+  const { report } = o
+  if (o.json) return JSON.stringify({ version: o.id, home: o.home, ok: report.ok, cycle: o.cycle, tasks: report.tasks })
+  const ran = report.tasks.filter(t => t.status === 'ran').map(t => t.id)
+  const failed = report.tasks.filter(t => t.status === 'failed').map(t => `${t.id} (${t.error})`)
+  const skipped = report.tasks.filter(t => t.status === 'skipped').length
+  const state = report.cancelled ? 'superseded' : report.ok ? 'ok' : 'failed'
+  return `cycle ${o.cycle}: ${state}; ran ${ran.length ? ran.join(', ') : 'nothing'}; ${skipped} up to date${failed.length ? `; failed: ${failed.join(', ')}` : ''}`
+}
+
+/** Checks the spec again; an invalid one is reported and the watch keeps the last good state. */
+export function specCheck(o: WatchOptions) {
+  return async (): Promise<{ ok: true; value: Prepared } | { ok: false; report(): void }> => {
+    const r = await prepare({ id: o.id, config: o.config, frozen: o.frozen, signal: o.io.signal, onResolve: line => o.io.err(`resolved ${line}`) })
+    if (r.ok) return r
+    return {
+      ok: false,
+      report: () => {
+        if (r.error.reason === 'spec') for (const d of r.error.diagnostics) o.io.err(renderDiagnostic(d))
+        else o.io.err(r.error.message)
+        o.io.err('the spec has problems; still watching, with the last good version in place')
+      },
+    }
+  }
+}
+
+/** `realize --watch`: realize, then again after each change of the spec, until Ctrl-C. */
+export async function watchRealize(o: WatchOptions): Promise<number> {
+  const check = specCheck(o)
+  const first = await check()
+  if (!first.ok) { first.report(); return EXIT.usage }
+  o.io.err(`watching ${specFile(o.config, o.id)} (Ctrl-C to stop)`)
+  const loop = new WatchLoop<Prepared>({
+    files: [specFile(o.config, o.id)],
+    check,
+    run: async (prepared, signal, cycle) => {
+      const r = await realize({
+        prepared, config: o.config, force: o.force, secrets: secretsOf(o.config, o.io.env), processEnv: o.io.env,
+        signal: AbortSignal.any([signal, o.io.signal]), renderer: 'silent', stream: process.stderr, onNote: line => o.io.err(line),
+      })
+      if (!r.ok) { o.io.err(r.error); return }
+      const line = cycleLine({ id: o.id, home: prepared.home, cycle, report: r.value, json: o.json })
+      if (o.json) o.io.out(`${line}\n`)
+      else o.io.err(line)
+    },
+    onError: e => o.io.err(`watch: ${(e as Error).message ?? e}`),
+  })
+  o.io.signal.addEventListener('abort', () => void loop.stop(), { once: true })
+  await loop.start(first.value)
+  return EXIT.interrupted
+}

@@ -1,0 +1,49 @@
+import { loadSpecFile, displayPath } from '../lib/spec/load.ts'
+import { unpinned, specFile } from '../lib/pipeline/prepare.ts'
+import { validateSpec } from '../lib/pipeline/validate.ts'
+import { bool, configFor, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
+
+const command: Command = {
+  name: 'validate',
+  summary: 'check a spec and pin it',
+  locations: true,
+  allowPositionals: 1,
+  options: { update: { type: 'boolean' }, check: { type: 'boolean' }, offline: { type: 'boolean' } },
+  help: `Usage: npx tsx tasks validate <id> [--update] [--check] [--offline] [--json]
+
+Checks versions/<id>.json and pins it: every ref (branch, tag, short sha) is resolved to a full
+commit through the shared git mirrors, and models get their size and, where the host publishes it
+(Hugging Face) or the model store already has the file, their sha256. The pins are written into the
+spec, keeping its key order and formatting, and the resolved lock into the cache. No model is
+downloaded.
+
+  --update    re-resolve refs that are already pinned (follow the branch to its newest commit)
+  --check     write nothing; exit 1 when anything is unpinned (for CI)
+  --offline   use the mirrors and the store only`,
+  async run(args, io) {
+    const id = versionId(args)
+    const json = bool(args, 'json')
+    const config = await configFor(args, io, { offline: bool(args, 'offline') || undefined })
+    if (Array.isArray(config)) return reportDiagnostics(io, config, json)
+    const loaded = await loadSpecFile(specFile(config, id))
+    if (!loaded.ok) return reportDiagnostics(io, loaded.error, json, { version: id })
+    const file = displayPath(loaded.value.file)
+    if (bool(args, 'check')) {
+      const missing = unpinned(loaded.value.spec)
+      for (const m of missing) io.err(`${file}: ${m.path}: ${m.what}`)
+      io.err(missing.length ? `${missing.length} thing(s) unpinned; run \`validate ${id}\` to pin them` : `${file}: valid and fully pinned`)
+      if (json) printJson(io, { ok: missing.length === 0, version: id, unpinned: missing })
+      return missing.length ? EXIT.failed : EXIT.ok
+    }
+    const r = await validateSpec({ loaded: loaded.value, config, update: bool(args, 'update'), signal: io.signal, env: io.env })
+    if (r.diagnostics.length) return reportDiagnostics(io, r.diagnostics, json, { version: id })
+    for (const p of r.pinned) io.err(`pinned ${p.what}: ${p.path} = ${p.value}${p.from ? ` (from ${p.from})` : ''}`)
+    for (const u of r.unpinned) io.err(`not pinned: ${u.what}${u.problem ? `: ${u.problem}` : ''}`)
+    for (const f of r.failures) io.err(`error: ${f}`)
+    io.err(`${file}: ${r.written ? 'pins written' : 'nothing to change'}; lock ${r.lockPath ? displayPath(r.lockPath) : '-'}`)
+    const ok = r.failures.length === 0
+    if (json) printJson(io, { ok, version: id, file: loaded.value.file, written: r.written, lock: r.lockPath ?? null, pinned: r.pinned, unpinned: r.unpinned, errors: r.failures })
+    return io.signal.aborted ? EXIT.interrupted : ok ? EXIT.ok : EXIT.failed
+  },
+}
+export default command
