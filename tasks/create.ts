@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { modelsFromFile, newSpec, nodesFromFile, parseRepoArg, serializeSpec, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
+import { modelsFromFile, newSpec, nodesFromFile, parseRepoArg, serializeSpec, stripUrlCredentials, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
 import { parseSpecText, displayPath } from '../lib/spec/load.ts'
 import { bool, configFor, list, printJson, reportDiagnostics, str, versionId, EXIT, UsageError, type Command, type Io } from './_cli.ts'
 
@@ -44,9 +44,16 @@ Writes versions/<id>.json. Needs no network: refs are pinned to commits later by
     }
     const warnings: string[] = []
     const problems: string[] = []
-    const core = parseRepoArg(str(args, 'repo') ?? DEFAULT_CORE)
+    // A spec is shared and committed: credentials in a URL never go into it.
+    const repoArg = (arg: string, flag: string) => {
+      const parsed = parseRepoArg(arg)
+      const clean = stripUrlCredentials(parsed.repo)
+      if (clean.removed) warnings.push(`${flag}: credentials removed from the URL (git asks its credential helper for them instead)`)
+      return { ...parsed, repo: clean.url }
+    }
+    const core = repoArg(str(args, 'repo') ?? DEFAULT_CORE, '--repo')
     let coreCommit: string | undefined
-    const nodes: CustomNodeInput[] = list(args, 'node').map(arg => parseRepoArg(arg))
+    const nodes: CustomNodeInput[] = list(args, 'node').map(arg => repoArg(arg, '--node'))
     for (const flag of ['from-snapshot', 'nodes'] as const) {
       const path = str(args, flag)
       if (!path) continue

@@ -5,6 +5,7 @@ import type { z } from 'zod'
 import { SpecSchema, nodeName, type Spec } from './schema.ts'
 import { formatPath, type Diagnostic } from './diagnostic.ts'
 import { err, ok, type Result } from '../result.ts'
+import { redact } from '../util/redact.ts'
 
 /** A spec as loaded: the validated value, plus the text it came from (for rewriting it in place). */
 export interface LoadedSpec {
@@ -41,7 +42,7 @@ export function parseSpecText(text: string, file: string, expectedId: string): R
   const diagnostics: Diagnostic[] = []
   const at = (path: (string | number)[], message: string): Diagnostic => ({ file: shown, path: formatPath(path), message, ...locate(text, tree, path) })
 
-  const parsed = SpecSchema.safeParse(raw)
+  const parsed = SpecSchema.safeParse(raw, { reportInput: true })
   if (!parsed.success) diagnostics.push(...parsed.error.issues.flatMap(issue => issueToDiagnostics(issue, at)))
   // Cross-field checks read the raw value, so they report even when the schema found other problems.
   diagnostics.push(...semanticProblems(raw, expectedId, at))
@@ -63,7 +64,7 @@ function semanticProblems(raw: unknown, expectedId: string, at: (p: (string | nu
   if (typeof spec.id === 'string' && spec.id !== expectedId) out.push(at(['id'], idMismatch(spec.id, expectedId)))
   const names = new Map<string, number>()
   for (const [node, i] of objects(spec.custom_nodes)) {
-    if (typeof node.repo !== 'string' || (node.name !== undefined && typeof node.name !== 'string')) continue
+    if (typeof node.repo !== 'string' || !node.repo || (node.name !== undefined && typeof node.name !== 'string')) continue
     const name = nodeName({ name: node.name as string | undefined, repo: node.repo })
     if (!node.name && (!name || name.startsWith('.') || name === '..')) {
       out.push(at(['custom_nodes', i, 'repo'], `cannot derive a folder name from this URL; add a "name"`))
@@ -96,14 +97,17 @@ function issueToDiagnostics(issue: z.core.$ZodIssue, at: (p: (string | number)[]
   if (issue.code === 'invalid_type' && issue.input === undefined) {
     return [at(path, `is required (${describeExpected(issue.expected)})`)]
   }
+  if (issue.code === 'invalid_value' && issue.input === undefined) {
+    return [at(path, `is required (${issue.values.map(v => JSON.stringify(v)).join(' or ')})`)]
+  }
   if (issue.code === 'invalid_type') {
     return [at(path, `expected ${describeExpected(issue.expected)}, got ${describeValue(issue.input)}`)]
   }
   return [at(path, issue.message)]
 }
 
-const describeExpected = (e: string) => (e === 'object' ? 'an object' : e === 'array' ? 'a list' : e === 'string' ? 'a string' : e === 'number' ? 'a number' : e === 'boolean' ? 'true or false' : e)
-const describeValue = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`)
+const describeExpected = (e: string) => (e === 'object' ? 'an object' : e === 'array' ? 'a list' : e === 'string' ? 'a string' : e === 'number' ? 'a number' : e === 'boolean' ? 'true or false' : e === 'int' ? 'a whole number' : e)
+const describeValue = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `${typeof v} ${redact(JSON.stringify(v))}`)
 
 const KNOWN_KEYS: Record<string, string[]> = {
   '': ['$schema', 'schema_version', 'id', 'description', 'comfyui', 'custom_nodes', 'models', 'python', 'launch'],
@@ -119,19 +123,32 @@ function suggestKeys(path: (string | number)[]): string {
 }
 
 function jsonSyntaxErrors(text: string, shown: string): Diagnostic[] {
+  if (!text.trim()) return [{ file: shown, path: '(root)', message: 'the file is empty (a spec is a JSON object)' }]
   const errors: ParseError[] = []
   parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false })
   // One message per line: the parser often reports a second, derived error at the same place.
   const seen = new Set<number>()
   return errors.flatMap(e => {
-    const { line, column } = lineColumn(text, e.offset)
+    const { offset, message } = explainParseError(text, e)
+    const { line, column } = lineColumn(text, offset)
     if (seen.has(line)) return []
     seen.add(line)
-    return [{ file: shown, path: '(root)', message: `invalid JSON: ${humanParseError(printParseErrorCode(e.error))}`, line, column }]
+    return [{ file: shown, path: '(root)', message: `invalid JSON: ${message}`, line, column }]
   })
 }
 
-const humanParseError = (code: string) => code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()
+/** jsonc-parser's codes in words, with the usual hand-editing slips named and located where they are. */
+function explainParseError(text: string, e: ParseError): { offset: number; message: string } {
+  const code = printParseErrorCode(e.error)
+  if (code === 'PropertyNameExpected' || code === 'ValueExpected') {
+    let before = e.offset - 1
+    while (before >= 0 && /\s/.test(text[before] ?? '')) before--
+    if (text[before] === ',') return { offset: before, message: 'trailing comma (remove this ",")' }
+  }
+  if (code === 'InvalidCommentToken') return { offset: e.offset, message: 'comments are not allowed (a spec is plain JSON)' }
+  if (code === 'InvalidSymbol' && text[e.offset] === "'") return { offset: e.offset, message: 'use double quotes for strings and keys' }
+  return { offset: e.offset, message: code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase() }
+}
 
 export function lineColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1, lineStart = 0

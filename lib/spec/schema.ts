@@ -29,7 +29,7 @@ const safeRelativePath = (what: string) => z.string({ error: `${what} must be a 
   })
 
 const commit = z.string().regex(HEX40, { error: 'commit must be a full 40-character lowercase hex sha (run `validate` to pin it)' })
-const repoUrl = z.string({ error: 'repo must be a string' }).min(1, { error: 'repo must not be empty' })
+const repoUrl = z.string({ error: 'repo must be a string' }).min(1, { error: 'repo must not be empty', abort: true })
   .regex(REPO_URL, { error: 'repo must be an https://, http://, ssh://, git@host:path or file:// URL' })
 const ref = z.string().min(1, { error: 'ref must not be empty' }).regex(/^[^\s~^:?*[\\]+$/, { error: 'ref is not a valid git ref name' })
 
@@ -45,7 +45,8 @@ export const CustomNodeSchema = z.strictObject({
   /** Directory under custom_nodes/; default: the last URL segment without `.git`. */
   name: z.string().min(1, { error: 'name must not be empty' }).max(128)
     .superRefine((p, ctx) => {
-      const reason = unsafePathReason(p) ?? (p.includes('/') ? 'must be a single folder name (no "/")' : undefined)
+      const oneFolder = 'must be a single folder name (no "/" or "\\")'
+      const reason = (p.includes('\\') ? oneFolder : unsafePathReason(p)) ?? (p.includes('/') ? oneFolder : undefined)
         ?? (p.startsWith('.') ? 'must not start with "."' : undefined)
       if (reason) ctx.addIssue({ code: 'custom', message: `name ${reason}` })
     }).optional(),

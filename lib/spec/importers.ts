@@ -1,0 +1,467 @@
+import { CustomNodeSchema, ModelSchema, SCHEMA_VERSION, nodeName, unsafePathReason, type SpecInput } from './schema.ts'
+import { err, ok, type Result } from '../result.ts'
+import { redact } from '../util/redact.ts'
+
+/** A custom node entry as written in a spec (defaults not applied). */
+export type CustomNodeInput = NonNullable<SpecInput['custom_nodes']>[number]
+/** A model entry as written in a spec. */
+export type ModelInput = NonNullable<SpecInput['models']>[number]
+
+export interface ImportedNodes {
+  nodes: CustomNodeInput[]
+  /** From a ComfyUI-Manager snapshot: the core's commit. */
+  comfyui?: { repo?: string; commit?: string }
+  warnings: string[]
+}
+
+export interface ImportedModels {
+  models: ModelInput[]
+  warnings: string[]
+}
+
+const HEX40 = /^[0-9a-f]{40}$/i
+const HEX64 = /^[0-9a-f]{64}$/i
+
+type Loose = Record<string, unknown>
+const isObject = (v: unknown): v is Loose => !!v && typeof v === 'object' && !Array.isArray(v)
+const describe = (v: unknown): string => {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'a list'
+  if (!isObject(v)) return `${typeof v} ${JSON.stringify(v)}`
+  const keys = Object.keys(v)
+  if (!keys.length) return 'an empty object'
+  return `an object with keys ${keys.slice(0, 8).map(k => `"${k}"`).join(', ')}${keys.length > 8 ? ', ...' : ''}`
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Repository arguments
+
+/**
+ * Splits `URL@REF` into the repository and the ref. The `@` of a user name (`git@host:path`,
+ * `ssh://git@host/path`, `https://user@host/path`) belongs to the URL, so only an `@` inside the path counts.
+ */
+export function parseRepoArg(arg: string): { repo: string; ref?: string } {
+  const text = arg.trim()
+  const at = text.lastIndexOf('@')
+  if (at < 0 || at < pathStart(text)) return { repo: text }
+  const repo = text.slice(0, at)
+  const ref = text.slice(at + 1)
+  return ref ? { repo, ref } : { repo }
+}
+
+/** Where the path part of a repository URL begins (0 for a plain local path). */
+function pathStart(url: string): number {
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(url)
+  if (scheme) {
+    const slash = url.indexOf('/', scheme[0].length)
+    // file:///x has an empty authority; a URL without a path has nothing to split.
+    return slash < 0 ? url.length : slash
+  }
+  // scp-like syntax: [user@]host:path, recognised by a ':' before any '/'.
+  const colon = url.indexOf(':')
+  const slash = url.indexOf('/')
+  if (colon > 0 && (slash < 0 || colon < slash)) return colon + 1
+  return 0
+}
+
+const SECRET_PARAMS = new Set(['token', 'access_token', 'api_key', 'apikey', 'key', 'sig', 'signature', 'auth', 'password'])
+
+/**
+ * A URL without the credentials a spec must not store: the user info of http(s)/file URLs (a token is often the user
+ * name), the password of ssh:// URLs, and token-like query parameters. Hosts get credentials from HF_TOKEN,
+ * CIVITAI_TOKEN or git's credential helper instead. `git@host:path` is left alone (no secret in it).
+ */
+export function stripUrlCredentials(url: string): { url: string; removed: boolean } {
+  let out = url.replace(/^((?:https?|file):\/\/)[^/@\s]*@/i, '$1')
+    .replace(/^(ssh:\/\/[^/@:\s]+):[^/@\s]*@/i, '$1@')
+  const query = /^([^?#]*)\?([^#]*)(#.*)?$/.exec(out)
+  if (query) {
+    const params = (query[2] ?? '').split('&')
+    const kept = params.filter(p => !SECRET_PARAMS.has(decodeURIComponentSafe(p.split('=')[0] ?? '').toLowerCase()))
+    if (kept.length < params.length) out = `${query[1]}${kept.length ? `?${kept.join('&')}` : ''}${query[3] ?? ''}`
+  }
+  return { url: out, removed: out !== url }
+}
+
+const decodeURIComponentSafe = (s: string) => { try { return decodeURIComponent(s) } catch { return s } }
+
+const CREDENTIALS_REMOVED = 'removed credentials from the URL, since a spec must not store secrets (HF_TOKEN, CIVITAI_TOKEN or a git credential helper supply them)'
+
+/** Errors and warnings may quote URLs from the input; none may carry a credential. */
+function redacted<T extends { warnings: string[] }>(result: Result<T, string[]>): Result<T, string[]> {
+  return result.ok ? ok({ ...result.value, warnings: result.value.warnings.map(redact) }) : err(result.error.map(redact))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Custom nodes
+
+const NODE_KEYS = ['name', 'repo', 'url', 'ref', 'commit', 'enabled', 'install_script']
+const NODES_EXPECTED = 'expected a JSON list of node entries ({"repo", "ref"?, "commit"?, "name"?, "enabled"?, "install_script"?} objects or "URL@REF" strings) or a ComfyUI-Manager snapshot (an object with "git_custom_nodes")'
+
+/** Reads a `--nodes` file: a list of node entries, or a ComfyUI-Manager snapshot. Pure: the caller parses the JSON. */
+export function nodesFromFile(json: unknown): Result<ImportedNodes, string[]> {
+  if (Array.isArray(json)) return redacted(nodesFromList(json))
+  if (isObject(json) && isSnapshot(json)) return redacted(nodesFromSnapshot(json))
+  return err([redact(`${NODES_EXPECTED}; got ${describe(json)}`)])
+}
+
+const isSnapshot = (o: Loose) => ['git_custom_nodes', 'cnr_custom_nodes', 'file_custom_nodes'].some(k => k in o)
+
+function nodesFromList(list: unknown[]): Result<ImportedNodes, string[]> {
+  const errors: string[] = []
+  const warnings: string[] = []
+  const nodes: CustomNodeInput[] = []
+  const add = nodeAdder(nodes, errors, warnings)
+  list.forEach((entry, i) => {
+    const where = `entry [${i}]`
+    if (typeof entry === 'string') {
+      const { repo, ref } = parseRepoArg(entry)
+      add(ref ? { repo, ref } : { repo }, where)
+      return
+    }
+    if (!isObject(entry)) {
+      errors.push(`${where}: expected an object or a "URL@REF" string, got ${describe(entry)}`)
+      return
+    }
+    const unknown = Object.keys(entry).filter(k => !NODE_KEYS.includes(k))
+    if (unknown.length) errors.push(`${where}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map(k => `"${k}"`).join(', ')} (allowed: repo or url, ref, commit, name, enabled, install_script)`)
+    if (entry.repo !== undefined && entry.url !== undefined && entry.repo !== entry.url) {
+      errors.push(`${where}: both "repo" and "url" are set and differ; keep one`)
+    }
+    const repo = entry.repo ?? entry.url
+    if (repo === undefined) {
+      errors.push(`${where}: "repo" (or "url") is required`)
+      return
+    }
+    const node: Loose = {}
+    for (const key of ['name', 'repo', 'ref', 'commit', 'enabled', 'install_script']) {
+      const value = key === 'repo' ? repo : entry[key]
+      if (value !== undefined) node[key] = value
+    }
+    add(node as CustomNodeInput, where)
+  })
+  if (errors.length) return err(errors)
+  return ok({ nodes: dedupeNodes(nodes, warnings), warnings })
+}
+
+function nodesFromSnapshot(snap: Loose): Result<ImportedNodes, string[]> {
+  const errors: string[] = []
+  const warnings: string[] = []
+  const nodes: CustomNodeInput[] = []
+  const add = nodeAdder(nodes, errors, warnings)
+  let comfyui: ImportedNodes['comfyui']
+
+  if (typeof snap.comfyui === 'string' && HEX40.test(snap.comfyui)) comfyui = { commit: snap.comfyui.toLowerCase() }
+  else if (snap.comfyui !== undefined && snap.comfyui !== null) {
+    warnings.push(`the snapshot's "comfyui" value ${JSON.stringify(snap.comfyui)} is not a full 40-character commit sha; the core is left unpinned (set comfyui.ref or run \`validate\`)`)
+  }
+
+  const git = snap.git_custom_nodes ?? {}
+  if (!isObject(git)) errors.push(`git_custom_nodes: expected an object mapping repository URLs to {"hash", "disabled"}, got ${describe(git)}`)
+  else {
+    const unpinned: string[] = []
+    for (const [url, info] of Object.entries(git)) {
+      const where = `git_custom_nodes["${url}"]`
+      if (!isObject(info)) {
+        errors.push(`${where}: expected an object {"hash", "disabled"}, got ${describe(info)}`)
+        continue
+      }
+      if (info.disabled !== undefined && typeof info.disabled !== 'boolean') {
+        errors.push(`${where}.disabled: expected true or false, got ${describe(info.disabled)}`)
+        continue
+      }
+      const node: CustomNodeInput = { repo: url }
+      if (typeof info.hash === 'string' && HEX40.test(info.hash)) node.commit = info.hash.toLowerCase()
+      else unpinned.push(url)
+      node.enabled = info.disabled !== true
+      add(node, where)
+    }
+    if (unpinned.length) warnings.push(`${unpinned.length} git node(s) have no full commit sha in the snapshot and were imported unpinned (run \`validate\` to pin them): ${unpinned.join(', ')}`)
+  }
+
+  const cnr = snap.cnr_custom_nodes ?? {}
+  if (!isObject(cnr)) errors.push(`cnr_custom_nodes: expected an object mapping node names to versions, got ${describe(cnr)}`)
+  else if (Object.keys(cnr).length) {
+    const list = Object.entries(cnr).map(([name, version]) => (typeof version === 'string' && version ? `${name}@${version}` : name))
+    warnings.push(`left out ${list.length} registry (CNR) node(s), which cannot be pinned as git repositories: ${list.join(', ')}; add each one with its git URL (--node URL@REF)`)
+  }
+
+  const files = snap.file_custom_nodes ?? []
+  if (!Array.isArray(files)) errors.push(`file_custom_nodes: expected a list of {"filename", "disabled"}, got ${describe(files)}`)
+  else if (files.length) {
+    const list = files.map(f => (isObject(f) && typeof f.filename === 'string' ? `${f.filename}${f.disabled === true ? ' (disabled)' : ''}` : JSON.stringify(f)))
+    warnings.push(`left out ${list.length} single-file custom node(s), which are not git repositories: ${list.join(', ')}; put them in a git repository to pin them`)
+  }
+
+  const pips = snap.pips ?? {}
+  if (!isObject(pips)) errors.push(`pips: expected an object whose keys are pip requirement lines, got ${describe(pips)}`)
+  else if (Object.keys(pips).length) {
+    const list = Object.keys(pips)
+    warnings.push(`left out ${list.length} pip package(s) recorded in the snapshot (node requirements are collected from the nodes themselves): ${list.join(', ')}; add any you need to python.requirements`)
+  }
+
+  if (errors.length) return err(errors)
+  return ok({ nodes: dedupeNodes(nodes, warnings), ...(comfyui ? { comfyui } : {}), warnings })
+}
+
+/**
+ * Adds a node read from the import file: credentials removed from its URL, then checked against the spec schema, so a
+ * bad entry is reported against the import file rather than the spec written from it.
+ */
+function nodeAdder(nodes: CustomNodeInput[], errors: string[], warnings: string[]) {
+  return (node: CustomNodeInput, where: string) => {
+    if (typeof node.repo === 'string') {
+      const { url, removed } = stripUrlCredentials(node.repo)
+      if (removed) warnings.push(`${where}: ${CREDENTIALS_REMOVED}: ${url}`)
+      node.repo = url
+    }
+    const parsed = CustomNodeSchema.safeParse(node, { reportInput: true })
+    if (!parsed.success) errors.push(...parsed.error.issues.map(issue => `${where}${issue.path.length ? `.${issue.path.join('.')}` : ''}: ${issueText(issue)}`))
+    nodes.push(node)
+  }
+}
+
+const EXPECTED_WORDS: Record<string, string> = { string: 'a string', number: 'a number', int: 'a whole number', boolean: 'true or false', object: 'an object', array: 'a list' }
+
+const issueText = (issue: { code: string; message: string; input?: unknown; expected?: unknown }) =>
+  issue.code === 'invalid_type' ? `expected ${EXPECTED_WORDS[String(issue.expected)] ?? String(issue.expected)}, got ${describe(issue.input)}` : issue.message
+
+/** The same repository listed twice is kept once; two repositories that would share a folder need a "name". */
+function dedupeNodes(nodes: CustomNodeInput[], warnings: string[]): CustomNodeInput[] {
+  const byName = new Map<string, CustomNodeInput>()
+  const out: CustomNodeInput[] = []
+  for (const node of nodes) {
+    const name = nodeName(node)
+    const first = byName.get(name)
+    if (!first) {
+      byName.set(name, node)
+      out.push(node)
+    } else if (sameRepo(first.repo, node.repo)) {
+      warnings.push(`node "${name}" is listed more than once (${node.repo}); kept the first entry`)
+    } else {
+      // Both are kept: the spec then reports the duplicate name, and the user chooses a "name".
+      warnings.push(`nodes ${first.repo} and ${node.repo} would both be installed as custom_nodes/${name}; set a distinct "name" on one of them`)
+      out.push(node)
+    }
+  }
+  return out
+}
+
+const sameRepo = (a: string, b: string) => normalizeRepo(a) === normalizeRepo(b)
+const normalizeRepo = (url: string) => url.trim().replace(/\/+$/, '').replace(/\.git$/, '').toLowerCase()
+
+// ---------------------------------------------------------------------------------------------------------------
+// Models
+
+/** ComfyUI-Manager's `save_path: "default"`: the models/ folder for an entry's `type` (matched case-insensitively). */
+const DEFAULT_FOLDER_BY_TYPE: Record<string, string> = {
+  checkpoints: 'checkpoints', checkpoint: 'checkpoints', unclip: 'checkpoints',
+  text_encoders: 'text_encoders', clip: 'text_encoders',
+  vae: 'vae',
+  lora: 'loras',
+  't2i-adapter': 'controlnet', 't2i-style': 'controlnet', controlnet: 'controlnet',
+  clip_vision: 'clip_vision',
+  gligen: 'gligen',
+  upscale: 'upscale_models',
+  embedding: 'embeddings', embeddings: 'embeddings',
+  unet: 'diffusion_models', diffusion_model: 'diffusion_models',
+}
+
+/** The folder ComfyUI-Manager installs a model-list entry of this `type` into when its save_path is "default". */
+export const defaultModelFolder = (type: string): string => DEFAULT_FOLDER_BY_TYPE[type.toLowerCase()] ?? 'etc'
+
+const MODELS_EXPECTED = 'expected a JSON list of models ({"url", "path"}, ComfyUI-Manager model-list entries {"url", "save_path", "filename", "type"} or workflow entries {"url", "directory", "name"}), a {"models": [...]} object, or a UI-format workflow'
+
+/**
+ * Reads a `--models` file: a list of `{url, path}`, ComfyUI-Manager model-list entries (or model-list.json itself),
+ * a workflow's `models` entries, or a whole UI-format workflow (its `models` and every node's `properties.models`).
+ */
+export function modelsFromFile(json: unknown): Result<ImportedModels, string[]> {
+  return redacted(importModels(json))
+}
+
+function importModels(json: unknown): Result<ImportedModels, string[]> {
+  const entries = modelEntries(json)
+  if (!entries && isApiWorkflow(json)) {
+    return err(['this is an API-format workflow, which carries no model URLs; use the UI-format workflow (the one the editor saves) or a list of {"url", "path"}'])
+  }
+  if (!entries) return err([`${MODELS_EXPECTED}; got ${describe(json)}`])
+  const errors: string[] = []
+  const warnings: string[] = []
+  const models: ModelInput[] = []
+  for (const { value, where } of entries) {
+    const model = modelFromEntry(value, where, errors, warnings)
+    if (!model) continue
+    const parsed = ModelSchema.safeParse(model, { reportInput: true })
+    if (!parsed.success) errors.push(...parsed.error.issues.map(issue => `${where} (${model.path}): ${issueText(issue)}`))
+    models.push(model)
+  }
+  if (errors.length) return err(errors)
+  return ok({ models: dedupeModels(models, warnings), warnings })
+}
+
+interface Entry { value: unknown; where: string }
+
+const isApiWorkflow = (json: unknown): boolean =>
+  isObject(json) && Object.keys(json).length > 0 && Object.values(json).every(n => isObject(n) && typeof n.class_type === 'string')
+
+function modelEntries(json: unknown): Entry[] | undefined {
+  const listed = (list: unknown[], prefix: string): Entry[] => list.map((value, i) => ({ value, where: `${prefix}[${i}]` }))
+  if (Array.isArray(json)) return listed(json, 'entry ')
+  if (!isObject(json)) return undefined
+  const isWorkflow = Array.isArray(json.nodes)
+  if (!isWorkflow) return Array.isArray(json.models) ? listed(json.models, 'models') : undefined
+  // UI-format workflow: top-level models, then each node's properties.models (subgraphs included).
+  const out: Entry[] = Array.isArray(json.models) ? listed(json.models, 'models') : []
+  const visit = (nodes: unknown, prefix: string) => {
+    if (!Array.isArray(nodes)) return
+    nodes.forEach((node, i) => {
+      const models = isObject(node) && isObject(node.properties) ? node.properties.models : undefined
+      if (Array.isArray(models)) out.push(...listed(models, `${prefix}[${i}].properties.models`))
+    })
+  }
+  visit(json.nodes, 'nodes')
+  const subgraphs = isObject(json.definitions) ? json.definitions.subgraphs : undefined
+  if (Array.isArray(subgraphs)) subgraphs.forEach((g, i) => isObject(g) && visit(g.nodes, `definitions.subgraphs[${i}].nodes`))
+  return out
+}
+
+function modelFromEntry(value: unknown, where: string, errors: string[], warnings: string[]): ModelInput | undefined {
+  if (!isObject(value)) {
+    errors.push(`${where}: expected an object, got ${describe(value)}`)
+    return undefined
+  }
+  const name = typeof value.name === 'string' ? ` ("${value.name}")` : ''
+  const fail = (message: string) => { errors.push(`${where}${name}: ${message}`); return undefined }
+  if (typeof value.url !== 'string' || !value.url) return fail('"url" is required')
+  const stripped = stripUrlCredentials(value.url)
+  if (stripped.removed) warnings.push(`${where}: ${CREDENTIALS_REMOVED}: ${stripped.url}`)
+  const url = huggingFaceDownloadUrl(stripped.url, where, warnings)
+
+  let path: string
+  if (value.path !== undefined) {
+    if (typeof value.path !== 'string') return fail(`"path" must be a string, got ${describe(value.path)}`)
+    path = value.path
+  } else if (value.save_path !== undefined || value.directory !== undefined) {
+    // Manager entries name the file in "filename" ("name" is a title); workflow entries name it in "name".
+    const file = value.save_path !== undefined ? value.filename : (value.filename ?? value.name)
+    if (typeof file !== 'string' || !file) return fail(`"filename" is required${value.save_path === undefined ? ' (or "name")' : ''}`)
+    if (/[/\\:]/.test(file)) return fail(`filename "${file}" must not contain "/", "\\" or ":"`)
+    const folder = value.save_path !== undefined ? managerFolder(value.save_path, value.type) : value.directory
+    if (typeof folder !== 'string' || !folder) return fail(`${value.save_path !== undefined ? '"save_path"' : '"directory"'} must be a folder name, got ${describe(folder)}`)
+    if (folder.startsWith('/') || folder.split(/[/\\]/).includes('..')) return fail(`folder "${folder}" must stay inside models/ (no ".." and no leading "/")`)
+    path = `${folder.replace(/\/+$/, '')}/${file}`
+  } else {
+    return fail('expected "path", or "save_path" and "filename" (ComfyUI-Manager), or "directory" and "name" (workflow)')
+  }
+  const unsafe = unsafePathReason(path)
+  if (unsafe) return fail(`path "${path}" ${unsafe}`)
+
+  const model: ModelInput = { path, url }
+  const sha = workflowSha256(value)
+  if (sha) model.sha256 = sha
+  // Manager sizes are rounded text ("4.71MB"); only an exact byte count pins anything.
+  if (typeof value.size === 'number') model.size = value.size
+  return model
+}
+
+/** save_path "default" means the folder for the entry's type. */
+function managerFolder(savePath: unknown, type: unknown): unknown {
+  if (typeof savePath === 'string' && savePath.toLowerCase() === 'default') return defaultModelFolder(typeof type === 'string' ? type : '')
+  return savePath
+}
+
+/** A sha256 given as `sha256`, or as a workflow's `hash` with `hash_type: "sha256"`. */
+function workflowSha256(v: Loose): string | undefined {
+  const candidate = typeof v.sha256 === 'string' ? v.sha256
+    : typeof v.hash === 'string' && typeof v.hash_type === 'string' && v.hash_type.toLowerCase() === 'sha256' ? v.hash : undefined
+  return candidate && HEX64.test(candidate) ? candidate.toLowerCase() : candidate
+}
+
+/** A Hugging Face `/blob/` link is the HTML page; `/resolve/` is the file. */
+function huggingFaceDownloadUrl(url: string, where: string, warnings: string[]): string {
+  const fixed = url.replace(/^(https:\/\/huggingface\.co\/(?:[^/?#]+\/){1,3})blob\//, '$1resolve/')
+  if (fixed !== url) warnings.push(`${where}: changed the Hugging Face page link to its download link: ${fixed}`)
+  return fixed
+}
+
+/** One entry per path; a workflow often lists a model twice, once with its hash, so a repeat may complete the first. */
+function dedupeModels(models: ModelInput[], warnings: string[]): ModelInput[] {
+  const byPath = new Map<string, ModelInput>()
+  for (const m of models) {
+    const first = byPath.get(m.path)
+    if (!first) {
+      byPath.set(m.path, { ...m })
+      continue
+    }
+    if (first.url !== m.url) {
+      warnings.push(`model "${m.path}" is listed more than once with different URLs; kept ${first.url} and dropped ${m.url}`)
+      continue
+    }
+    if (first.sha256 && m.sha256 && first.sha256 !== m.sha256) {
+      warnings.push(`model "${m.path}" is listed more than once with different sha256; kept ${first.sha256}`)
+    }
+    first.sha256 ??= m.sha256
+    first.size ??= m.size
+    if (first.sha256 === undefined) delete first.sha256
+    if (first.size === undefined) delete first.size
+    warnings.push(`model "${m.path}" is listed more than once; kept one entry`)
+  }
+  return [...byPath.values()]
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// New specs
+
+export interface NewSpecInput {
+  id: string
+  comfyui: { repo: string; ref?: string | undefined; commit?: string | undefined }
+  nodes: CustomNodeInput[]
+  models: ModelInput[]
+  description?: string | undefined
+}
+
+/** A fresh spec, keys in the contract's order, pointing at the JSON Schema for editor completion. */
+export function newSpec(input: NewSpecInput): SpecInput {
+  return orderSpec({
+    $schema: '../docs/version.schema.json',
+    schema_version: SCHEMA_VERSION,
+    id: input.id,
+    description: input.description,
+    comfyui: input.comfyui,
+    custom_nodes: input.nodes,
+    models: input.models,
+  })
+}
+
+/** Two-space JSON with a trailing newline, keys in the contract's order. */
+export function serializeSpec(spec: SpecInput): string {
+  return `${JSON.stringify(orderSpec(spec), null, 2)}\n`
+}
+
+const ORDER = {
+  root: ['$schema', 'schema_version', 'id', 'description', 'comfyui', 'custom_nodes', 'models', 'python', 'launch'],
+  comfyui: ['repo', 'ref', 'commit'],
+  node: ['name', 'repo', 'ref', 'commit', 'enabled', 'install_script'],
+  model: ['path', 'url', 'sha256', 'size'],
+  python: ['version', 'requirements', 'constraints', 'overrides', 'blacklist', 'downgrade_blacklist', 'index_url', 'extra_index_urls', 'find_links', 'torch_backend', 'exclude_newer', 'on_conflict'],
+  launch: ['port', 'listen', 'args', 'env'],
+}
+
+/** Known keys first in their order, then any others as they came; undefined values dropped. */
+function ordered<T>(value: T, keys: string[]): T {
+  if (!isObject(value)) return value
+  const out: Loose = {}
+  for (const k of [...keys, ...Object.keys(value)]) if (!(k in out) && value[k] !== undefined) out[k] = value[k]
+  return out as T
+}
+
+function orderSpec(spec: SpecInput): SpecInput {
+  const out = ordered(spec, ORDER.root)
+  if (out.comfyui) out.comfyui = ordered(out.comfyui, ORDER.comfyui)
+  if (Array.isArray(out.custom_nodes)) out.custom_nodes = out.custom_nodes.map(n => ordered(n, ORDER.node))
+  if (Array.isArray(out.models)) out.models = out.models.map(m => ordered(m, ORDER.model))
+  if (out.python) out.python = ordered(out.python, ORDER.python)
+  if (out.launch) out.launch = ordered(out.launch, ORDER.launch)
+  return out
+}

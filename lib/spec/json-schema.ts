@@ -1,0 +1,88 @@
+import { z } from 'zod'
+import { SCHEMA_VERSION, SpecSchema } from './schema.ts'
+
+export const SPEC_SCHEMA_ID = `urn:comfy-vc:version-spec:${SCHEMA_VERSION}`
+
+/**
+ * Hover texts for editors, keyed by property path (`[]` stands for the items of a list). The zod schema carries its
+ * documentation as comments, which z.toJSONSchema cannot see.
+ */
+const DESCRIPTIONS: Record<string, string> = {
+  $schema: 'The JSON Schema of this file, for editor completion: "../docs/version.schema.json".',
+  schema_version: `Always ${SCHEMA_VERSION}.`,
+  id: 'The version id; equals the file name without .json.',
+  comfyui: 'The ComfyUI core repository.',
+  'comfyui.repo': 'An https://, http://, ssh://, git@host:path or file:// URL.',
+  'comfyui.ref': 'Branch, tag or short sha; omitted means the default branch.',
+  'comfyui.commit': 'Full 40-character lowercase sha; wins over ref. `validate` writes it.',
+  custom_nodes: 'Custom nodes, each a git repository checked out under custom_nodes/<name>.',
+  'custom_nodes[].name': 'Folder under custom_nodes/ (one segment, no "..", "/", "\\" or leading "."); default: the last URL segment without .git.',
+  'custom_nodes[].repo': 'An https://, http://, ssh://, git@host:path or file:// URL.',
+  'custom_nodes[].ref': 'Branch, tag or short sha; omitted means the default branch.',
+  'custom_nodes[].commit': 'Full 40-character lowercase sha; wins over ref. `validate` writes it.',
+  'custom_nodes[].enabled': 'false: realized under custom_nodes/.disabled/<name> and its dependencies are not collected.',
+  'custom_nodes[].install_script': "true: run the node's install.py after dependencies are installed.",
+  models: 'Model files, each linked into ComfyUI\'s models/ folder from the content-addressed store.',
+  'models[].path': 'Relative to models/, e.g. "checkpoints/x.safetensors" (no "..", backslash or leading "/"; not inside another model\'s path).',
+  'models[].url': 'An https://, http:// or file:// URL.',
+  'models[].sha256': '64 lowercase hex characters. `validate` writes it when the host says it.',
+  'models[].size': 'Size in bytes.',
+  python: 'The Python environment and dependency rules.',
+  'python.version': 'Python version, e.g. "3.11".',
+  'python.requirements': 'Extra top-level requirement lines.',
+  'python.constraints': 'Extra constraint lines.',
+  'python.overrides': 'Requirement remapping applied to collected lines: {"from": "to"}.',
+  'python.blacklist': 'Packages never installed.',
+  'python.downgrade_blacklist': 'Packages never downgraded.',
+  'python.index_url': 'Replaces the default package index.',
+  'python.extra_index_urls': 'Additional package indexes, e.g. "https://download.pytorch.org/whl/cu128".',
+  'python.find_links': 'Folders or pages of wheels.',
+  'python.torch_backend': 'uv only, e.g. "cu128".',
+  'python.exclude_newer': 'uv only: an RFC 3339 date or time, for reproducible resolution.',
+  'python.on_conflict': '"fail" stops on a dependency conflict; "per-node" installs each node\'s requirements separately.',
+  launch: 'How run-ui starts ComfyUI.',
+  'launch.port': 'TCP port, 0..65535.',
+  'launch.listen': 'Address to listen on.',
+  'launch.args': 'Extra main.py arguments.',
+  'launch.env': 'Extra environment variables.',
+}
+
+type JsonObject = Record<string, unknown>
+
+/** The JSON Schema of a version spec as written (defaults optional), for editors and other tools. */
+export function specJsonSchema(): JsonObject {
+  const generated = z.toJSONSchema(SpecSchema, { io: 'input', target: 'draft-2020-12' }) as JsonObject
+  for (const [path, text] of Object.entries(DESCRIPTIONS)) describeAt(generated, path, text)
+  const { $schema, ...rest } = generated
+  return {
+    $schema,
+    $id: SPEC_SCHEMA_ID,
+    title: 'comfy-vc version spec',
+    description: `A ComfyUI version for comfy-vc (schema_version ${SCHEMA_VERSION}): the core, custom nodes and models pinned to commits and sha256, and the Python rules. Generated from lib/spec/schema.ts by \`npm run schema\`; do not edit.`,
+    ...rest,
+  }
+}
+
+/** The committed file's content: two-space JSON with a trailing newline. */
+export const renderSpecJsonSchema = (): string => `${JSON.stringify(specJsonSchema(), null, 2)}\n`
+
+// --- internal ---
+
+/** Puts `description` first on the property's schema, so it reads first in the file. */
+function describeAt(schema: JsonObject, path: string, text: string): void {
+  let parent = schema
+  const segments = path.split('.')
+  segments.forEach((segment, i) => {
+    const list = segment.endsWith('[]')
+    const name = list ? segment.slice(0, -2) : segment
+    const props = parent.properties as Record<string, JsonObject> | undefined
+    let target = props?.[name]
+    if (!target) throw new Error(`json-schema: no property "${path}" in the spec schema (update DESCRIPTIONS)`)
+    if (i === segments.length - 1) {
+      props![name] = { description: text, ...target }
+      return
+    }
+    if (list) target = target.items as JsonObject
+    parent = target
+  })
+}

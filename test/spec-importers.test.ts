@@ -1,0 +1,358 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import {
+  defaultModelFolder, modelsFromFile, newSpec, nodesFromFile, parseRepoArg, serializeSpec, stripUrlCredentials,
+  type ImportedModels, type ImportedNodes,
+} from '../lib/spec/importers.ts'
+import { parseSpecText } from '../lib/spec/load.ts'
+import type { Result } from '../lib/result.ts'
+
+const fixture = (name: string): unknown =>
+  JSON.parse(readFileSync(fileURLToPath(new URL(`./fixtures/importers/${name}`, import.meta.url)), 'utf8'))
+
+function value<T>(r: Result<T, string[]>): T {
+  if (!r.ok) throw new Error(`expected success, got:\n${r.error.join('\n')}`)
+  return r.value
+}
+function errors<T>(r: Result<T, string[]>): string[] {
+  if (r.ok) throw new Error(`expected errors, got ${JSON.stringify(r.value)}`)
+  return r.error
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+const Nodes = suite('nodesFromFile')
+
+Nodes('a list of strings and objects, with url as an alias of repo', () => {
+  const r: ImportedNodes = value(nodesFromFile([
+    'https://github.com/ltdrdata/ComfyUI-Manager',
+    'https://github.com/ltdrdata/ComfyUI-Impact-Pack@Main',
+    'git@github.com:Kosinkadink/ComfyUI-VideoHelperSuite.git@v1.2',
+    { url: 'https://github.com/kijai/ComfyUI-KJNodes', ref: 'main', install_script: true },
+    { repo: 'https://github.com/rgthree/rgthree-comfy', commit: 'a'.repeat(40), name: 'rgthree', enabled: false },
+  ]))
+  assert.equal(r.nodes, [
+    { repo: 'https://github.com/ltdrdata/ComfyUI-Manager' },
+    { repo: 'https://github.com/ltdrdata/ComfyUI-Impact-Pack', ref: 'Main' },
+    { repo: 'git@github.com:Kosinkadink/ComfyUI-VideoHelperSuite.git', ref: 'v1.2' },
+    { repo: 'https://github.com/kijai/ComfyUI-KJNodes', ref: 'main', install_script: true },
+    { name: 'rgthree', repo: 'https://github.com/rgthree/rgthree-comfy', commit: 'a'.repeat(40), enabled: false },
+  ])
+  assert.equal(r.warnings, [])
+  assert.is(r.comfyui, undefined)
+})
+
+Nodes('list entries: every problem is reported, naming the entry', () => {
+  const e = errors(nodesFromFile([
+    { ref: 'main' },
+    42,
+    { repo: 'https://github.com/a/b', comit: 'abc' },
+    { repo: 'ftp://example.com/x' },
+    { repo: 'https://github.com/a/c', commit: 'ABC' },
+    { repo: 'https://github.com/a/d', url: 'https://github.com/a/e' },
+    { repo: 'https://github.com/a/f', enabled: 'true' },
+  ]))
+  assert.equal(e, [
+    'entry [0]: "repo" (or "url") is required',
+    'entry [1]: expected an object or a "URL@REF" string, got number 42',
+    'entry [2]: unknown key "comit" (allowed: repo or url, ref, commit, name, enabled, install_script)',
+    'entry [3].repo: repo must be an https://, http://, ssh://, git@host:path or file:// URL',
+    'entry [4].commit: commit must be a full 40-character lowercase hex sha (run `validate` to pin it)',
+    'entry [5]: both "repo" and "url" are set and differ; keep one',
+    'entry [6].enabled: expected true or false, got string "true"',
+  ])
+})
+
+Nodes('the same repository twice is kept once; two repositories with one folder name are both kept, with a warning', () => {
+  const r = value(nodesFromFile([
+    'https://github.com/ltdrdata/ComfyUI-Impact-Pack',
+    'https://github.com/ltdrdata/ComfyUI-Impact-Pack.git@Main',
+    'https://github.com/someone/ComfyUI-Impact-Pack',
+  ]))
+  assert.equal(r.nodes.map(n => n.repo), ['https://github.com/ltdrdata/ComfyUI-Impact-Pack', 'https://github.com/someone/ComfyUI-Impact-Pack'])
+  assert.equal(r.warnings, [
+    'node "ComfyUI-Impact-Pack" is listed more than once (https://github.com/ltdrdata/ComfyUI-Impact-Pack.git); kept the first entry',
+    'nodes https://github.com/ltdrdata/ComfyUI-Impact-Pack and https://github.com/someone/ComfyUI-Impact-Pack would both be installed as custom_nodes/ComfyUI-Impact-Pack; set a distinct "name" on one of them',
+  ])
+})
+
+Nodes('a ComfyUI-Manager snapshot: git nodes pinned, disabled kept disabled, the rest listed in one warning each', () => {
+  const r = value(nodesFromFile(fixture('snapshot.json')))
+  assert.equal(r.comfyui, { commit: '9d2a2ad4ffdbe5b2a5b70dcf0a2a3e8b1c4d5e6f' })
+  assert.equal(r.nodes, [
+    { repo: 'https://github.com/ltdrdata/ComfyUI-Manager', commit: '2d3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a', enabled: true },
+    { repo: 'https://github.com/ltdrdata/ComfyUI-Impact-Pack.git', commit: '0f1e2d3c4b5a69788796a5b4c3d2e1f001122334', enabled: false },
+    { repo: 'https://github.com/Kosinkadink/ComfyUI-VideoHelperSuite', commit: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', enabled: true },
+  ])
+  assert.equal(r.warnings, [
+    'left out 2 registry (CNR) node(s), which cannot be pinned as git repositories: comfyui-kjnodes@1.1.0, rgthree-comfy@1.0.0; add each one with its git URL (--node URL@REF)',
+    'left out 2 single-file custom node(s), which are not git repositories: websocket_image_save.py (disabled), my_helpers.py; put them in a git repository to pin them',
+    'left out 2 pip package(s) recorded in the snapshot (node requirements are collected from the nodes themselves): torch==2.7.0+cu128, opencv-python-headless==4.11.0.86; add any you need to python.requirements',
+  ])
+})
+
+Nodes('a snapshot with only git nodes gives no warnings; a missing hash or core commit is imported unpinned with a warning', () => {
+  const clean = value(nodesFromFile({ comfyui: 'b'.repeat(40), git_custom_nodes: { 'https://github.com/a/x': { hash: 'c'.repeat(40), disabled: false } } }))
+  assert.equal(clean.warnings, [])
+  assert.equal(clean.nodes, [{ repo: 'https://github.com/a/x', commit: 'c'.repeat(40), enabled: true }])
+  const loose = value(nodesFromFile({ comfyui: 'v0.3.40', git_custom_nodes: { 'https://github.com/a/x': { disabled: true } } }))
+  assert.is(loose.comfyui, undefined)
+  assert.equal(loose.nodes, [{ repo: 'https://github.com/a/x', enabled: false }])
+  assert.equal(loose.warnings, [
+    'the snapshot\'s "comfyui" value "v0.3.40" is not a full 40-character commit sha; the core is left unpinned (set comfyui.ref or run `validate`)',
+    '1 git node(s) have no full commit sha in the snapshot and were imported unpinned (run `validate` to pin them): https://github.com/a/x',
+  ])
+})
+
+Nodes('a malformed snapshot names what is wrong', () => {
+  assert.equal(errors(nodesFromFile({ git_custom_nodes: { 'https://github.com/a/x': 'abc' }, pips: ['torch'] })), [
+    'git_custom_nodes["https://github.com/a/x"]: expected an object {"hash", "disabled"}, got string "abc"',
+    'pips: expected an object whose keys are pip requirement lines, got a list',
+  ])
+})
+
+Nodes('an unknown shape is an error that says what was expected', () => {
+  for (const input of [{ nodes: [] }, 'https://github.com/a/b', null]) {
+    const [message, ...rest] = errors(nodesFromFile(input))
+    assert.equal(rest, [])
+    assert.match(message!, /^expected a JSON list of node entries .* or a ComfyUI-Manager snapshot \(an object with "git_custom_nodes"\); got /)
+  }
+  assert.match(errors(nodesFromFile({ nodes: [] }))[0]!, /got an object with keys "nodes"$/)
+})
+
+Nodes('credentials never reach the spec or a message', () => {
+  const r = value(nodesFromFile(['https://ghp_SECRETTOKEN@github.com/me/private-node@main', { repo: 'ssh://git:hunter2@example.com/x.git' }]))
+  assert.equal(r.nodes, [{ repo: 'https://github.com/me/private-node', ref: 'main' }, { repo: 'ssh://git@example.com/x.git' }])
+  assert.is(r.warnings.length, 2)
+  for (const w of r.warnings) assert.match(w, /removed credentials from the URL/)
+  const e = errors(nodesFromFile([{ repo: 'https://user:hunter2@github.com/a/b', bogus: 1 }]))
+  assert.not.match(e.join('\n'), /hunter2/)
+  assert.not.match(JSON.stringify(r), /SECRETTOKEN|hunter2/)
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+const Models = suite('modelsFromFile')
+
+Models('a list of {url, path}', () => {
+  const r: ImportedModels = value(modelsFromFile([
+    { url: 'https://example.com/a.safetensors', path: 'checkpoints/a.safetensors' },
+    { url: 'file:///srv/models/b.pt', path: 'upscale_models/b.pt', sha256: 'D'.repeat(64), size: 12 },
+  ]))
+  assert.equal(r.models, [
+    { path: 'checkpoints/a.safetensors', url: 'https://example.com/a.safetensors' },
+    { path: 'upscale_models/b.pt', url: 'file:///srv/models/b.pt', sha256: 'd'.repeat(64), size: 12 },
+  ])
+  assert.equal(r.warnings, [])
+})
+
+Models('ComfyUI-Manager model-list.json: save_path "default" maps by type, subfolders kept, text sizes ignored', () => {
+  const r = value(modelsFromFile(fixture('model-list.json')))
+  assert.equal(r.models.map(m => m.path), [
+    'checkpoints/sd_xl_base_1.0.safetensors',
+    'vae/sdxl_vae.safetensors',
+    'upscale_models/4x-UltraSharp.pth',
+    'loras/pixel-art-xl.safetensors',
+    'text_encoders/t5xxl_fp8_e4m3fn.safetensors',
+    'diffusion_models/flux1-schnell.safetensors',
+    'controlnet/SDXL/controlnet-canny-sdxl-1.0.safetensors',
+    'ultralytics/bbox/face_yolov8m.pt',
+    'etc/ip-adapter_sd15.safetensors',
+  ])
+  assert.equal(r.models[6], {
+    path: 'controlnet/SDXL/controlnet-canny-sdxl-1.0.safetensors',
+    url: 'https://huggingface.co/diffusers/controlnet-canny-sdxl-1.0/resolve/main/diffusion_pytorch_model.safetensors',
+  })
+  assert.ok(r.models.every(m => m.size === undefined), 'Manager sizes such as "6.94GB" are not byte counts')
+  assert.equal(r.warnings, [])
+})
+
+Models('the default folder for each Manager type, case-insensitively', () => {
+  const table: [string, string][] = [
+    ['checkpoints', 'checkpoints'], ['Checkpoint', 'checkpoints'], ['unCLIP', 'checkpoints'], ['clip', 'text_encoders'],
+    ['TEXT_ENCODERS', 'text_encoders'], ['VAE', 'vae'], ['lora', 'loras'], ['T2I-Adapter', 'controlnet'],
+    ['t2i-style', 'controlnet'], ['ControlNet', 'controlnet'], ['clip_vision', 'clip_vision'], ['GLIGEN', 'gligen'],
+    ['upscale', 'upscale_models'], ['embedding', 'embeddings'], ['embeddings', 'embeddings'], ['unet', 'diffusion_models'],
+    ['diffusion_model', 'diffusion_models'], ['insightface', 'etc'], ['', 'etc'],
+  ]
+  for (const [type, folder] of table) assert.is(defaultModelFolder(type), folder, type)
+})
+
+Models('a UI workflow: top-level models and node properties.models; duplicates merged; blob links fixed', () => {
+  const r = value(modelsFromFile(fixture('workflow-ui.json')))
+  assert.equal(r.models, [
+    {
+      path: 'checkpoints/sd_xl_base_1.0.safetensors',
+      url: 'https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0/resolve/main/sd_xl_base_1.0.safetensors?download=true',
+      sha256: '31e35c80fc4829d14f90153f4c74cd59c90b779f6afe05a74cd6120b893f7e5b',
+    },
+    { path: 'upscale_models/4x-UltraSharp.pth', url: 'https://huggingface.co/lokCX/4x-Ultrasharp/resolve/main/4x-UltraSharp.pth' },
+    { path: 'vae/sdxl_vae.safetensors', url: 'https://huggingface.co/stabilityai/sdxl-vae/resolve/main/sdxl_vae.safetensors' },
+  ])
+  assert.equal(r.warnings, [
+    'nodes[1].properties.models[0]: changed the Hugging Face page link to its download link: https://huggingface.co/stabilityai/sdxl-vae/resolve/main/sdxl_vae.safetensors',
+    'model "checkpoints/sd_xl_base_1.0.safetensors" is listed more than once; kept one entry',
+  ])
+})
+
+Models('a workflow\'s models list on its own, and {directory, filename} entries', () => {
+  const r = value(modelsFromFile([
+    { name: 'ae.safetensors', url: 'https://huggingface.co/x/y/resolve/main/ae.safetensors', directory: 'vae' },
+    { filename: 'clip_l.safetensors', url: 'https://example.com/clip_l.safetensors', directory: 'text_encoders/flux' },
+  ]))
+  assert.equal(r.models.map(m => m.path), ['vae/ae.safetensors', 'text_encoders/flux/clip_l.safetensors'])
+})
+
+Models('duplicate paths with different URLs: the first is kept, with a warning', () => {
+  const r = value(modelsFromFile([
+    { url: 'https://a.example/x.safetensors', path: 'loras/x.safetensors' },
+    { url: 'https://b.example/x.safetensors', path: 'loras/x.safetensors' },
+  ]))
+  assert.equal(r.models, [{ path: 'loras/x.safetensors', url: 'https://a.example/x.safetensors' }])
+  assert.equal(r.warnings, ['model "loras/x.safetensors" is listed more than once with different URLs; kept https://a.example/x.safetensors and dropped https://b.example/x.safetensors'])
+})
+
+Models('refusals: unsafe filenames and folders, bad URLs, unknown shapes; every problem reported', () => {
+  const url = 'https://example.com/m.bin'
+  assert.equal(errors(modelsFromFile([
+    { name: 'Evil', type: 'lora', save_path: 'default', filename: '../x.safetensors', url },
+    { name: 'Evil2', type: 'lora', save_path: 'default', filename: 'C:x.safetensors', url },
+    { name: 'Evil3', type: 'lora', save_path: 'default', filename: 'a\\b.safetensors', url },
+    { name: 'Up', type: 'lora', save_path: '../../etc', filename: 'x.safetensors', url },
+    { name: 'Abs', type: 'lora', save_path: '/etc', filename: 'x.safetensors', url },
+    { name: 'w.safetensors', directory: 'loras/../..', url },
+    { path: 'checkpoints/../x', url },
+    { path: 'checkpoints/s3.bin', url: 's3://bucket/m.bin' },
+    { url },
+    { path: 'loras/y.bin' },
+    'checkpoints/z.bin',
+  ])), [
+    'entry [0] ("Evil"): filename "../x.safetensors" must not contain "/", "\\" or ":"',
+    'entry [1] ("Evil2"): filename "C:x.safetensors" must not contain "/", "\\" or ":"',
+    'entry [2] ("Evil3"): filename "a\\b.safetensors" must not contain "/", "\\" or ":"',
+    'entry [3] ("Up"): folder "../../etc" must stay inside models/ (no ".." and no leading "/")',
+    'entry [4] ("Abs"): folder "/etc" must stay inside models/ (no ".." and no leading "/")',
+    'entry [5] ("w.safetensors"): folder "loras/../.." must stay inside models/ (no ".." and no leading "/")',
+    'entry [6]: path "checkpoints/../x" must not contain ".." (it would leave its folder)',
+    'entry [7] (checkpoints/s3.bin): url must be an https://, http:// or file:// URL',
+    'entry [8]: expected "path", or "save_path" and "filename" (ComfyUI-Manager), or "directory" and "name" (workflow)',
+    'entry [9]: "url" is required',
+    'entry [10]: expected an object, got string "checkpoints/z.bin"',
+  ])
+  assert.match(errors(modelsFromFile({ checkpoints: [] }))[0]!, /^expected a JSON list of models .*; got an object with keys "checkpoints"$/)
+  assert.equal(errors(modelsFromFile({ 3: { class_type: 'KSampler', inputs: {} }, 4: { class_type: 'CheckpointLoaderSimple', inputs: {} } })), [
+    'this is an API-format workflow, which carries no model URLs; use the UI-format workflow (the one the editor saves) or a list of {"url", "path"}',
+  ])
+})
+
+Models('model URLs lose their credentials, with a warning', () => {
+  const r = value(modelsFromFile([{ url: 'https://civitai.com/api/download/models/12345?type=Model&token=abcd1234secret', path: 'loras/c.safetensors' }]))
+  assert.equal(r.models, [{ path: 'loras/c.safetensors', url: 'https://civitai.com/api/download/models/12345?type=Model' }])
+  assert.is(r.warnings.length, 1)
+  assert.not.match(r.warnings[0]!, /abcd1234secret/)
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+const Repo = suite('parseRepoArg and stripUrlCredentials')
+
+Repo('splits URL@REF only at an @ inside the path', () => {
+  const table: [string, { repo: string; ref?: string }][] = [
+    ['https://github.com/a/b', { repo: 'https://github.com/a/b' }],
+    ['https://github.com/a/b@main', { repo: 'https://github.com/a/b', ref: 'main' }],
+    ['https://github.com/a/b.git@v1.2.3', { repo: 'https://github.com/a/b.git', ref: 'v1.2.3' }],
+    ['https://github.com/a/b@feature/x', { repo: 'https://github.com/a/b', ref: 'feature/x' }],
+    ['https://user@example.com/a/b', { repo: 'https://user@example.com/a/b' }],
+    ['https://user@example.com/a/b@dev', { repo: 'https://user@example.com/a/b', ref: 'dev' }],
+    ['git@github.com:a/b', { repo: 'git@github.com:a/b' }],
+    ['git@github.com:a/b.git', { repo: 'git@github.com:a/b.git' }],
+    ['git@github.com:a/b@v2', { repo: 'git@github.com:a/b', ref: 'v2' }],
+    ['ssh://git@host/x', { repo: 'ssh://git@host/x' }],
+    ['ssh://git@host/x@v1', { repo: 'ssh://git@host/x', ref: 'v1' }],
+    ['ssh://git@host:2222/x.git@v1', { repo: 'ssh://git@host:2222/x.git', ref: 'v1' }],
+    ['file:///tmp/repos/node', { repo: 'file:///tmp/repos/node' }],
+    ['file:///tmp/repos/node@0123abc', { repo: 'file:///tmp/repos/node', ref: '0123abc' }],
+    ['https://github.com/a/b@', { repo: 'https://github.com/a/b' }],
+    ['  https://github.com/a/b@main  ', { repo: 'https://github.com/a/b', ref: 'main' }],
+  ]
+  for (const [arg, expected] of table) assert.equal(parseRepoArg(arg), expected, arg)
+})
+
+Repo('credentials are removed from URLs, nothing else changes', () => {
+  const table: [string, string][] = [
+    ['https://ghp_x@github.com/a/b', 'https://github.com/a/b'],
+    ['https://user:pass@github.com/a/b', 'https://github.com/a/b'],
+    ['ssh://git:pw@host/x', 'ssh://git@host/x'],
+    ['https://h.example/f?token=abc&x=1#frag', 'https://h.example/f?x=1#frag'],
+    ['https://h.example/f?api_key=abc', 'https://h.example/f'],
+  ]
+  for (const [input, url] of table) assert.equal(stripUrlCredentials(input), { url, removed: true }, input)
+  for (const url of ['ssh://git@host/x', 'git@github.com:a/b', 'https://github.com/a/b@main', 'https://h.example/f?x=1&&y=', 'https://h.example/f?'])
+    assert.equal(stripUrlCredentials(url), { url, removed: false }, url)
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+const Spec = suite('newSpec and serializeSpec')
+
+Spec('a new spec has the contract key order, a trailing newline, and loads', () => {
+  const spec = newSpec({
+    id: 'imported',
+    description: 'from a snapshot',
+    comfyui: { commit: 'b'.repeat(40), repo: 'https://github.com/comfyanonymous/ComfyUI', ref: undefined },
+    nodes: [{ enabled: false, commit: 'c'.repeat(40), repo: 'https://github.com/a/x', name: 'x' }],
+    models: [{ url: 'https://example.com/m.safetensors', path: 'checkpoints/m.safetensors' }],
+  })
+  const text = serializeSpec(spec)
+  assert.is(text, `{
+  "$schema": "../docs/version.schema.json",
+  "schema_version": 2,
+  "id": "imported",
+  "description": "from a snapshot",
+  "comfyui": {
+    "repo": "https://github.com/comfyanonymous/ComfyUI",
+    "commit": "${'b'.repeat(40)}"
+  },
+  "custom_nodes": [
+    {
+      "name": "x",
+      "repo": "https://github.com/a/x",
+      "commit": "${'c'.repeat(40)}",
+      "enabled": false
+    }
+  ],
+  "models": [
+    {
+      "path": "checkpoints/m.safetensors",
+      "url": "https://example.com/m.safetensors"
+    }
+  ]
+}
+`)
+  const loaded = parseSpecText(text, 'versions/imported.json', 'imported')
+  assert.ok(loaded.ok, loaded.ok ? '' : JSON.stringify(loaded.error))
+})
+
+Spec('imports feed newSpec: a snapshot and a model list become a valid spec', () => {
+  const nodes = value(nodesFromFile(fixture('snapshot.json')))
+  const models = value(modelsFromFile(fixture('model-list.json')))
+  const spec = newSpec({ id: 'from-snapshot', comfyui: { repo: 'https://github.com/comfyanonymous/ComfyUI', ...nodes.comfyui }, nodes: nodes.nodes, models: models.models })
+  const loaded = parseSpecText(serializeSpec(spec), 'versions/from-snapshot.json', 'from-snapshot')
+  assert.ok(loaded.ok, loaded.ok ? '' : JSON.stringify(loaded.error))
+  if (loaded.ok) {
+    assert.is(loaded.value.spec.comfyui.commit, '9d2a2ad4ffdbe5b2a5b70dcf0a2a3e8b1c4d5e6f')
+    assert.equal(loaded.value.spec.custom_nodes.map(n => n.enabled), [true, false, true])
+    assert.is(loaded.value.spec.models.length, 9)
+  }
+})
+
+Spec('serializeSpec puts keys of a hand-built spec in order and keeps python and launch', () => {
+  const text = serializeSpec({ launch: { env: {}, port: 1 }, comfyui: { repo: 'https://x.example/c' }, id: 'o', schema_version: 2, python: { on_conflict: 'fail', version: '3.11' } })
+  assert.equal(Object.keys(JSON.parse(text)), ['schema_version', 'id', 'comfyui', 'python', 'launch'])
+  assert.equal(Object.keys(JSON.parse(text).python), ['version', 'on_conflict'])
+  assert.equal(Object.keys(JSON.parse(text).launch), ['port', 'env'])
+  assert.ok(text.endsWith('}\n') && !text.endsWith('\n\n'))
+})
+
+Nodes.run()
+Models.run()
+Repo.run()
+Spec.run()
