@@ -1,0 +1,184 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { existsSync, mkdirSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createHash } from 'node:crypto'
+import { makeWorld, type World } from './helpers/cli.ts'
+import { makeRepo, addCommit, type TestRepo } from './helpers/git-repos.ts'
+import { startServer, type TestServer } from './helpers/http-server.ts'
+
+interface Ctx { w: World; core: TestRepo; a: TestRepo; b: TestRepo; srv: TestServer }
+const S = suite<Ctx>('cli: create, validate, clone, delete, list, config')
+
+S.before(async ctx => {
+  ctx.w = await makeWorld()
+  const repos = join(ctx.w.dir, 'repos')
+  ctx.core = await makeRepo(repos, 'ComfyUI', [{ 'main.py': 'print(1)\n' }], { branch: 'master' })
+  ctx.a = await makeRepo(repos, 'NodeA', [{ '__init__.py': 'a = 1\n' }], { branch: 'main', tags: { 'v1.0': 0 } })
+  ctx.b = await makeRepo(repos, 'NodeB', [{ '__init__.py': 'b = 1\n' }], { branch: 'main' })
+  await addCommit(ctx.a, { '__init__.py': 'a = 2\n' })
+  const body = Buffer.from('model bytes '.repeat(1000))
+  const sha = createHash('sha256').update(body).digest('hex')
+  ctx.srv = await startServer({
+    '/hf/model.safetensors': { body, linkedEtag: `"${sha}"`, linkedSize: body.length, etag: '"abc"' },
+    '/plain/model.bin': { body, etag: '"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"' },
+  })
+})
+S.after(async ctx => { await ctx.srv.close(); await ctx.w.cleanup() })
+
+S('create from a ComfyUI-Manager snapshot pins its git nodes and warns about what it cannot pin', async ({ w, core, a, b }) => {
+  const snapshot = join(w.dir, 'snapshot.json')
+  await writeFile(snapshot, JSON.stringify({
+    comfyui: core.commits[0],
+    git_custom_nodes: { [a.url]: { hash: a.commits[0], disabled: false }, [b.url]: { hash: b.commits[0], disabled: true } },
+    cnr_custom_nodes: { 'comfyui-kjnodes': '1.0.5' },
+    file_custom_nodes: [{ filename: 'my_node.py', disabled: false }],
+    pips: { 'numpy==1.26.4': '' },
+  }))
+  const r = await w.cli(['create', 'snap', '--repo', `${core.url}@master`, '--from-snapshot', snapshot, '--json'])
+  assert.is(r.code, 0, r.stderr)
+  assert.match(r.stderr, /comfyui-kjnodes/)
+  assert.match(r.stderr, /my_node\.py/)
+  assert.match(r.stderr, /numpy==1\.26\.4/)
+  const spec = JSON.parse(await readFile(join(w.versions, 'snap.json'), 'utf8'))
+  assert.is(spec.$schema, '../docs/version.schema.json')
+  assert.is(spec.comfyui.commit, core.commits[0])
+  assert.equal(spec.custom_nodes.map((n: { commit: string; enabled: boolean }) => [n.commit, n.enabled]), [[a.commits[0], true], [b.commits[0], false]])
+  const again = await w.cli(['create', 'snap', '--repo', core.url])
+  assert.is(again.code, 2)
+  assert.match(again.stderr, /already exists; pass --force/)
+})
+
+S('validate resolves refs through the mirrors and writes the commits in place, formatting kept', async ({ w, core, a, b }) => {
+  const text = `{
+  "schema_version": 2,
+  "id": "v1",
+  "comfyui": {"repo": "${core.url}", "ref": "master"},
+  "custom_nodes": [
+    { "repo": "${a.url}", "ref": "v1.0" },
+    { "repo": "${b.url}", "ref": "main" }
+  ]
+}
+`
+  await w.writeSpec('v1', text)
+  const r = await w.cli(['validate', 'v1', '--json'])
+  assert.is(r.code, 0, r.stderr)
+  const after = await readFile(join(w.versions, 'v1.json'), 'utf8')
+  const expected = text
+    .replace(`"ref": "master"}`, `"ref": "master", "commit": "${core.commits[0]}"}`)
+    .replace(`"ref": "v1.0" }`, `"ref": "v1.0", "commit": "${a.commits[0]}" }`)
+    .replace(`"ref": "main" }`, `"ref": "main", "commit": "${b.commits[0]}" }`)
+  assert.fixture(after, expected)
+  const out = r.json()
+  assert.is(out.written, true)
+  assert.ok(existsSync(out.lock), 'the resolved lock is in the cache')
+  const lock = JSON.parse(await readFile(out.lock, 'utf8'))
+  assert.is(lock.custom_nodes[0].commit, a.commits[0])
+  const check = await w.cli(['validate', 'v1', '--check'])
+  assert.is(check.code, 0, check.stderr)
+  // --update follows the tag/branch again; v1.0 still points at the first commit, main of NodeA moved.
+  const again = await w.cli(['validate', 'v1'])
+  assert.is(again.code, 0)
+  assert.match(again.stderr, /nothing to change/)
+})
+
+S('validate --check exits 1 and writes nothing when something is unpinned', async ({ w, core }) => {
+  const text = JSON.stringify({ schema_version: 2, id: 'loose', comfyui: { repo: core.url } }, null, 2)
+  await w.writeSpec('loose', text)
+  const r = await w.cli(['validate', 'loose', '--check'])
+  assert.is(r.code, 1)
+  assert.match(r.stderr, /comfyui\.commit/)
+  assert.is(await readFile(join(w.versions, 'loose.json'), 'utf8'), text)
+})
+
+S('a ref that does not exist names the node and the ref, exit 2', async ({ w, core, a }) => {
+  await w.writeSpec('badref', { schema_version: 2, id: 'badref', comfyui: { repo: core.url, ref: 'master' }, custom_nodes: [{ repo: a.url, ref: 'no-such-branch' }] })
+  const r = await w.cli(['validate', 'badref'])
+  assert.is(r.code, 2)
+  assert.match(r.stderr, /custom_nodes\[0\]\.ref: NodeA: .*no-such-branch/)
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack trace')
+})
+
+S('validate pins models from HEAD metadata only, never downloading a body', async ({ w, core, srv }) => {
+  await w.writeSpec('models', {
+    schema_version: 2, id: 'models', comfyui: { repo: core.url, commit: core.commits[0] },
+    models: [
+      { path: 'checkpoints/hf.safetensors', url: `${srv.url}/hf/model.safetensors` },
+      { path: 'checkpoints/plain.bin', url: `${srv.url}/plain/model.bin` },
+    ],
+  })
+  const r = await w.cli(['validate', 'models', '--json'])
+  assert.is(r.code, 0, r.stderr)
+  const spec = JSON.parse(await readFile(join(w.versions, 'models.json'), 'utf8'))
+  const body = Buffer.from('model bytes '.repeat(1000))
+  assert.is(spec.models[0].sha256, createHash('sha256').update(body).digest('hex'))
+  assert.is(spec.models[0].size, body.length)
+  assert.is(spec.models[1].sha256, undefined, 'an ordinary ETag is not a sha256')
+  assert.is(spec.models[1].size, body.length)
+  assert.match(r.stderr, /not pinned: checkpoints\/plain\.bin/)
+  assert.ok(srv.requests.every(q => q.method === 'HEAD'), `only HEAD requests: ${srv.requests.map(q => q.method).join(',')}`)
+})
+
+S('a spec broken on purpose lists every problem with its path, exit 2, no stack trace', async ({ w }) => {
+  await w.writeSpec('broken', `{
+  "schema_version": 2,
+  "id": "other",
+  "comfyui": { "repo": "ftp://example.com/x" },
+  "custom_nodes": [ { "repo": "https://github.com/a/Same" }, { "repo": "https://github.com/b/Same", "bogus": 1 } ],
+  "models": [ { "path": "../escape.bin", "url": "https://example.com/x", "sha256": "XYZ" } ]
+}
+`)
+  const r = await w.cli(['realize', 'broken'])
+  assert.is(r.code, 2)
+  const lines = r.stderr.trim().split('\n')
+  for (const path of ['comfyui.repo', 'custom_nodes[1].bogus', 'models[0].path', 'models[0].sha256', 'id', 'custom_nodes[1].repo']) {
+    assert.ok(lines.some(l => l.startsWith(`versions/broken.json: ${path}: `)), `a line for ${path} in:\n${r.stderr}`)
+  }
+  assert.not.match(r.stderr, /\n\s+at /)
+  assert.not.ok(existsSync(w.home('broken')), 'nothing was changed')
+})
+
+S('clone copies under a new id; list shows versions; delete never touches a folder it did not create', async ({ w, core }) => {
+  await w.writeSpec('orig', { schema_version: 2, id: 'orig', comfyui: { repo: core.url, commit: core.commits[0] } })
+  const c = await w.cli(['clone', 'orig', 'copy'])
+  assert.is(c.code, 0, c.stderr)
+  assert.is(JSON.parse(await readFile(join(w.versions, 'copy.json'), 'utf8')).id, 'copy')
+  const l = await w.cli(['list', '--json'])
+  const rows = l.json().versions as { id: string; pinned: boolean }[]
+  assert.equal(rows.find(r => r.id === 'copy'), { ...rows.find(r => r.id === 'copy')!, pinned: true })
+  mkdirSync(join(w.home('copy'), 'mine'), { recursive: true })
+  const d = await w.cli(['delete', 'copy', '--remove-spec'])
+  assert.is(d.code, 2)
+  assert.match(d.stderr, /not created by comfy-vc/)
+  assert.ok(existsSync(join(w.home('copy'), 'mine')))
+  assert.ok(existsSync(join(w.versions, 'copy.json')), 'nothing deleted on refusal')
+})
+
+S('config shows each value and where it came from', async ({ w }) => {
+  await writeFile(join(w.dir, 'cache.config.ts'), `export default { models_dir: './store', link_mode: 'copy' }\n`)
+  const r = await w.cli(['config', '--json', '--cache-root', join(w.dir, 'flagcache')])
+  assert.is(r.code, 0, r.stderr)
+  const out = r.json()
+  assert.is(out.values.cacheRoot, join(w.dir, 'flagcache')); assert.is(out.sources.cacheRoot, 'flag')
+  assert.is(out.values.versionsDir, w.versions); assert.is(out.sources.versionsDir, 'env')
+  assert.is(out.values.modelsDir, join(w.dir, 'store')); assert.is(out.sources.modelsDir, 'config')
+  assert.is(out.values.linkMode, 'copy')
+  await writeFile(join(w.dir, 'cache.config.ts'), `export default { link_mode: 'zip' }\n`)
+  const bad = await w.cli(['config'])
+  assert.is(bad.code, 2)
+  assert.match(bad.stderr, /cache\.config\.ts: link_mode: /)
+})
+
+S('usage errors exit 2 with a hint', async ({ w }) => {
+  const r = await w.cli(['realize'])
+  assert.is(r.code, 2)
+  assert.match(r.stderr, /missing <id>/)
+  const u = await w.cli(['frobnicate'])
+  assert.is(u.code, 2)
+  const h = await w.cli(['validate', '--help'])
+  assert.is(h.code, 0)
+  assert.match(h.stdout, /--update/)
+})
+
+S.run()
