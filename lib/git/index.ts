@@ -1,0 +1,10 @@
+// The git adapter: bare mirrors in the cache, checkouts that borrow their objects.
+export { normalizeRepoUrl, withoutCredentials, repoSlug } from './repo-url.ts'
+export { mirrorDir, mirrorLockPath } from './mirror-dir.ts'
+export { gitProblem, type GitProblem, type GitProblemData } from './git-problem.ts'
+export { ensureCommit, type EnsureCommitOptions, type EnsuredCommit } from './ensure-commit.ts'
+export { resolveRef, type ResolveRefOptions, type ResolvedRef } from './resolve-ref.ts'
+export { checkoutAt, type CheckoutAtOptions, type CheckoutOutcome } from './checkout-at.ts'
+export { readHead, gitDirOf, PENDING_NOTE } from './read-head.ts'
+export { localModifications } from './local-modifications.ts'
+export { gitEnv } from './run-git.ts'

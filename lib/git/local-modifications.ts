@@ -1,0 +1,28 @@
+import { err, ok, type Result } from '../result.ts'
+import { gitProblem, type GitProblem } from './git-problem.ts'
+import { gitFailure, runGit } from './run-git.ts'
+
+/**
+ * Tracked files of the checkout at `dir` that differ from its HEAD (staged or not), as paths
+ * relative to `dir`. Untracked files are not listed: they are the user's and never touched.
+ */
+export async function localModifications(dir: string, signal?: AbortSignal): Promise<Result<string[], GitProblem>> {
+  // --no-optional-locks: reading must not fight a git the user runs in that checkout at the same time.
+  const r = await runGit(['--no-optional-locks', 'status', '--porcelain', '-z', '--untracked-files=no'], { cwd: dir, signal })
+  if (r.aborted) return err(gitProblem({ reason: 'cancelled', doing: `reading the status of ${dir}` }))
+  if (r.exitCode !== 0) return err(gitProblem({ reason: 'git-failed', doing: `reading the status of ${dir}`, detail: gitFailure(r) }))
+  return ok(parsePorcelainZ(r.stdout))
+}
+
+/** `XY path\0`, where a rename or copy adds `\0origin` (which we skip). */
+function parsePorcelainZ(out: string): string[] {
+  const fields = out.split('\0')
+  const files: string[] = []
+  for (let i = 0; i < fields.length; i++) {
+    const entry = fields[i]!
+    if (entry.length < 4) continue
+    files.push(entry.slice(3))
+    if (/[RC]/.test(entry.slice(0, 2))) i++
+  }
+  return files
+}

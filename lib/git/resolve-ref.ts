@@ -1,0 +1,94 @@
+import { err, ok, type Result } from '../result.ts'
+import { gitProblem, type GitProblem } from './git-problem.ts'
+import { mirrorDir } from './mirror-dir.ts'
+import { ensureMirror, fetchCommit, fetchRefs, FULL_SHA, hasCommit, mirrorExists, updateHead, withMirrorLock } from './mirror.ts'
+import { runGit } from './run-git.ts'
+
+export interface ResolveRefOptions {
+  cacheRoot: string
+  /** The URL as the user gave it (credentials included): used to fetch, never stored. */
+  url: string
+  /** A branch, a tag, a short or full sha, or a full ref name; undefined: the remote's default branch. */
+  ref: string | undefined
+  offline: boolean
+  /** Fetch before resolving, so a branch gives its newest commit (a full sha present needs no fetch). */
+  refresh: boolean
+  signal?: AbortSignal
+}
+
+export interface ResolvedRef {
+  /** The full sha of the commit (annotated tags are peeled). */
+  commit: string
+  mirror: string
+}
+
+const SHORT_SHA = /^[0-9a-f]{4,64}$/
+
+/**
+ * Resolves a ref to a full commit through the repository's mirror (the one realize uses), creating
+ * it when missing. Refs are looked up as git does: tag, then branch, then a (short) sha. A ref the
+ * mirror does not know makes it fetch once (unless offline) before the answer is "missing".
+ */
+export async function resolveRef(opts: ResolveRefOptions): Promise<Result<ResolvedRef, GitProblem>> {
+  const { cacheRoot, url, ref, offline, signal } = opts
+  const mirror = mirrorDir(cacheRoot, url)
+  const fullSha = ref !== undefined && FULL_SHA.test(ref.toLowerCase()) ? ref.toLowerCase() : undefined
+
+  if (!mirrorExists(mirror) && offline) return err(gitProblem({ reason: 'offline-missing', url, missing: 'mirror' }))
+  if (fullSha && mirrorExists(mirror)) {
+    const has = await hasCommit(mirror, fullSha, signal)
+    if (!has.ok) return has
+    if (has.value) return ok({ commit: fullSha, mirror })
+  }
+
+  let fetched = false
+  const refresh = () => withMirrorLock(cacheRoot, url, signal, async (): Promise<Result<void, GitProblem>> => {
+    fetched = true
+    const created = await ensureMirror(mirror, url, signal)
+    if (!created.ok) return created
+    if (created.value) return ok(undefined)
+    const refs = await fetchRefs(mirror, url, signal)
+    if (!refs.ok || ref !== undefined) return refs
+    return updateHead(mirror, url, signal)
+  })
+
+  if (!offline && (opts.refresh || !mirrorExists(mirror))) {
+    const r = await refresh()
+    if (!r.ok) return r
+  }
+  let found = await lookup(mirror, ref, signal)
+  if (!found.ok) return found
+  if (found.value.commit === undefined && !fetched && !offline) {
+    const r = await refresh()
+    if (!r.ok) return r
+    found = await lookup(mirror, ref, signal)
+    if (!found.ok) return found
+  }
+  if (found.value.commit === undefined && fullSha && !offline) {
+    const r = await withMirrorLock(cacheRoot, url, signal, () => fetchCommit(mirror, url, fullSha, signal))
+    if (!r.ok) return r
+    found = await lookup(mirror, ref, signal)
+    if (!found.ok) return found
+  }
+  const { commit, detail } = found.value
+  if (commit !== undefined) return ok({ commit, mirror })
+  if (offline) return err(gitProblem({ reason: 'offline-missing', url, missing: 'ref', what: ref === undefined ? 'HEAD' : `"${ref}"` }))
+  return err(gitProblem({ reason: 'missing-ref', url, ref, detail }))
+}
+
+/** The commit `ref` names in the mirror, or undefined (with git's reason when it has one). */
+async function lookup(mirror: string, ref: string | undefined, signal?: AbortSignal):
+  Promise<Result<{ commit?: string; detail?: string }, GitProblem>> {
+  // Every candidate starts with "refs/", "HEAD" or hex digits, so none can be read as an option.
+  const candidates = ref === undefined ? ['HEAD']
+    : ref.startsWith('refs/') ? [ref]
+    : [`refs/tags/${ref}`, `refs/heads/${ref}`, ...(SHORT_SHA.test(ref.toLowerCase()) ? [ref.toLowerCase()] : [])]
+  let detail: string | undefined
+  for (const candidate of candidates) {
+    const r = await runGit(['rev-parse', '--verify', `${candidate}^{commit}`], { cwd: mirror, signal })
+    if (r.aborted) return err(gitProblem({ reason: 'cancelled', doing: 'resolving a ref' }))
+    if (r.exitCode === 0) return ok({ commit: r.stdout.trim() })
+    if (/ambiguous/i.test(r.stderr)) detail = `the short sha "${ref}" matches more than one object; give more digits`
+  }
+  return ok({ detail })
+}

@@ -1,0 +1,38 @@
+import { exec, describeFailure, type ExecResult } from '../util/exec.ts'
+import { redact } from '../util/redact.ts'
+
+/** Variables that would point git at another repository than the one we name. */
+const REPO_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_COMMON_DIR', 'GIT_NAMESPACE', 'GIT_PREFIX']
+
+/**
+ * The environment of every git process: it never prompts. An empty GIT_ASKPASS also hides
+ * core.askPass and SSH_ASKPASS from git; ssh gets BatchMode unless the user set their own command.
+ * LC_ALL=C keeps git's messages in the language of ours.
+ */
+export function gitEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base }
+  for (const k of REPO_VARS) delete env[k]
+  Object.assign(env, {
+    GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '', SSH_ASKPASS_REQUIRE: 'never',
+    GCM_INTERACTIVE: 'never', LC_ALL: 'C',
+  })
+  if (!env.GIT_SSH_COMMAND && !env.GIT_SSH) env.GIT_SSH_COMMAND = 'ssh -o BatchMode=yes'
+  return env
+}
+
+export interface RunGitOptions {
+  cwd?: string
+  signal?: AbortSignal
+  input?: string
+}
+
+/** Runs `git` with {@link gitEnv}; never throws for a failed command. */
+export function runGit(args: readonly string[], opts: RunGitOptions = {}): Promise<ExecResult> {
+  return exec('git', args, { cwd: opts.cwd, signal: opts.signal, input: opts.input, env: gitEnv() })
+}
+
+/** How a git command failed, redacted, for a problem's `detail`. */
+export function gitFailure(r: ExecResult): string {
+  return redact(describeFailure(r, 6))
+}

@@ -1,0 +1,55 @@
+/**
+ * Counts git processes: a folder with an executable `git` that logs its arguments and then runs
+ * the real git (found on PATH when the shim is made). Put `binDir` first in PATH:
+ *
+ *   const shim = makeGitShim(tmp)
+ *   process.env.PATH = `${shim.binDir}:${process.env.PATH}`   // or pass it in a child's env
+ *   … shim.count() …           // git processes started since creation or the last reset()
+ *   shim.count('fetch')        // only those with the argument `fetch`
+ *   shim.lines()               // each invocation's arguments, space-joined
+ *
+ * `hangOn: 'fetch'` makes every invocation with that argument sleep instead of running git (for
+ * killing a process in the middle of a fetch); the log line is written first, so a test can wait for it.
+ */
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { delimiter, join } from 'node:path'
+
+export interface GitShim {
+  binDir: string
+  logFile: string
+  /** The real git the shim runs. */
+  realGit: string
+  count(arg?: string): number
+  lines(): string[]
+  reset(): void
+}
+
+export function makeGitShim(dir: string, opts: { hangOn?: string } = {}): GitShim {
+  const binDir = join(dir, 'git-shim-bin')
+  const logFile = join(dir, 'git-shim.log')
+  const realGit = findOnPath('git', binDir)
+  mkdirSync(binDir, { recursive: true })
+  const hang = opts.hangOn
+    ? `for a in "$@"; do if [ "$a" = ${shellQuote(opts.hangOn)} ]; then exec sleep 600; fi; done\n`
+    : ''
+  writeFileSync(join(binDir, 'git'),
+    `#!/bin/sh\nprintf '%s\\n' "$*" >> ${shellQuote(logFile)}\n${hang}exec ${shellQuote(realGit)} "$@"\n`, { mode: 0o755 })
+  writeFileSync(logFile, '')
+  const lines = () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean)
+  return {
+    binDir, logFile, realGit, lines,
+    count: arg => arg === undefined ? lines().length : lines().filter(l => l.split(' ').includes(arg)).length,
+    reset: () => writeFileSync(logFile, ''),
+  }
+}
+
+function findOnPath(name: string, skip: string): string {
+  for (const d of (process.env.PATH ?? '').split(delimiter)) {
+    if (!d || d === skip || d.endsWith('git-shim-bin')) continue
+    const p = join(d, name)
+    try { if (existsSync(p)) { accessSync(p, constants.X_OK); return p } } catch { /* not executable */ }
+  }
+  throw new Error(`makeGitShim: no ${name} on PATH`)
+}
+
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
