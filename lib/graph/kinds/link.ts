@@ -1,20 +1,14 @@
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TaskFailure, type Json, type TaskPlugin } from '../plugin.ts'
-import { linkModels, linksStand, type LinkRecord } from '../../models/link.ts'
-import { writeFileAtomic } from '../../util/atomic.ts'
+import { linkModels, linksStand, readLinkManifest, type LinkRecord } from '../../models/link.ts'
 import { STATE_DIR } from '../../engine/home.ts'
 import { fetchedBlob } from './fetch-model.ts'
 
 /**
- * The links the tool made, kept apart from the marker (which is removed before each run) so that
- * links of models that left the spec are known to be the tool's and can be removed.
+ * The links the tool made, kept apart from the marker (which is removed before each run, and not
+ * written after a half-done one) so that links of models that left the spec are known to be ours.
  */
 const linksFile = (home: string) => join(home, STATE_DIR, 'links.json')
-
-async function previousLinks(home: string): Promise<LinkRecord[]> {
-  try { return JSON.parse(await readFile(linksFile(home), 'utf8')) as LinkRecord[] } catch { return [] }
-}
 
 const records = (recorded: Json): LinkRecord[] =>
   recorded && typeof recorded === 'object' && !Array.isArray(recorded) && Array.isArray(recorded.links) ? recorded.links as unknown as LinkRecord[] : []
@@ -36,10 +30,9 @@ export const link: TaskPlugin = {
     })
     const r = await linkModels({
       home: ctx.env.home, modelsDir: ctx.env.modelsDir, mode: ctx.env.linkMode, entries,
-      previous: await previousLinks(ctx.env.home), signal: ctx.signal,
+      previous: await readLinkManifest(linksFile(ctx.env.home)), manifestPath: linksFile(ctx.env.home), signal: ctx.signal,
     })
     if (!r.ok) throw new TaskFailure(`${r.error.length} model link(s) could not be made`, r.error.map(p => `models/${p.path}: ${p.message}`))
-    await writeFileAtomic(linksFile(ctx.env.home), `${JSON.stringify(r.value.records, null, 2)}\n`)
     for (const p of r.value.removed) ctx.log(`removed models/${p} (no longer in the spec)`)
     for (const p of r.value.adopted) ctx.log(`adopted models/${p} into the store (its sha256 is the pinned one)`)
     for (const p of r.value.left) ctx.log(`kept models/${p}: no longer in the spec, but replaced by you`)

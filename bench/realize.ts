@@ -1,0 +1,115 @@
+/**
+ * Realize benchmarks (issue: the build graph):
+ * - a no-op realize of a version with the core and 30 nodes, whole process, against `tsx` running an
+ *   empty file (goal: at most 1.3);
+ * - a realize of the core and the 30 nodes into a new home with warm mirrors, against a shell script
+ *   doing the minimum by hand: `git clone --shared` and a checkout per repository (goal: at most 1.5).
+ *   Only the clone tasks are measured: the baseline does no Python or model work either.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { makeRepo } from '../test/helpers/git-repos.ts'
+import { cleanEnv, ROOT } from '../test/helpers/cli.ts'
+import { compileGraph } from '../lib/graph/compile.ts'
+import { cloneCore } from '../lib/graph/kinds/clone-core.ts'
+import { cloneNode } from '../lib/graph/kinds/clone-node.ts'
+import { execute } from '../lib/engine/execute.ts'
+import { MarkerStore } from '../lib/engine/markers.ts'
+import { resolveConfig } from '../lib/config/resolve.ts'
+import { mirrorDir } from '../lib/git/mirror-dir.ts'
+import { SpecSchema } from '../lib/spec/schema.ts'
+import type { ResolvedSpec } from '../lib/graph/plugin.ts'
+import { median, type BenchResult } from './measure.ts'
+
+const NODES = 30
+const RUNS = 5
+
+async function world() {
+  const dir = await mkdtemp(join(tmpdir(), 'comfy-vc-bench-'))
+  const repos = join(dir, 'repos')
+  const core = await makeRepo(repos, 'ComfyUI', [{ 'main.py': 'print("core")\n', 'requirements.txt': '' }], { branch: 'master' })
+  const nodes = []
+  for (let i = 0; i < NODES; i++) {
+    const files: Record<string, string> = { '__init__.py': `NODE_CLASS_MAPPINGS = {}\n# node ${i}\n` }
+    for (let f = 0; f < 20; f++) files[`pkg/module_${f}.py`] = `value = ${i * 100 + f}\n`.repeat(50)
+    nodes.push(await makeRepo(repos, `Node${i}`, [files], { branch: 'main' }))
+  }
+  const spec = {
+    schema_version: 2, id: 'bench',
+    comfyui: { repo: core.url, ref: 'master', commit: core.commits[0] },
+    custom_nodes: nodes.map(n => ({ repo: n.url, ref: 'main', commit: n.commits[0] })),
+  }
+  const versions = join(dir, 'versions')
+  await (await import('node:fs/promises')).mkdir(versions, { recursive: true })
+  await writeFile(join(versions, 'bench.json'), JSON.stringify(spec, null, 2))
+  const env = cleanEnv({ HOME: join(dir, 'user'), COMFY_VERSIONS_DIR: versions, COMFY_CACHE_ROOT: join(dir, 'cache'), COMFY_HOME: join(dir, 'home'), CI: '1' })
+  return { dir, spec, env, core, nodes }
+}
+
+const time = (fn: () => void): number => { const t = performance.now(); fn(); return performance.now() - t }
+
+export async function benchNoopRealize(): Promise<BenchResult> {
+  const w = await world()
+  try {
+    const tsx = join(ROOT, 'node_modules', '.bin', 'tsx')
+    const cli = (args: string[]) => spawnSync(tsx, [join(ROOT, 'tasks', 'index.ts'), ...args], { env: w.env, cwd: w.dir, encoding: 'utf8' })
+    const first = cli(['realize', 'bench'])
+    if (first.status !== 0) throw new Error(`the first realize failed:\n${first.stderr}`)
+    const empty = join(w.dir, 'empty.ts')
+    await writeFile(empty, '')
+    const ours: number[] = [], base: number[] = []
+    for (let i = 0; i < RUNS; i++) {
+      base.push(time(() => spawnSync(tsx, [empty], { env: w.env, cwd: w.dir })))
+      ours.push(time(() => {
+        const r = cli(['realize', 'bench'])
+        if (r.status !== 0 || /\bran\b.*[1-9]/.test(r.stderr.split('\n').at(-2) ?? '')) throw new Error(`the no-op realize did work:\n${r.stderr}`)
+      }))
+    }
+    return result(`no-op realize, core + ${NODES} nodes (whole process) vs tsx of an empty file`, median(ours), median(base), 1.3)
+  } finally { await rm(w.dir, { recursive: true, force: true }) }
+}
+
+export async function benchFreshHome(): Promise<BenchResult> {
+  const w = await world()
+  try {
+    const config = await resolveConfig({}, w.env, w.dir)
+    if (!config.ok) throw new Error('config')
+    const spec = SpecSchema.parse(w.spec) as ResolvedSpec
+    const sink = new Writable({ write(_c, _e, cb) { cb() } }) as unknown as NodeJS.WriteStream
+    const realizeInto = async (home: string) => {
+      const env = { home, cacheRoot: config.value.cacheRoot, modelsDir: config.value.modelsDir, installer: 'auto' as const, linkMode: 'symlink' as const }
+      const graph = compileGraph(spec, env, [cloneCore, cloneNode])
+      if (!graph.ok) throw new Error(graph.error.join())
+      const r = await execute({
+        graph: graph.value, plugins: new Map([[cloneCore.kind, cloneCore], [cloneNode.kind, cloneNode]]), markers: MarkerStore.forHome(home),
+        base: { spec, env, config: config.value, secrets: [], force: false, processEnv: w.env },
+        limits: { ...config.value.concurrency }, signal: new AbortController().signal, renderer: 'silent', stream: sink,
+      })
+      if (!r.ok) throw new Error(JSON.stringify(r.tasks.filter(t => t.status !== 'ran')))
+    }
+    await realizeInto(join(w.dir, 'warmup'))   // fills the mirrors
+    const script = [
+      'set -e',
+      `git clone -q --shared --no-checkout "${mirrorDir(config.value.cacheRoot, w.core.url)}" "$1" && git -C "$1" checkout -q --detach ${w.core.commits[0]}`,
+      ...w.nodes.map((n, i) => `git clone -q --shared --no-checkout "${mirrorDir(config.value.cacheRoot, n.url)}" "$1/custom_nodes/Node${i}" && git -C "$1/custom_nodes/Node${i}" checkout -q --detach ${n.commits[0]}`),
+    ].join('\n')
+    const scriptFile = join(w.dir, 'by-hand.sh')
+    await writeFile(scriptFile, script)
+    const ours: number[] = [], base: number[] = []
+    for (let i = 0; i < RUNS; i++) {
+      const byHand = join(w.dir, `hand-${i}`)
+      base.push(time(() => { const r = spawnSync('bash', [scriptFile, byHand], { env: w.env }); if (r.status !== 0) throw new Error(String(r.stderr)) }))
+      const t = performance.now()
+      await realizeInto(join(w.dir, `ours-${i}`))
+      ours.push(performance.now() - t)
+    }
+    return result(`realize core + ${NODES} nodes into a new home, warm mirrors, vs git clone --shared by hand`, median(ours), median(base), 1.5)
+  } finally { await rm(w.dir, { recursive: true, force: true }) }
+}
+
+function result(name: string, ours: number, baseline: number, goal: number): BenchResult {
+  return { name, ours_ms: Math.round(ours), baseline_ms: Math.round(baseline), ratio: +(ours / baseline).toFixed(2), goal: `≤ ${goal}` }
+}

@@ -1,0 +1,20 @@
+import { Agent, type Dispatcher } from 'undici'
+
+let shared: Agent | undefined
+
+/**
+ * The dispatcher downloads use unless given one. No redirect interceptor on purpose: redirects are followed
+ * hop by hop in http-request.ts so a credential is computed for each hop's origin (the interceptor would
+ * forward a custom auth header to another origin, undici#4917). Timeouts are set per request.
+ */
+export function sharedAgent(): Dispatcher {
+  shared ??= new Agent({ connections: 16, keepAliveTimeout: 4_000, connectTimeout: 30_000 })
+  return shared
+}
+
+/** Closes the shared agent's sockets (for a process that wants to exit promptly). */
+export async function closeSharedAgent(): Promise<void> {
+  const a = shared
+  shared = undefined
+  await a?.close()
+}

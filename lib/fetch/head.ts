@@ -1,0 +1,73 @@
+import type { Dispatcher } from 'undici'
+import type { AuthRule } from '../config/schema.ts'
+import { err, ok, type Result } from '../result.ts'
+import { header, requestFollowingRedirects, shownUrl, statusProblem } from './http-request.ts'
+import type { DownloadProblem } from './problems.ts'
+
+export interface HeadMetadata {
+  size?: number
+  /** Only from a header that publishes the content's sha256 (Hugging Face's X-Linked-Etag). */
+  sha256?: string
+  /** The final answer's ETag, as sent (an ordinary ETag is not a sha256). */
+  etag?: string
+  /** Where the redirects ended, without query string or userinfo (signed CDN URLs are not kept). */
+  finalUrl?: string
+}
+
+export interface HeadOptions {
+  rules: readonly AuthRule[]
+  env: Readonly<Record<string, string | undefined>>
+  signal?: AbortSignal | undefined
+  /** Default 30 s. */
+  timeoutMs?: number
+  dispatcher?: Dispatcher | undefined
+}
+
+const HEX64 = /^[0-9a-f]{64}$/
+
+/** An ETag without `W/` and quotes; a sha256 only when it is 64 lowercase hex characters. */
+export function sha256FromEtag(etag: string | undefined): string | undefined {
+  if (!etag) return undefined
+  const bare = etag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1').toLowerCase()
+  return HEX64.test(bare) ? bare : undefined
+}
+
+/**
+ * What the host says about a file without downloading it: one HEAD, following redirects with the same
+ * credential rules as a download. `X-Linked-Etag` / `X-Linked-Size` (sent by Hugging Face on the redirect to
+ * its CDN) give the sha256 and size; then the chain stops there. Otherwise the size is the final answer's
+ * Content-Length and no sha256 is claimed. `file://` URLs are not handled here (hash them into the store).
+ */
+export async function headMetadata(url: string, o: HeadOptions): Promise<Result<HeadMetadata, DownloadProblem>> {
+  let linkedEtag: string | undefined
+  let linkedSize: string | undefined
+  const timeout = o.timeoutMs ?? 30_000
+  const answered = await requestFollowingRedirects(url, {
+    method: 'HEAD', rules: o.rules, env: o.env, signal: o.signal, dispatcher: o.dispatcher,
+    headersTimeoutMs: timeout, bodyTimeoutMs: timeout,
+    onRedirect: hop => {
+      linkedEtag ??= header(hop.headers, 'x-linked-etag')
+      linkedSize ??= header(hop.headers, 'x-linked-size')
+      return !(sha256FromEtag(linkedEtag) && linkedSize)
+    },
+  })
+  if (!answered.ok) return answered
+  const res = answered.value
+  await res.body.dump().catch(() => {})
+  const redirected = res.status >= 300 && res.status < 400
+  if (!redirected && (res.status < 200 || res.status >= 300)) return err(await statusProblem(res, shownUrl(url)))
+  linkedEtag ??= header(res.headers, 'x-linked-etag')
+  linkedSize ??= header(res.headers, 'x-linked-size')
+  const out: HeadMetadata = {}
+  const sha = sha256FromEtag(linkedEtag)
+  if (sha) out.sha256 = sha
+  const size = Number(linkedSize ?? (redirected ? undefined : header(res.headers, 'content-length')))
+  if (Number.isSafeInteger(size) && size >= 0) out.size = size
+  const etag = header(res.headers, 'etag')
+  if (etag && !redirected) out.etag = etag
+  const final = new URL(res.url)
+  final.search = ''
+  final.hash = ''
+  out.finalUrl = final.href
+  return ok(out)
+}

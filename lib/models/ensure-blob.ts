@@ -1,0 +1,115 @@
+import { rm } from 'node:fs/promises'
+import type { Dispatcher } from 'undici'
+import type { AuthRule } from '../config/schema.ts'
+import { acquireLock } from '../util/lock.ts'
+import { err, ok, type Result } from '../result.ts'
+import { download } from '../fetch/download.ts'
+import { shownUrl } from '../fetch/http-request.ts'
+import type { Limit } from '../fetch/limit.ts'
+import { discardPartial, sidecarPath } from '../fetch/partial.ts'
+import { problemFromError, type DownloadProblem } from '../fetch/problems.ts'
+import type { Progress } from '../fetch/progress.ts'
+import { blobPath, blobSize, lookupUrl, moveIntoStore, partialPathFor, recordUrl, urlLockPath } from './store.ts'
+
+export interface EnsureBlobOptions {
+  modelsDir: string
+  url: string
+  /** The pinned hash; without it the URL index decides whether the URL was fetched before. */
+  sha256?: string | undefined
+  size?: number | undefined
+  /** The model's path (`checkpoints/x.safetensors`), for messages. */
+  name: string
+  /** Use the store only; a missing blob is an error (file:// sources are still read: they are local). */
+  offline: boolean
+  rules: readonly AuthRule[]
+  env: Readonly<Record<string, string | undefined>>
+  signal?: AbortSignal | undefined
+  onProgress?: ((p: Progress) => void) | undefined
+  timeouts: { headersMs: number; bodyMs: number }
+  retries?: number
+  retryDelayMs?: number
+  /** Bounds concurrent downloads in this process (config concurrency.network). */
+  limit?: Limit | undefined
+  dispatcher?: Dispatcher | undefined
+}
+
+export interface EnsuredBlob {
+  sha256: string
+  size: number
+  /** Absolute path of the blob in the store. */
+  blob: string
+  /** False when the store had it already. */
+  downloaded: boolean
+  bytesFetched: number
+}
+
+/**
+ * Makes sure the store holds the blob for a model and returns it.
+ *
+ * Pinned: the blob is used when present. Unpinned: the URL index says which blob the URL gave last time.
+ * Otherwise the URL is downloaded (http(s)) or copied while hashing (file://) under a lock keyed by the URL, so
+ * two processes fetch it once: the second finds the blob when it gets the lock. The verified file is renamed
+ * into place atomically and the index records URL → sha256. A blob that two URLs race to is written once.
+ */
+export async function ensureBlob(o: EnsureBlobOptions): Promise<Result<EnsuredBlob, DownloadProblem>> {
+  const found = await inStore(o)
+  if (found) return found
+  const isFile = o.url.startsWith('file:')
+  if (o.offline && !isFile) {
+    return err({ reason: 'offline', message: `${o.name}: not in the model store and offline mode is on (${shownUrl(o.url)}); run once without --offline / COMFY_OFFLINE to download it` })
+  }
+  let release: () => Promise<void>
+  try {
+    release = await acquireLock(urlLockPath(o.modelsDir, o.url), o.signal)
+  } catch (e) {
+    return err(problemFromError(e, `${o.name}: waiting for another process fetching ${shownUrl(o.url)}`, o.signal, []))
+  }
+  try {
+    const meanwhile = await inStore(o)
+    if (meanwhile) return meanwhile
+    const partialPath = partialPathFor(o.modelsDir, o.url)
+    const got = await download({
+      url: o.url, partialPath, name: o.name, expectedSha256: o.sha256, expectedSize: o.size,
+      rules: o.rules, env: o.env, signal: o.signal, onProgress: o.onProgress,
+      headersTimeoutMs: o.timeouts.headersMs, bodyTimeoutMs: o.timeouts.bodyMs,
+      ...(o.retries !== undefined ? { retries: o.retries } : {}),
+      ...(o.retryDelayMs !== undefined ? { retryDelayMs: o.retryDelayMs } : {}),
+      limit: o.limit, dispatcher: o.dispatcher,
+    })
+    if (!got.ok) return got
+    const { sha256, size, bytesFetched } = got.value
+    let blob: string
+    try {
+      blob = await moveIntoStore(o.modelsDir, partialPath, sha256)
+      await rm(sidecarPath(partialPath), { force: true })
+      await recordUrl(o.modelsDir, o.url, sha256, size)
+    } catch (e) {
+      await discardPartial(partialPath).catch(() => {})
+      return err(problemFromError(e, `${o.name}: storing the download in ${o.modelsDir}`, o.signal, []))
+    }
+    return ok({ sha256, size, blob, downloaded: true, bytesFetched })
+  } finally {
+    await release()
+  }
+}
+
+/** The blob when the store has it already (by pinned hash, or through the URL index). */
+async function inStore(o: EnsureBlobOptions): Promise<Result<EnsuredBlob, DownloadProblem> | undefined> {
+  let sha256 = o.sha256
+  if (!sha256) {
+    const known = await lookupUrl(o.modelsDir, o.url)
+    if (!known) return undefined
+    sha256 = known.sha256
+  }
+  const size = await blobSize(o.modelsDir, sha256)
+  if (size === undefined) return undefined
+  if (o.size !== undefined && size !== o.size) {
+    return err({
+      reason: 'size-mismatch', name: o.name, expected: o.size, actual: size,
+      message: `${o.name}: the spec pins ${o.size} bytes but the store's blob for sha256 ${sha256} has ${size}; one of the spec's size and sha256 is wrong`,
+    })
+  }
+  // A pinned model found by hash also teaches the index its URL (once).
+  if (o.sha256 && (await lookupUrl(o.modelsDir, o.url))?.sha256 !== sha256) await recordUrl(o.modelsDir, o.url, sha256, size).catch(() => {})
+  return ok({ sha256, size, blob: blobPath(o.modelsDir, sha256), downloaded: false, bytesFetched: 0 })
+}
