@@ -18,6 +18,8 @@ export interface TaskReport {
   note?: string
   error?: string
   details?: string[]
+  /** Kind-specific facts for --json (what collect-deps skipped, say). */
+  [extra: string]: unknown
 }
 
 export interface RunReport { ok: boolean; cancelled: boolean; tasks: TaskReport[] }
@@ -115,7 +117,8 @@ export async function execute(opts: ExecuteOptions): Promise<RunReport> {
         const outcome = await plugin.run(task, ctx)
         signal.throwIfAborted()
         await markers.write({ id: task.id, fingerprint, record, outputs: outcome.outputs })
-        return { report: report('ran', outcome.note ? { note: redactSecrets(outcome.note, secrets) } : {}), fingerprint, outputs: outcome.outputs }
+        const extra = { ...(outcome.note ? { note: redactSecrets(outcome.note, secrets) } : {}), ...(outcome.report ? JSON.parse(redactSecrets(JSON.stringify(outcome.report), secrets)) as object : {}) }
+        return { report: report('ran', extra), fingerprint, outputs: outcome.outputs }
       } finally {
         release()
         releaseTotal()

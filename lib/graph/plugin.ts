@@ -62,6 +62,8 @@ export interface RunOutcome {
   outputs: Json
   /** A short note for the summary (e.g. "moved abc1234 → def5678"). */
   note?: string
+  /** Extra fields for this task's row in `--json` (e.g. the requirement lines collect-deps skipped). */
+  report?: { [k: string]: Json }
 }
 
 /** A failure the user can act on; its message is shown as is, without a stack. */

@@ -89,7 +89,7 @@ export class WatchLoop<T> {
   async #afterDebounce(): Promise<void> {
     if (this.#state === 'stopped') return
     const checked = await this.o.check()
-    if (this.#state === 'stopped') return
+    if (this.#isStopped()) return
     if (!checked.ok) {
       checked.report()
       this.#changedWhileRunning = false
@@ -100,7 +100,7 @@ export class WatchLoop<T> {
       this.#run.ac.abort()
       await this.#run.done
     }
-    if (this.#state === 'stopped') return
+    if (this.#isStopped()) return
     this.#changedWhileRunning = false
     this.#startRun(checked.value)
   }
@@ -116,6 +116,9 @@ export class WatchLoop<T> {
       })
     this.#run = { ac, done }
   }
+
+  /** Read through a method: the state may change while a check or a run is awaited. */
+  #isStopped(): boolean { return this.#state === 'stopped' }
 
   #set(state: WatchState): void {
     this.#state = state

@@ -1,0 +1,197 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { PythonRules } from '../spec/schema.ts'
+import { err, ok, type Result } from '../result.ts'
+import { writeFileAtomic } from '../util/atomic.ts'
+import { describeFailure, exec, type ExecResult } from '../util/exec.ts'
+import { canonicalJson, sha256 } from '../util/hash.ts'
+import { redact } from '../util/redact.ts'
+import { backendEnv, missingPipHint, type Backend } from './backend.ts'
+import { renderConstraints, renderRequirementsIn, requirementLines, type CollectedDeps } from './collect.ts'
+import { attributeConflict, parseResolverError } from './conflict.ts'
+import { indexArgs, indexOptions, type IndexOptions } from './indexes.ts'
+import { parseLockPins, pinsFromPipReport } from './lock-file.ts'
+
+/** Bumped when the lock format or how it is made changes, so old cache entries are not reused. */
+const COMPILE_SCHEMA = 1
+
+export type CompileRules = Partial<Pick<PythonRules, 'index_url' | 'extra_index_urls' | 'find_links' | 'torch_backend' | 'exclude_newer'>>
+
+export interface CompileOptions {
+  collected: CollectedDeps
+  rules: CompileRules
+  backend: Backend
+  /** The environment's interpreter: pip runs with it, uv resolves for it (`--python`). */
+  venvPython: string
+  /** The environment's Python version (pyvenv.cfg), part of the cache key. */
+  pythonVersion: string
+  cacheRoot: string
+  offline: boolean
+  /** Config `timeouts.compile_s` × 1000: the resolver is killed after it. */
+  timeoutMs: number
+  signal?: AbortSignal
+  /** Each line of the resolver's output, redacted. */
+  onLine?: (line: string) => void
+  /** Base environment for the child (PIP_/UV_ index settings are removed from it). */
+  env?: NodeJS.ProcessEnv
+  /** Relative `python.find_links` are taken from here. */
+  baseDir?: string
+}
+
+export interface CompileResult {
+  /** `<cacheRoot>/compiled/<inputsHash>.txt`. */
+  lockPath: string
+  /** sha256 of the lock's text: the uv-install fingerprint input. */
+  lockHash: string
+  inputsHash: string
+  /** True when the lock came from the cache and no process was started. */
+  cached: boolean
+  /** `name==version` lines (or `name @ URL`). */
+  pins: string[]
+}
+
+export interface CompileProblem {
+  reason: 'conflict' | 'timeout' | 'no-output' | 'failed' | 'cancelled'
+  /** What went wrong and what to do, redacted. */
+  message: string
+  /** For each package involved: who asked for it and how (see {@link attributeConflict}). */
+  attribution: string[]
+  /** The resolver's explanation or the tail of its output, redacted. */
+  details: string[]
+}
+
+/**
+ * Everything the lock depends on, hashed: the compile cache key and the uv-compile fingerprint.
+ * Credentials in index URLs only ever reach the hash.
+ */
+export function compileInputsHash(o: Pick<CompileOptions, 'collected' | 'rules' | 'backend' | 'pythonVersion' | 'offline' | 'baseDir'>): string {
+  const index = indexOptions(o.rules, o.collected, { offline: o.offline, ...(o.baseDir ? { baseDir: o.baseDir } : {}) })
+  return sha256(canonicalJson({
+    schema: COMPILE_SCHEMA,
+    requirements: renderRequirementsIn(o.collected),
+    constraints: renderConstraints(o.collected),
+    python: o.pythonVersion,
+    index,
+    torchBackend: o.rules.torch_backend ?? null,
+    excludeNewer: o.rules.exclude_newer ?? null,
+    backend: o.backend.kind,
+    backendVersion: o.backend.version,
+  }))
+}
+
+export const compiledLockPath = (cacheRoot: string, inputsHash: string): string => join(cacheRoot, 'compiled', `${inputsHash}.txt`)
+
+/** `uv pip compile` arguments (after the uv command itself). */
+export function uvCompileArgs(p: {
+  input: string; output: string; python: string; constraints?: string; index: IndexOptions
+  torchBackend?: string | null; excludeNewer?: string | null
+}): string[] {
+  return [
+    'pip', 'compile', p.input, '--output-file', p.output, '--python', p.python,
+    ...(p.constraints ? ['--constraint', p.constraints] : []),
+    ...indexArgs(p.index, 'uv'),
+    ...(p.torchBackend ? ['--torch-backend', p.torchBackend] : []),
+    ...(p.excludeNewer ? ['--exclude-newer', p.excludeNewer] : []),
+    '--no-header',
+  ]
+}
+
+/** pip's resolve-only run: what would be installed into an empty environment, as a JSON report. */
+export function pipResolveArgs(p: { input: string; report: string; constraints?: string; index: IndexOptions }): string[] {
+  return [
+    'install', '--dry-run', '--ignore-installed', '--report', p.report, '-r', p.input,
+    ...(p.constraints ? ['-c', p.constraints] : []),
+    ...indexArgs(p.index, 'pip'),
+    '--progress-bar', 'off', '--no-input', '--disable-pip-version-check',
+  ]
+}
+
+/**
+ * Resolves the collected requirements into pinned ones, once per distinct input: the lock is
+ * cached at `<cacheRoot>/compiled/<inputs hash>.txt` (written atomically) and a cache hit starts
+ * no process. uv runs `uv pip compile`; pip runs `pip install --dry-run --ignore-installed
+ * --report` and its report becomes `name==version` lines. A conflict fails with, for each
+ * package involved, the node packs that asked for it and their specs.
+ */
+export async function compile(o: CompileOptions): Promise<Result<CompileResult, CompileProblem>> {
+  const inputsHash = compileInputsHash(o)
+  const lockPath = compiledLockPath(o.cacheRoot, inputsHash)
+  const cachedText = await readFile(lockPath, 'utf8').catch(() => undefined)
+  if (cachedText !== undefined) return ok({ lockPath, lockHash: sha256(cachedText), inputsHash, cached: true, pins: parseLockPins(cachedText) })
+
+  const requirementsIn = renderRequirementsIn(o.collected)
+  if (!requirementsIn) {
+    await writeFileAtomic(lockPath, '')
+    return ok({ lockPath, lockHash: sha256(''), inputsHash, cached: false, pins: [] })
+  }
+  const say = (line: string) => o.onLine?.(redact(line))
+  if (o.backend.kind === 'pip') {
+    if (o.rules.torch_backend) say(`note: python.torch_backend (${o.rules.torch_backend}) is uv-only; pip ignores it`)
+    if (o.rules.exclude_newer) say(`note: python.exclude_newer (${o.rules.exclude_newer}) is uv-only; pip ignores it`)
+  }
+  const tmpRoot = join(o.cacheRoot, 'tmp')
+  await mkdir(tmpRoot, { recursive: true })
+  const work = await mkdtemp(join(tmpRoot, 'compile-'))
+  try {
+    // Paths relative to the work folder keep temporary names out of uv's "# via -r …" annotations.
+    const input = 'requirements.in'
+    await writeFile(join(work, input), requirementsIn)
+    const constraintsText = renderConstraints(o.collected)
+    const constraints = constraintsText ? 'constraints.txt' : undefined
+    if (constraints) await writeFile(join(work, constraints), constraintsText)
+    const index = indexOptions(o.rules, o.collected, { offline: o.offline, ...(o.baseDir ? { baseDir: o.baseDir } : {}) })
+    const output = o.backend.kind === 'uv' ? 'requirements.txt' : 'report.json'
+    const args = o.backend.kind === 'uv'
+      ? uvCompileArgs({ input, output, python: o.venvPython, ...(constraints ? { constraints } : {}), index,
+        torchBackend: o.rules.torch_backend ?? null, excludeNewer: o.rules.exclude_newer ?? null })
+      : pipResolveArgs({ input, report: output, ...(constraints ? { constraints } : {}), index })
+    const [file, ...pre] = o.backend.command
+    const r = await exec(file!, [...pre, ...args], {
+      cwd: work, env: backendEnv(o.env ?? process.env, o.cacheRoot), timeoutMs: o.timeoutMs,
+      ...(o.signal ? { signal: o.signal } : {}), onLine: say,
+    })
+    if (r.exitCode !== 0 || r.spawnError || r.aborted || r.timedOut) return err(failure(r, o, requirementLines(o.collected)))
+    const produced = await readFile(join(work, output), 'utf8').catch(() => undefined)
+    if (produced === undefined) {
+      return err({ reason: 'no-output', message: `${o.backend.label} exited successfully but wrote no ${o.backend.kind === 'uv' ? 'output file' : 'report'}; the environment may be broken`, attribution: [], details: tail(r) })
+    }
+    let lockText: string
+    if (o.backend.kind === 'uv') lockText = produced
+    else {
+      try { lockText = pinsFromPipReport(JSON.parse(produced)).map(p => `${p}\n`).join('') } catch (e) {
+        return err({ reason: 'failed', message: `could not read pip's resolution report: ${(e as Error).message}`, attribution: [], details: tail(r) })
+      }
+    }
+    await writeFileAtomic(lockPath, lockText)
+    return ok({ lockPath, lockHash: sha256(lockText), inputsHash, cached: false, pins: parseLockPins(lockText) })
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+// --- internal ---
+
+function failure(r: ExecResult, o: CompileOptions, inputLines: string[]): CompileProblem {
+  const what = `resolving Python dependencies with ${o.backend.label}`
+  if (r.aborted) return { reason: 'cancelled', message: `${what} was cancelled`, attribution: [], details: [] }
+  if (r.timedOut) {
+    return { reason: 'timeout', message: `${what} timed out after ${Math.round(o.timeoutMs / 1000)} s (raise timeouts.compile_s in cache.config.ts)`, attribution: [], details: tail(r) }
+  }
+  if (r.spawnError) return { reason: 'failed', message: redact(`${what} could not start ${o.backend.command.join(' ')}: ${r.spawnError}`), attribution: [], details: [] }
+  const parsed = parseResolverError(`${r.stderr}\n${r.stdout}`, inputLines)
+  const attribution = attributeConflict(parsed, o.collected)
+  if (parsed.conflict) {
+    return {
+      reason: 'conflict',
+      message: redact(`the Python requirements conflict:\n${(attribution.length ? attribution : parsed.causes).map(l => `  ${l}`).join('\n')}\n`
+        + 'Fix: loosen or pin versions with python.overrides or python.constraints, disable one of the node packs, '
+        + 'or set python.on_conflict to "per-node" to install each node\'s requirements separately.'),
+      attribution,
+      details: parsed.causes,
+    }
+  }
+  const who = attribution.length ? `\n${attribution.map(l => `  ${l}`).join('\n')}` : ''
+  return { reason: 'failed', message: redact(`${what} ${describeFailure(r)}${missingPipHint(o.backend, r.stderr)}${who}`), attribution, details: tail(r) }
+}
+
+const tail = (r: ExecResult, n = 20): string[] => (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-n).map(redact)

@@ -1,0 +1,124 @@
+import { readFile } from 'node:fs/promises'
+import type { PythonRules } from '../spec/schema.ts'
+import { err, ok, type Result } from '../result.ts'
+import { describeFailure, exec, type ExecResult } from '../util/exec.ts'
+import { redact } from '../util/redact.ts'
+import { backendEnv, missingPipHint, type Backend } from './backend.ts'
+import type { CollectedDeps } from './collect.ts'
+import { indexArgs, indexOptions, type IndexOptions } from './indexes.ts'
+import { leading, parseLockPins } from './lock-file.ts'
+import { normalizeName } from './pep440.ts'
+
+export type InstallRules = Partial<Pick<PythonRules, 'index_url' | 'extra_index_urls' | 'find_links' | 'torch_backend'>>
+
+export interface InstallOptions {
+  /** A pinned requirements file (from {@link compile}). */
+  lockPath: string
+  backend: Backend
+  venvPython: string
+  rules: InstallRules
+  /** The node packs' index URLs: the pinned packages may only exist there. */
+  collected?: Pick<CollectedDeps, 'indexUrls' | 'extraIndexUrls'>
+  offline: boolean
+  cacheRoot: string
+  /** Config `timeouts.install_s` × 1000. */
+  timeoutMs: number
+  signal?: AbortSignal
+  onLine?: (line: string) => void
+  env?: NodeJS.ProcessEnv
+  baseDir?: string
+}
+
+export interface InstallSummary {
+  /** `name==version` of what this run installed or changed. */
+  installed: string[]
+  /** Pins that were already satisfied. */
+  unchanged: string[]
+}
+
+export interface InstallProblem {
+  reason: 'timeout' | 'failed' | 'cancelled'
+  message: string
+  details: string[]
+}
+
+/** `uv pip install -r` arguments (after the uv command). Never `sync`: nothing outside the lock is removed. */
+export function uvInstallArgs(p: { requirements: string; python: string; index: IndexOptions; torchBackend?: string | null; constraints?: string }): string[] {
+  return [
+    'pip', 'install', '-r', p.requirements, '--python', p.python,
+    ...(p.constraints ? ['--constraint', p.constraints] : []),
+    ...indexArgs(p.index, 'uv'),
+    ...(p.torchBackend ? ['--torch-backend', p.torchBackend] : []),
+  ]
+}
+
+/** `pip install -r` arguments (after `python -m pip`). */
+export function pipInstallArgs(p: { requirements: string; index: IndexOptions; constraints?: string }): string[] {
+  return [
+    'install', '-r', p.requirements,
+    ...(p.constraints ? ['-c', p.constraints] : []),
+    ...indexArgs(p.index, 'pip'),
+    '--progress-bar', 'off', '--no-input', '--disable-pip-version-check',
+  ]
+}
+
+/**
+ * Installs a lock into the environment, additively (`pip install -r` / `uv pip install -r`,
+ * never `sync`, so torch and anything else outside the lock stays). Both resolve and download
+ * everything before they change the environment, so a failure leaves the previous packages in
+ * place; this function writes no marker either way.
+ */
+export async function installLock(o: InstallOptions): Promise<Result<InstallSummary, InstallProblem>> {
+  const lockText = await readFile(o.lockPath, 'utf8').catch(() => undefined)
+  if (lockText === undefined) return err({ reason: 'failed', message: `the lock file ${o.lockPath} is missing; run uv-compile again`, details: [] })
+  const pins = parseLockPins(lockText)
+  if (!pins.length) return ok({ installed: [], unchanged: [] })
+  const r = await runInstaller(o, o.lockPath)
+  if (!r.ok) return r
+  return ok(summarize(r.value, pins))
+}
+
+/** Runs one `install -r <file>` with the backend; shared with the per-node fallback. */
+export async function runInstaller(o: Omit<InstallOptions, 'lockPath'>, requirements: string, constraints?: string): Promise<Result<ExecResult, InstallProblem>> {
+  const index = indexOptions(o.rules, o.collected, { offline: o.offline, ...(o.baseDir ? { baseDir: o.baseDir } : {}) })
+  const args = o.backend.kind === 'uv'
+    ? uvInstallArgs({ requirements, python: o.venvPython, index, torchBackend: o.rules.torch_backend ?? null, ...(constraints ? { constraints } : {}) })
+    : pipInstallArgs({ requirements, index, ...(constraints ? { constraints } : {}) })
+  const [file, ...pre] = o.backend.command
+  const r = await exec(file!, [...pre, ...args], {
+    env: backendEnv(o.env ?? process.env, o.cacheRoot), timeoutMs: o.timeoutMs,
+    ...(o.signal ? { signal: o.signal } : {}), onLine: line => o.onLine?.(redact(line)),
+  })
+  const what = `installing Python packages with ${o.backend.label}`
+  const tail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-20).map(redact)
+  if (r.aborted) return err({ reason: 'cancelled', message: `${what} was cancelled`, details: tail })
+  if (r.timedOut) return err({ reason: 'timeout', message: `${what} timed out after ${Math.round(o.timeoutMs / 1000)} s (raise timeouts.install_s in cache.config.ts)`, details: tail })
+  if (r.exitCode !== 0 || r.spawnError) return err({ reason: 'failed', message: redact(`${what} ${describeFailure(r)}${missingPipHint(o.backend, r.stderr)}`), details: tail })
+  return ok(r)
+}
+
+/** What an install run changed: pip's "Successfully installed a-1.0 b-2.0", uv's " + a==1.0" lines. */
+export function parseInstalled(output: string): string[] {
+  const out: string[] = []
+  for (const line of output.split(/\r?\n/)) {
+    const pip = /^Successfully installed (.+)$/.exec(line.trim())
+    if (pip) {
+      for (const item of pip[1]!.trim().split(/\s+/)) {
+        const cut = item.lastIndexOf('-')
+        out.push(cut > 0 ? `${item.slice(0, cut)}==${item.slice(cut + 1)}` : item)
+      }
+      continue
+    }
+    const uv = /^\s*[+~] (\S+?)(?:==(\S+))?(?:\s|$)/.exec(line)
+    if (uv) out.push(uv[2] ? `${uv[1]}==${uv[2]}` : uv[1]!)
+  }
+  return out
+}
+
+// --- internal ---
+
+function summarize(r: ExecResult, pins: string[]): InstallSummary {
+  const installed = [...new Set(parseInstalled(`${r.stdout}\n${r.stderr}`))]
+  const names = new Set(installed.map(p => normalizeName(leading(p))))
+  return { installed, unchanged: pins.filter(p => !names.has(normalizeName(leading(p)))) }
+}
