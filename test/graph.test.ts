@@ -51,21 +51,22 @@ G('compiles the contract task ids with their edges, dependencies first', () => {
 })
 
 const ALL_PY = ['collect-deps', 'install-script:NodeB', 'uv-compile', 'uv-install']
+const AFTER_COMPILE = ['install-script:NodeB', 'uv-compile', 'uv-install']
 const CASES: [string, (s: ResolvedSpec, e: GraphEnv) => void, string[]][] = [
-  ['a node commit: that node and the Python tasks after it', s => { s.custom_nodes[0]!.commit = sha('e') }, ['clone-node:NodeA', ...ALL_PY]],
-  ['the commit of a node with an install script', s => { s.custom_nodes[1]!.commit = sha('e') }, ['clone-node:NodeB', ...ALL_PY]],
+  // Requirements are hashed by content when collect-deps runs, so a commit alone changes only its checkout.
+  ['a node commit: that node only', s => { s.custom_nodes[0]!.commit = sha('e') }, ['clone-node:NodeA']],
+  ['the commit of a node with an install script: the node and its script', s => { s.custom_nodes[1]!.commit = sha('e') }, ['clone-node:NodeB', 'install-script:NodeB']],
   ['a model url: that model and link', s => { s.models[1]!.url = 'https://example.com/other.safetensors' }, ['fetch-model:vae/two.safetensors', 'link']],
   ['a model sha256: that model and link', s => { s.models[0]!.sha256 = sha('f') + sha('f').slice(0, 24) }, ['fetch-model:checkpoints/one.safetensors', 'link']],
   ['a model size only: nothing', s => { s.models[0]!.size = 12 }, []],
-  ['the core commit: everything but the model downloads', s => { s.comfyui.commit = sha('e') },
-    ['clone-core', 'clone-node:NodeA', 'clone-node:NodeB', 'link', 'venv', ...ALL_PY].sort()],
-  ['the repo URL of a node', s => { s.custom_nodes[0]!.repo = 'https://github.com/y/NodeA' }, ['clone-node:NodeA', ...ALL_PY]],
+  ['the core commit: the core checkout only', s => { s.comfyui.commit = sha('e') }, ['clone-core']],
+  ['the repo URL of a node', s => { s.custom_nodes[0]!.repo = 'https://github.com/y/NodeA' }, ['clone-node:NodeA']],
   ['the same repo URL spelled with .git and a trailing slash: nothing', s => { s.custom_nodes[0]!.repo = 'https://github.com/x/NodeA.git/' }, []],
-  ['disabling a node', s => { s.custom_nodes[0]!.enabled = false }, ['clone-node:NodeA', ...ALL_PY]],
+  ['disabling a node: its checkout and the Python tasks', s => { s.custom_nodes[0]!.enabled = false }, ['clone-node:NodeA', ...ALL_PY]],
   ['python.version: the environment and all after it', s => { s.python.version = '3.12' }, ['venv', ...ALL_PY].sort()],
   ['python.requirements: collect and after', s => { s.python.requirements = ['numpy'] }, ALL_PY],
-  ['python.torch_backend: compile and after', s => { s.python.torch_backend = 'cu128' }, ['install-script:NodeB', 'uv-compile', 'uv-install']],
-  ['python.extra_index_urls: compile and after', s => { s.python.extra_index_urls = ['https://download.pytorch.org/whl/cu128'] }, ['install-script:NodeB', 'uv-compile', 'uv-install']],
+  ['python.torch_backend: compile and after', s => { s.python.torch_backend = 'cu128' }, AFTER_COMPILE],
+  ['python.extra_index_urls: compile and after', s => { s.python.extra_index_urls = ['https://download.pytorch.org/whl/cu128'] }, AFTER_COMPILE],
   ['the link mode: link only', (_s, e) => { e.linkMode = 'hardlink' }, ['link']],
   ['the installer: the environment and all after it', (_s, e) => { e.installer = 'pip' }, ['venv', ...ALL_PY].sort()],
   ['launch settings: nothing', s => { s.launch.port = 9000; s.launch.args = ['--cpu'] }, []],
@@ -91,6 +92,9 @@ G('discovered inputs change a task and its dependents only', () => {
   const a = fingerprintGraph(g)
   const b = fingerprintGraph(g, new Map([['venv', { interpreter: '/usr/bin/python3.11' }]]))
   assert.equal([...a.keys()].filter(id => a.get(id) !== b.get(id)).sort(), ['venv', ...ALL_PY].sort())
+  // A node that adds a requirement: collect, compile and install re-run, no checkout.
+  const c = fingerprintGraph(g, new Map([['collect-deps', { requirements_files: { NodeA: 'new hash' } }]]))
+  assert.equal([...a.keys()].filter(id => a.get(id) !== c.get(id)).sort(), ALL_PY)
 })
 
 G('explainChange names the input that changed', () => {
@@ -102,9 +106,10 @@ G('explainChange names the input that changed', () => {
   const why = explainChange(fingerprintRecord(t1, fps), fingerprintRecord(t2, fps))
   assert.is(why, `commit changed (${sha('b').slice(0, 10)} → ${sha('e').slice(0, 10)})`)
   assert.is(explainChange(undefined, fingerprintRecord(t2, fps)), 'not run before')
+  const spec3 = baseSpec(); spec3.python.version = '3.12'
+  const fps3 = fingerprintGraph(graphOf(spec3))
   const c1 = g1.tasks.get('collect-deps')!
-  const fps2 = fingerprintGraph(g2)
-  assert.is(explainChange(fingerprintRecord(c1, fps), fingerprintRecord(c1, fps2)), 'dependency clone-node:NodeA changed')
+  assert.is(explainChange(fingerprintRecord(c1, fps), fingerprintRecord(c1, fps3)), 'dependency venv changed')
 })
 
 const postStep: TaskPlugin = {

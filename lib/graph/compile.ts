@@ -24,6 +24,7 @@ export function compileGraph(spec: ResolvedSpec, env: GraphEnv, plugins: readonl
   }
   for (const task of tasks.values()) {
     for (const dep of task.deps) if (!tasks.has(dep)) problems.push(`task ${task.id} depends on ${dep}, which is not in the graph`)
+    for (const dep of task.inputDeps ?? []) if (!task.deps.includes(dep)) problems.push(`task ${task.id} takes an input from ${dep}, which is not one of its dependencies`)
   }
   if (problems.length) return err(problems)
   const order = topologicalOrder(tasks)

@@ -20,13 +20,16 @@ export interface FingerprintRecord {
 
 export function fingerprintRecord(task: TaskDef, depFingerprints: ReadonlyMap<string, string>, discovered: FingerprintRecord['discovered'] = {}): FingerprintRecord {
   const deps: Record<string, string> = {}
-  for (const d of task.deps) {
+  for (const d of inputDepsOf(task)) {
     const fp = depFingerprints.get(d)
     if (fp === undefined) throw new Error(`internal error: fingerprint of ${d} needed before ${task.id}`)
     deps[d] = fp
   }
   return { kind: task.kind, cache_schema: CACHE_SCHEMA, inputs: task.inputs, discovered, deps }
 }
+
+/** The dependencies whose fingerprints go into a task's own. */
+export const inputDepsOf = (task: TaskDef): string[] => task.inputDeps ?? task.deps
 
 export const fingerprintOf = (record: FingerprintRecord): string => sha256(canonicalJson(record))
 

@@ -14,6 +14,12 @@ export interface TaskDef {
   /** Ids of the tasks that must succeed first. */
   deps: string[]
   /**
+   * The subset of `deps` whose fingerprints are inputs of this one (default: all). A dependency left
+   * out only orders the work: a node checkout waits for the core's but does not change with it, and
+   * collect-deps hashes the requirements files themselves rather than the commits they came from.
+   */
+  inputDeps?: string[]
+  /**
    * Everything that decides what the task produces and that is known before anything runs.
    * Hashed into the fingerprint and stored (credentials redacted) in the skip marker, so `plan`
    * can name the input that changed. Never put a secret here.

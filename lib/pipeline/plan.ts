@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../config/resolve.ts'
 import { MarkerStore } from '../engine/markers.ts'
-import { explainChange, fingerprintOf, fingerprintRecord } from '../graph/fingerprint.ts'
+import { explainChange, fingerprintOf, fingerprintRecord, inputDepsOf } from '../graph/fingerprint.ts'
 import type { Json, TaskContext } from '../graph/plugin.ts'
 import type { Prepared } from './prepare.ts'
 
@@ -21,9 +21,12 @@ export async function plan(prepared: Prepared, config: ResolvedConfig, signal: A
       rows.push({ id, kind: task.kind, status, reason })
       state.set(id, { run: status === 'run', fingerprint, outputs })
     }
-    const upstream = task.deps.filter(d => state.get(d)?.run)
     const marker = await markers.read(id)
+    const upstream = inputDepsOf(task).filter(d => state.get(d)?.run)
     if (upstream.length) { row('run', marker ? `dependency ${upstream.join(', ')} will run` : 'not run before'); continue }
+    // What a task discovers (a requirements file, say) is read only after an earlier task ran.
+    const before = task.deps.filter(d => state.get(d)?.run)
+    if (before.length && plugin.discover) { row('run', marker ? `may run: its inputs are read after ${before.join(', ')}` : 'not run before'); continue }
     const ctx: TaskContext = {
       spec: prepared.spec, env: prepared.env, config, secrets: [], force: false, signal, processEnv,
       deps: new Map(task.deps.map(d => [d, { fingerprint: state.get(d)!.fingerprint!, outputs: state.get(d)!.outputs }])),
@@ -31,7 +34,7 @@ export async function plan(prepared: Prepared, config: ResolvedConfig, signal: A
     }
     const discovered = plugin.discover ? await plugin.discover(task, ctx).catch(() => undefined) : {}
     if (!discovered) { row('run', 'its inputs cannot be read yet'); continue }
-    const record = fingerprintRecord(task, new Map(task.deps.map(d => [d, state.get(d)!.fingerprint!])), discovered)
+    const record = fingerprintRecord(task, new Map(inputDepsOf(task).map(d => [d, state.get(d)!.fingerprint!])), discovered)
     const fingerprint = fingerprintOf(record)
     if (!marker) { row('run', 'not run before', fingerprint); continue }
     if (marker.fingerprint !== fingerprint) { row('run', explainChange(marker.record, record), fingerprint); continue }

@@ -15,7 +15,7 @@ export const cloneNode: TaskPlugin = {
   kind: 'clone-node',
   resource: 'git',
   tasks: spec => spec.custom_nodes.map(node => ({
-    id: `clone-node:${nodeName(node)}`, kind: 'clone-node', deps: ['clone-core'],
+    id: `clone-node:${nodeName(node)}`, kind: 'clone-node', deps: ['clone-core'], inputDeps: [],
     inputs: { repo: normalizeRepoUrl(node.repo), commit: node.commit, enabled: node.enabled },
   })),
   outputsStand: (_task, recorded) => checkoutStands(recorded),

@@ -19,6 +19,7 @@ export const link: TaskPlugin = {
   resource: 'none',
   tasks: (spec, env) => [{
     id: 'link', kind: 'link', deps: ['clone-core', ...spec.models.map(m => `fetch-model:${m.path}`)],
+    inputDeps: spec.models.map(m => `fetch-model:${m.path}`),
     inputs: { mode: env.linkMode, models: spec.models.map(m => [m.path, m.sha256 ?? null]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))) },
   }],
   outputsStand: (_task, recorded, ctx) => linksStand(ctx.env.home, ctx.env.modelsDir, records(recorded)),

@@ -53,7 +53,7 @@ const collectedHash = (c: CollectedDeps) => sha256(`${renderRequirementsIn(c)}\n
 export const venv: TaskPlugin = {
   kind: 'venv',
   resource: 'cpu',
-  tasks: (spec, env) => [{ id: 'venv', kind: 'venv', deps: ['clone-core'], inputs: { python: spec.python.version ?? null, installer: env.installer } }],
+  tasks: (spec, env) => [{ id: 'venv', kind: 'venv', deps: ['clone-core'], inputDeps: [], inputs: { python: spec.python.version ?? null, installer: env.installer } }],
   async discover(_task, ctx) {
     const found = discoverInterpreter(ctx.spec.python.version, PATH(ctx))
     // Without an interpreter on PATH, uv may still provide one; the run says what is missing.
@@ -86,6 +86,8 @@ export const collectDeps: TaskPlugin = {
     return [{
       id: 'collect-deps', kind: 'collect-deps',
       deps: ['clone-core', ...spec.custom_nodes.map(n => `clone-node:${nodeName(n)}`), 'venv'],
+      // The requirements files' contents are hashed (discover), not the commits they came from.
+      inputDeps: ['venv'],
       inputs: {
         nodes: spec.custom_nodes.filter(n => n.enabled).map(nodeName),
         requirements: p.requirements, constraints: p.constraints, overrides: p.overrides,
