@@ -27,7 +27,14 @@ export interface CliResult {
   json<T = any>(): T
 }
 
-export interface CliOptions { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number; input?: string }
+export interface CliOptions {
+  env?: Record<string, string | undefined>
+  cwd?: string
+  timeoutMs?: number
+  input?: string
+  /** Its own process group, so a test can kill it with every child (`process.kill(-pid)`). */
+  detached?: boolean
+}
 
 export interface World {
   dir: string
@@ -60,7 +67,7 @@ export async function makeWorld(prefix = 'comfy-vc-test-'): Promise<World> {
   await mkdir(versions, { recursive: true })
   const env = cleanEnv({ HOME: join(dir, 'user'), COMFY_CACHE_ROOT: cache, COMFY_VERSIONS_DIR: versions, COMFY_HOME: join(dir, 'homes', '{id}') })
   const spawnCli = (args: string[], opts: CliOptions = {}) =>
-    spawn(process.execPath, ['--import', TSX, ENTRY, ...args], { cwd: opts.cwd ?? dir, env: { ...env, ...cleanUndefined(opts.env) }, stdio: ['pipe', 'pipe', 'pipe'] })
+    spawn(process.execPath, ['--import', TSX, ENTRY, ...args], { cwd: opts.cwd ?? dir, env: { ...env, ...cleanUndefined(opts.env) }, stdio: ['pipe', 'pipe', 'pipe'], detached: !!opts.detached })
   return {
     dir, versions, cache, env,
     home: id => join(dir, 'homes', id),

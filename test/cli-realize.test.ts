@@ -1,0 +1,248 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { writeFile, readFile, mkdir } from 'node:fs/promises'
+import { join, relative } from 'node:path'
+import { collect, makeWorld, type World } from './helpers/cli.ts'
+import { makeRepo, addCommit, type TestRepo } from './helpers/git-repos.ts'
+import { makeGitShim } from './helpers/git-shim.ts'
+import { readHead } from '../lib/git/read-head.ts'
+
+interface Ctx { w: World; core: TestRepo; a: TestRepo; b: TestRepo }
+const R = suite<Ctx>('cli: realize and plan (core and custom nodes)')
+
+const spec = (ctx: Ctx, id: string, extra: Record<string, unknown> = {}, nodes?: unknown[]) => ({
+  schema_version: 2, id,
+  comfyui: { repo: ctx.core.url, ref: 'master', commit: ctx.core.commits[0] },
+  custom_nodes: nodes ?? [
+    { repo: ctx.a.url, ref: 'main', commit: ctx.a.commits[0] },
+    { repo: ctx.b.url, ref: 'main', commit: ctx.b.commits[0] },
+  ],
+  ...extra,
+})
+
+const statuses = (json: { tasks: { id: string; status: string }[] }) => Object.fromEntries(json.tasks.map(t => [t.id, t.status]))
+const ran = (json: { tasks: { id: string; status: string }[] }) => json.tasks.filter(t => t.status === 'ran').map(t => t.id).sort()
+
+/** Every file of a realized tree except git's and the tool's internals, with HEADs of checkouts. */
+function tree(home: string): string[] {
+  const out: string[] = []
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name)
+      if (name === '.git') { out.push(`${relative(home, dir) || '.'} @ ${readHead(dir)}`); continue }
+      if (name === '.comfy-vc' || name === '.venv') continue
+      if (statSync(p).isDirectory()) walk(p)
+      else out.push(relative(home, p))
+    }
+  }
+  walk(home)
+  return out
+}
+
+R.before(async ctx => {
+  ctx.w = await makeWorld()
+  const repos = join(ctx.w.dir, 'repos')
+  ctx.core = await makeRepo(repos, 'ComfyUI', [{ 'main.py': 'print("core")\n', 'requirements.txt': '', 'custom_nodes/example_node.py.example': '#\n' }], { branch: 'master' })
+  ctx.a = await makeRepo(repos, 'NodeA', [{ '__init__.py': 'a = 1\n' }], { branch: 'main' })
+  ctx.b = await makeRepo(repos, 'NodeB', [{ '__init__.py': 'b = 1\n', 'lib/x.py': 'x = 1\n' }], { branch: 'main' })
+  await addCommit(ctx.a, { '__init__.py': 'a = 2\n' })
+})
+R.after(async ctx => { await ctx.w.cleanup() })
+
+R('realize builds the tree; a second realize skips every task and starts no git process', async ctx => {
+  const { w } = ctx
+  await w.writeSpec('one', spec(ctx, 'one'))
+  const first = await w.cli(['realize', 'one', '--json'])
+  assert.is(first.code, 0, first.stderr)
+  const home = w.home('one')
+  assert.equal(tree(home), [
+    `. @ ${ctx.core.commits[0]}`, 'custom_nodes/NodeA @ ' + ctx.a.commits[0], 'custom_nodes/NodeA/__init__.py',
+    `custom_nodes/NodeB @ ${ctx.b.commits[0]}`, 'custom_nodes/NodeB/__init__.py', 'custom_nodes/NodeB/lib/x.py',
+    'custom_nodes/example_node.py.example', 'main.py', 'requirements.txt',
+  ])
+  assert.ok(first.json().tasks.every((t: { status: string }) => t.status === 'ran'))
+  const shim = makeGitShim(w.dir)
+  const second = await w.cli(['realize', 'one', '--json'], { env: { PATH: `${shim.binDir}:${process.env.PATH}` } })
+  assert.is(second.code, 0, second.stderr)
+  assert.ok(second.json().tasks.every((t: { status: string; reason: string }) => t.status === 'skipped' && t.reason === 'up to date'), second.stdout)
+  assert.is(shim.count(), 0, `git ran: ${shim.lines().join('; ')}`)
+})
+
+R('changing one node\'s commit: plan says why, realize runs that node\'s task only', async ctx => {
+  const { w } = ctx
+  await w.writeSpec('one', spec(ctx, 'one', {}, [
+    { repo: ctx.a.url, ref: 'main', commit: ctx.a.commits[1] },
+    { repo: ctx.b.url, ref: 'main', commit: ctx.b.commits[0] },
+  ]))
+  const plan = await w.cli(['plan', 'one', '--json'])
+  assert.is(plan.code, 0, plan.stderr)
+  const row = plan.json().tasks.find((t: { id: string }) => t.id === 'clone-node:NodeA')
+  assert.equal(row, { id: 'clone-node:NodeA', kind: 'clone-node', status: 'run', reason: `commit changed (${ctx.a.commits[0]!.slice(0, 10)} → ${ctx.a.commits[1]!.slice(0, 10)})` })
+  const human = await w.cli(['plan', 'one'])
+  assert.match(human.stdout, /run\s+clone-node:NodeA\s+commit changed/)
+  const r = await w.cli(['realize', 'one', '--json'])
+  assert.is(r.code, 0, r.stderr)
+  assert.equal(ran(r.json()), ['clone-node:NodeA'])
+  assert.is(readHead(join(w.home('one'), 'custom_nodes', 'NodeA')), ctx.a.commits[1])
+})
+
+R('local changes in a checkout are kept and reported; --force discards them', async ctx => {
+  const { w } = ctx
+  const file = join(w.home('one'), 'custom_nodes', 'NodeA', '__init__.py')
+  await writeFile(file, 'a = "mine"\n')
+  await w.writeSpec('one', spec(ctx, 'one'))
+  const r = await w.cli(['realize', 'one', '--json'])
+  assert.is(r.code, 1)
+  const t = r.json().tasks.find((x: { id: string }) => x.id === 'clone-node:NodeA')
+  assert.is(t.status, 'failed')
+  assert.match(t.error, /local/i)
+  assert.ok(t.details.some((d: string) => d.includes('__init__.py')), JSON.stringify(t))
+  assert.is(await readFile(file, 'utf8'), 'a = "mine"\n')
+  const forced = await w.cli(['realize', 'one', '--force'])
+  assert.is(forced.code, 0, forced.stderr)
+  assert.is(await readFile(file, 'utf8'), 'a = 1\n')
+})
+
+R('disabling a node moves it under .disabled; dropping it removes only what the tool made', async ctx => {
+  const { w } = ctx
+  await w.writeSpec('one', spec(ctx, 'one', {}, [
+    { repo: ctx.a.url, commit: ctx.a.commits[0], enabled: false },
+    { repo: ctx.b.url, commit: ctx.b.commits[0] },
+  ]))
+  const r = await w.cli(['realize', 'one'])
+  assert.is(r.code, 0, r.stderr)
+  const home = w.home('one')
+  assert.ok(existsSync(join(home, 'custom_nodes', '.disabled', 'NodeA', '__init__.py')))
+  assert.not.ok(existsSync(join(home, 'custom_nodes', 'NodeA')))
+  await mkdir(join(home, 'custom_nodes', 'UserNode'), { recursive: true })
+  await w.writeSpec('one', spec(ctx, 'one', {}, [{ repo: ctx.b.url, commit: ctx.b.commits[0] }]))
+  const dropped = await w.cli(['realize', 'one'])
+  assert.is(dropped.code, 0, dropped.stderr)
+  assert.match(dropped.stderr, /removed .*NodeA/)
+  assert.not.ok(existsSync(join(home, 'custom_nodes', '.disabled', 'NodeA')))
+  assert.ok(existsSync(join(home, 'custom_nodes', 'UserNode')), 'a folder the user made stays')
+})
+
+R('a commit that does not exist fails its task, exits 1 and lists the blocked tasks', async ctx => {
+  const { w } = ctx
+  await w.writeSpec('bad', spec(ctx, 'bad', {}, [{ repo: ctx.a.url, commit: 'f'.repeat(40) }]))
+  const r = await w.cli(['realize', 'bad', '--json'])
+  assert.is(r.code, 1)
+  const s = statuses(r.json())
+  assert.is(s['clone-node:NodeA'], 'failed')
+  assert.is(s['collect-deps'], 'blocked')
+  assert.is(s['clone-core'], 'ran')
+  assert.match(r.stderr, /blocked \(a dependency failed\): collect-deps/)
+  assert.match(r.stderr, /f{10}/)
+})
+
+R('realize killed with SIGKILL in the middle of a clone, then re-run, ends in the same tree', async ctx => {
+  const { w } = ctx
+  await w.writeSpec('killed', spec(ctx, 'killed'))
+  await w.writeSpec('clean', spec(ctx, 'clean'))
+  const shim = makeGitShim(join(w.dir, 'hang'), { hangOn: 'checkout' })
+  const child = w.spawn(['realize', 'killed'], { env: { PATH: `${shim.binDir}:${process.env.PATH}`, COMFY_CACHE_ROOT: join(w.dir, 'cache-killed') }, detached: true })
+  const done = collect(child)
+  for (let i = 0; i < 400 && shim.count('checkout') === 0; i++) await new Promise(r => setTimeout(r, 50))
+  assert.ok(shim.count('checkout') > 0, 'a checkout started')
+  process.kill(-child.pid!, 'SIGKILL')
+  await done
+  const again = await w.cli(['realize', 'killed'], { env: { COMFY_CACHE_ROOT: join(w.dir, 'cache-killed') } })
+  assert.is(again.code, 0, again.stderr)
+  const clean = await w.cli(['realize', 'clean'])
+  assert.is(clean.code, 0, clean.stderr)
+  assert.equal(tree(w.home('killed')), tree(w.home('clean')))
+})
+
+R('Ctrl-C during a realize exits 130 and the next realize finishes the tree', async ctx => {
+  const { w } = ctx
+  await w.writeSpec('intr', spec(ctx, 'intr'))
+  const shim = makeGitShim(join(w.dir, 'hang-fetch'), { hangOn: 'fetch' })
+  const cache = join(w.dir, 'cache-intr')
+  const child = w.spawn(['realize', 'intr'], { env: { PATH: `${shim.binDir}:${process.env.PATH}`, COMFY_CACHE_ROOT: cache } })
+  const done = collect(child, { timeoutMs: 30_000 })
+  for (let i = 0; i < 400 && shim.count('fetch') === 0; i++) await new Promise(r => setTimeout(r, 50))
+  child.kill('SIGINT')
+  const r = await done
+  assert.is(r.code, 130, r.stderr)
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack trace')
+  const again = await w.cli(['realize', 'intr'], { env: { COMFY_CACHE_ROOT: cache } })
+  assert.is(again.code, 0, again.stderr)
+  assert.is(readHead(join(w.home('intr'), 'custom_nodes', 'NodeB')), ctx.b.commits[0])
+})
+
+R('two realizes of versions sharing repositories, started together, both succeed', async ctx => {
+  const { w } = ctx
+  const cache = join(w.dir, 'cache-shared')
+  await w.writeSpec('p1', spec(ctx, 'p1'))
+  await w.writeSpec('p2', spec(ctx, 'p2', {}, [{ repo: ctx.a.url, commit: ctx.a.commits[1] }, { repo: ctx.b.url, commit: ctx.b.commits[0] }]))
+  const [r1, r2] = await Promise.all([w.cli(['realize', 'p1'], { env: { COMFY_CACHE_ROOT: cache } }), w.cli(['realize', 'p2'], { env: { COMFY_CACHE_ROOT: cache } })])
+  assert.is(r1.code, 0, r1.stderr)
+  assert.is(r2.code, 0, r2.stderr)
+  assert.is(readHead(join(w.home('p2'), 'custom_nodes', 'NodeA')), ctx.a.commits[1])
+  assert.is(readdirSync(join(cache, 'git')).filter(n => n.endsWith('.git')).length, 3, 'one mirror per repository')
+})
+
+R('--offline works from warm mirrors and names what is missing from cold ones', async ctx => {
+  const { w } = ctx
+  await w.writeSpec('off', spec(ctx, 'off'))
+  const warm = await w.cli(['realize', 'off', '--offline'], { env: { COMFY_CACHE_ROOT: join(w.dir, 'cache-shared'), COMFY_HOME: join(w.dir, 'offhome') } })
+  assert.is(warm.code, 0, warm.stderr)
+  const cold = await w.cli(['realize', 'off', '--json'], { env: { COMFY_CACHE_ROOT: join(w.dir, 'cache-cold'), COMFY_OFFLINE: '1' } })
+  assert.is(cold.code, 1)
+  const core = cold.json().tasks.find((t: { id: string }) => t.id === 'clone-core')
+  assert.is(core.status, 'failed')
+  assert.match(core.error, /offline/i)
+  assert.match(core.error, /ComfyUI/)
+})
+
+R('an unpinned spec is resolved through the mirrors and said so; --frozen refuses it', async ctx => {
+  const { w } = ctx
+  await w.writeSpec('loose', { schema_version: 2, id: 'loose', comfyui: { repo: ctx.core.url, ref: 'master' }, custom_nodes: [{ repo: ctx.a.url, ref: 'main' }] })
+  const frozen = await w.cli(['realize', 'loose', '--frozen'])
+  assert.is(frozen.code, 2)
+  assert.match(frozen.stderr, /versions\/loose\.json: custom_nodes\[0\]\.commit: --frozen/)
+  assert.not.ok(existsSync(w.home('loose')))
+  const r = await w.cli(['realize', 'loose'])
+  assert.is(r.code, 0, r.stderr)
+  assert.match(r.stderr, new RegExp(`resolved NodeA: main → ${ctx.a.commits[1]!.slice(0, 10)}`))
+})
+
+R('a folder the tool did not create is refused with exit 2', async ctx => {
+  const { w } = ctx
+  await w.writeSpec('mine', spec(ctx, 'mine'))
+  await mkdir(w.home('mine'), { recursive: true })
+  await writeFile(join(w.home('mine'), 'notes.txt'), 'my stuff\n')
+  const r = await w.cli(['realize', 'mine'])
+  assert.is(r.code, 2)
+  assert.match(r.stderr, /not empty and was not created by comfy-vc/)
+  assert.equal(readdirSync(w.home('mine')), ['notes.txt'])
+})
+
+R('a plugin from cache.config.ts adds a task after link, and it runs once', async ctx => {
+  const { w } = ctx
+  const dir = join(w.dir, 'plugin-cwd')
+  await mkdir(dir, { recursive: true })
+  await writeFile(join(dir, 'cache.config.ts'), `
+import { appendFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+export default {
+  plugins: [{
+    kind: 'post-realize', resource: 'none',
+    tasks: (_spec, _env, compiled) => [{ id: 'post-realize', kind: 'post-realize', deps: compiled.filter(t => t.kind === 'link').map(t => t.id), inputs: { message: 'hello' } }],
+    outputsStand: async (_t, _r, ctx) => existsSync(join(ctx.env.home, 'post-realize.txt')),
+    run: async (_t, ctx) => { appendFileSync(join(ctx.env.home, 'post-realize.txt'), 'ran\\n'); return { outputs: null, note: 'wrote post-realize.txt' } },
+  }],
+}
+`)
+  await w.writeSpec('plug', spec(ctx, 'plug'))
+  const first = await w.cli(['realize', 'plug', '--json'], { cwd: dir })
+  assert.is(first.code, 0, first.stderr)
+  assert.is(statuses(first.json())['post-realize'], 'ran')
+  const second = await w.cli(['realize', 'plug', '--json'], { cwd: dir })
+  assert.is(statuses(second.json())['post-realize'], 'skipped')
+  assert.is(await readFile(join(w.home('plug'), 'post-realize.txt'), 'utf8'), 'ran\n')
+})
+
+R.run()

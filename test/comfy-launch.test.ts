@@ -1,0 +1,159 @@
+import { createServer, type Server } from 'node:net'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { request } from 'undici'
+import { launchComfy, readyLine } from '../lib/comfy/launch.ts'
+import { probePort } from '../lib/comfy/port.ts'
+import { makeStandinHome } from './helpers/comfy-standin.ts'
+
+/** Fails a test that hangs instead of hanging the run (uvu has no timeouts of its own). */
+function within(fn: () => Promise<void>, ms = 30_000): () => Promise<void> {
+  return async () => {
+    let timer: NodeJS.Timeout | undefined
+    const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`test timed out after ${ms / 1000} s`)), ms) })
+    try { await Promise.race([fn(), limit]) } finally { clearTimeout(timer) }
+  }
+}
+
+const L = suite('comfy launch')
+let tmp = ''
+let home = ''
+
+L.before(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'comfy-launch-'))
+  home = await makeStandinHome(join(tmp, 'home'))
+})
+L.after(async () => {
+  await rm(tmp, { recursive: true, force: true })
+})
+
+async function getJson(url: string): Promise<{ status: number; body: any }> {
+  const res = await request(url)
+  const text = await res.body.text()
+  return { status: res.statusCode, body: JSON.parse(text) }
+}
+
+L('starts on a free port, answers /system_stats, passes extra args, and stops', within(async () => {
+  const lines: string[] = []
+  const launched = await launchComfy({
+    home, python: 'python3', port: 0, args: ['--cpu', '--some-future-flag'], startupTimeoutMs: 20_000,
+    onLog: line => lines.push(line),
+  })
+  if (!launched.ok) throw new Error(launched.error.message)
+  const server = launched.value
+  try {
+    assert.ok(server.port > 0)
+    assert.is(server.url, `http://127.0.0.1:${server.port}`)
+    assert.is(readyLine(server.url), `ComfyUI ready at http://127.0.0.1:${server.port}`)
+    const stats = await getJson(`${server.url}/system_stats`)
+    assert.is(stats.status, 200)
+    assert.match(stats.body.system.comfyui_version, /standin/)
+    assert.ok(lines.includes(`To see the GUI go to: http://127.0.0.1:${server.port}`), lines.join('\n'))
+    assert.ok(lines.some(l => l.includes('Ignoring unrecognized arguments: --some-future-flag')))
+    assert.equal(server.logTail(200), lines.slice(-200))
+  } finally {
+    await server.stop()
+  }
+  const exit = await server.exited
+  assert.is(exit.signal, 'SIGTERM')
+  assert.ok((await probePort('127.0.0.1', server.port)).free, 'the port is free again')
+}))
+
+L('two launches on port 0 get different ports', within(async () => {
+  const a = await launchComfy({ home, python: 'python3', port: 0, startupTimeoutMs: 20_000 })
+  const b = await launchComfy({ home, python: 'python3', port: 0, startupTimeoutMs: 20_000 })
+  try {
+    if (!a.ok || !b.ok) throw new Error('launch failed')
+    assert.is.not(a.value.port, b.value.port)
+    assert.is((await getJson(`${b.value.url}/system_stats`)).status, 200)
+  } finally {
+    if (a.ok) await a.value.stop()
+    if (b.ok) await b.value.stop()
+  }
+}))
+
+L('SIGINT ends ComfyUI cleanly with exit code 0', within(async () => {
+  const launched = await launchComfy({ home, python: 'python3', port: 0, startupTimeoutMs: 20_000 })
+  if (!launched.ok) throw new Error(launched.error.message)
+  launched.value.kill('SIGINT')
+  assert.equal(await launched.value.exited, { code: 0, signal: null })
+  assert.ok(launched.value.logTail().includes('Stopped server'))
+  assert.is(await launched.value.stop(), 0)
+}))
+
+L('a process that exits at startup fails fast with the tail of its log', within(async () => {
+  const launched = await launchComfy({
+    home, python: 'python3', port: 0, startupTimeoutMs: 60_000,
+    env: { STANDIN_STARTUP_ERROR: 'No module named torch' },
+  })
+  assert.not.ok(launched.ok)
+  if (launched.ok) return
+  const problem = launched.error
+  assert.is(problem.reason, 'exited')
+  assert.match(problem.message, /^ComfyUI exited with code 1 before it was ready; the last lines of its log:\n/)
+  assert.match(problem.message, /RuntimeError: No module named torch/)
+  if (problem.reason === 'exited') {
+    assert.equal(problem.exit, { code: 1, signal: null })
+    assert.is(problem.logTail.at(-1), 'RuntimeError: No module named torch')
+  }
+}))
+
+L('a port in use is a clear error that names it', within(async () => {
+  const blocker: Server = createServer()
+  await new Promise<void>(r => blocker.listen(0, '127.0.0.1', () => r()))
+  const address = blocker.address()
+  const port = typeof address === 'object' && address ? address.port : 0
+  try {
+    const launched = await launchComfy({ home, python: 'python3', port })
+    assert.not.ok(launched.ok)
+    if (launched.ok) return
+    assert.is(launched.error.reason, 'port-in-use')
+    assert.match(launched.error.message, new RegExp(`^port ${port} is already in use on 127\\.0\\.0\\.1`))
+    assert.match(launched.error.message, /--port 0/)
+  } finally {
+    await new Promise<void>(r => blocker.close(() => r()))
+  }
+}))
+
+L('a startup that takes too long is stopped with a timeout error', within(async () => {
+  const lines: string[] = []
+  const launched = await launchComfy({
+    home, python: 'python3', port: 0, startupTimeoutMs: 700, env: { STANDIN_STARTUP_DELAY: '30' },
+    onLog: l => lines.push(l),
+  })
+  assert.not.ok(launched.ok)
+  if (launched.ok) return
+  assert.is(launched.error.reason, 'startup-timeout')
+  assert.match(launched.error.message, /did not answer on http:\/\/127\.0\.0\.1:\d+ within 0\.7 s/)
+  assert.match(launched.error.message, /Device: cpu/)
+}))
+
+L('aborting while ComfyUI starts stops it', within(async () => {
+  const ctl = new AbortController()
+  setTimeout(() => ctl.abort(), 300)
+  const launched = await launchComfy({
+    home, python: 'python3', port: 0, signal: ctl.signal, env: { STANDIN_STARTUP_DELAY: '30' },
+  })
+  assert.not.ok(launched.ok)
+  if (!launched.ok) assert.is(launched.error.reason, 'aborted')
+}))
+
+L('a home without main.py and a missing interpreter are clear errors', within(async () => {
+  const empty = await launchComfy({ home: join(tmp, 'nowhere'), python: 'python3', port: 0 })
+  assert.not.ok(empty.ok)
+  if (!empty.ok) {
+    assert.is(empty.error.reason, 'no-main')
+    assert.match(empty.error.message, /main\.py does not exist; realize the version first/)
+  }
+  const noPython = await launchComfy({ home, python: join(tmp, 'venv', 'bin', 'python'), port: 0 })
+  assert.not.ok(noPython.ok)
+  if (!noPython.ok) {
+    assert.is(noPython.error.reason, 'spawn-failed')
+    assert.match(noPython.error.message, /could not start ComfyUI with .*venv\/bin\/python: .*ENOENT/)
+  }
+}))
+
+L.run()
