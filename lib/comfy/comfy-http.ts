@@ -4,7 +4,11 @@ import { err, ok, type Result } from '../result.ts'
 import { redact } from '../util/redact.ts'
 
 /** ComfyUI did not answer at all (refused, reset, no answer in time), as opposed to answering with an error status. */
-export class Unreachable extends Error {}
+export class Unreachable extends Error {
+  constructor(readonly request: string, readonly reason: string) {
+    super(`${request}: ${reason}`)
+  }
+}
 
 /** Where ComfyUI is, split so that credentials in the URL never reach a message. */
 export interface ComfyEndpoint {
@@ -74,9 +78,10 @@ export async function call(ep: ComfyEndpoint, path: string, opts: CallOptions = 
   } else if (opts.form) {
     body = opts.form
   }
+  const method = opts.method ?? (body === undefined ? 'GET' : 'POST')
   try {
     const res = await request(endpointUrl(ep, path, opts.query), {
-      method: opts.method ?? (body === undefined ? 'GET' : 'POST'),
+      method,
       headers,
       body,
       signal: AbortSignal.any(signals),
@@ -84,7 +89,7 @@ export async function call(ep: ComfyEndpoint, path: string, opts: CallOptions = 
     return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()) }
   } catch (e) {
     if (opts.signal?.aborted) throw e
-    throw new Unreachable(`${path}: ${describeNetworkError(e, timeoutMs)}`)
+    throw new Unreachable(`${method} /${path}`, describeNetworkError(e, timeoutMs))
   }
 }
 
@@ -125,5 +130,19 @@ export async function uploadImage(ep: ComfyEndpoint, name: string, data: Buffer,
 function describeNetworkError(e: unknown, timeoutMs: number): string {
   const error = e as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } }
   if (error.name === 'TimeoutError' || error.name === 'AbortError') return `no answer within ${timeoutMs / 1000} s`
-  return redact(error.cause?.code ?? error.code ?? error.cause?.message ?? error.message ?? String(e))
+  const code = error.cause?.code ?? error.code
+  const known = code ? NETWORK_ERRORS[code] : undefined
+  if (known) return `${known} (${code})`
+  return redact(code ?? error.cause?.message ?? error.message ?? String(e))
+}
+
+const NETWORK_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused; is it running?',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found (DNS)',
+  ECONNRESET: 'the connection was reset',
+  EHOSTUNREACH: 'host unreachable',
+  ETIMEDOUT: 'the connection timed out',
+  UND_ERR_SOCKET: 'the connection closed unexpectedly',
+  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
 }

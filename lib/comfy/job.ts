@@ -44,6 +44,7 @@ export async function runJob(opts: RunJobOptions): Promise<JobOutcome> {
   const endpoint = comfyEndpoint(opts.url)
   if (!endpoint.ok) return fail(endpoint.error)
   const ep = endpoint.value
+  if (opts.output === 'files' && !opts.outDir) return fail('files output needs an output directory (--out-dir)')
   let socket: PromptSocket | undefined
   try {
     for (const image of opts.images ?? []) {
@@ -63,7 +64,7 @@ export async function runJob(opts: RunJobOptions): Promise<JobOutcome> {
     return await follow(ep, promptId, socket, opts)
   } catch (e) {
     if (opts.signal?.aborted) return fail('cancelled')
-    if (e instanceof Unreachable) return fail(`cannot reach ComfyUI at ${ep.display}: ${e.message}`)
+    if (e instanceof Unreachable) return fail(`cannot reach ComfyUI at ${ep.display} (${e.request}): ${e.reason}`)
     return fail((e as Error).message)
   } finally {
     socket?.close()
