@@ -53,10 +53,13 @@ writeFileSync(specPath, `${JSON.stringify(spec, null, 2)}\n`)
 process.stderr.write(`(python.find_links set to ${shown(world.wheels)} in ${shown(specPath)})\n`)
 
 step('2. validate: pin every ref to a commit, every model to its sha256', ['validate', ID])
-step('3. realize: build the version (core, nodes, models, Python environment)', ['realize', ID])
-step('4. realize again: nothing to do', ['realize', ID])
+// validate filled the git mirrors; from here on nothing needs a network (pip gets --no-index).
+step('3. realize, offline: build the version (core, nodes, models, Python environment)', ['realize', ID, '--offline'])
+step('4. realize again: nothing to do', ['realize', ID, '--offline'])
+step('5. validate again: the models are pinned from the store, so --frozen accepts the spec', ['validate', ID])
+step('   and check it in CI style: every repo and model pinned', ['validate', ID, '--check'])
 const outDir = join(DEMO, 'output')
-step('5. run-handler: run a workflow headless, like a RunPod worker', ['run-handler', ID, '--job', jobFile, '--output', 'files', '--out-dir', outDir, '--out-file', join(outDir, 'result.json')])
+step('6. run-handler: run a workflow headless, like a RunPod worker', ['run-handler', ID, '--offline', '--frozen', '--job', jobFile, '--output', 'files', '--out-dir', outDir, '--out-file', join(outDir, 'result.json')])
 
 const home = env.COMFY_HOME.replace('{id}', ID)
 process.stderr.write(`
@@ -64,5 +67,5 @@ Done. The demo version landed in ${shown(home)}
   spec:    ${shown(specPath)}
   outputs: ${shown(outDir)} (the job's images and result.json)
 Start its UI with:
-  COMFY_VERSIONS_DIR=${shown(env.COMFY_VERSIONS_DIR)} COMFY_CACHE_ROOT=${shown(env.COMFY_CACHE_ROOT)} COMFY_HOME='${shown(join(DEMO, 'comfy-{id}'))}' npx tsx tasks run-ui ${ID}
+  COMFY_VERSIONS_DIR=${shown(env.COMFY_VERSIONS_DIR)} COMFY_CACHE_ROOT=${shown(env.COMFY_CACHE_ROOT)} COMFY_HOME='${shown(join(DEMO, 'comfy-{id}'))}' npx tsx tasks run-ui ${ID} --offline
 `)

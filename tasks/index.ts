@@ -79,8 +79,8 @@ async function main(argv: string[]): Promise<number> {
       io.out(`${cmd.help.trim()}\n${cmd.locations ? LOCATION_HELP : ''}\n${COMMON_HELP}\n`)
       return EXIT.ok
     }
-    const code = await cmd.run(args, io)
-    return controller.signal.aborted ? EXIT.interrupted : code
+    // A command decides its own code when interrupted (run-ui returns ComfyUI's exit code).
+    return await cmd.run(args, io)
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`comfy-vc ${name}: ${e.message}\nRun \`npx tsx tasks ${name} --help\` for usage.`)

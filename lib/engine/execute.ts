@@ -69,10 +69,11 @@ export async function execute(opts: ExecuteOptions): Promise<RunReport> {
   for (const id of graph.order) outcomes.set(id, new Promise<Outcome>(resolve => settle.set(id, resolve)))
 
   const runOne = async (task: TaskDef, wrapper: Wrapper | undefined): Promise<Outcome> => {
+    const deps = await Promise.all(task.deps.map(d => outcomes.get(d)!))
+    // Time is counted from here: waiting for dependencies is not the task's own.
     const started = Date.now()
     const report = (status: TaskStatus, extra: Partial<TaskReport> = {}): TaskReport =>
       ({ id: task.id, kind: task.kind, status, ...(status === 'ran' || status === 'failed' ? { ms: Date.now() - started } : {}), ...extra })
-    const deps = await Promise.all(task.deps.map(d => outcomes.get(d)!))
     if (signal.aborted) return { report: report('cancelled', { reason: 'interrupted' }) }
     const bad = deps.find(d => d.report.status !== 'ran' && d.report.status !== 'skipped')
     if (bad) {

@@ -1,15 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import type { ResolvedConfig } from '../config/resolve.ts'
 import { resolveRef } from '../git/resolve-ref.ts'
-import { headMetadata } from '../fetch/head.ts'
-import { lookupUrl } from '../models/store.ts'
+import { pinFromMetadata } from '../models/pin.ts'
 import { Semaphore } from '../engine/semaphore.ts'
 import { applyPins, type Pins } from '../spec/rewrite.ts'
 import { parseSpecText, type LoadedSpec } from '../spec/load.ts'
 import { nodeName } from '../spec/schema.ts'
 import type { Diagnostic } from '../spec/diagnostic.ts'
 import { displayPath } from '../spec/load.ts'
-import { redact } from '../util/redact.ts'
 import { writeResolvedLock } from './resolved-lock.ts'
 import { unpinned } from './prepare.ts'
 
@@ -63,31 +61,26 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
   }))
 
   const net = new Semaphore(o.config.concurrency.network)
+  const FROM = { store: 'the model store', host: 'the host', file: 'the file', none: '' } as const
   await Promise.all(spec.models.map(async (m, i) => {
     if (m.sha256 && m.size !== undefined && !o.update) return
-    const known = await lookupUrl(o.config.modelsDir, m.url)
-    let sha256 = m.sha256, size = m.size, from = 'the model store'
-    if (known && (!sha256 || sha256 === known.sha256)) { sha256 = known.sha256; size = known.size }
-    // A file:// model is hashed when it is realized; hosts are asked only over HTTP.
-    if ((!sha256 || size === undefined) && !o.config.offline && !m.url.startsWith('file:')) {
-      const release = await net.acquire(o.signal)
-      try {
-        const head = await headMetadata(m.url, { rules: o.config.auth, env: o.env, signal: o.signal, timeoutMs: o.config.timeouts.downloadHeadersS * 1000 })
-        if (!head.ok) result.failures.push(`${m.path}: ${head.error.message}`)
-        else {
-          from = 'the host'
-          sha256 ??= head.value.sha256
-          size ??= head.value.size
-        }
-      } finally { release() }
-    }
-    if (sha256 !== m.sha256 || size !== m.size) {
-      pins.models!.push({ index: i, ...(sha256 !== m.sha256 ? { sha256 } : {}), ...(size !== m.size && size !== undefined ? { size } : {}) })
-      if (sha256 !== m.sha256) result.pinned.push({ path: `models[${i}].sha256`, what: m.path, value: sha256, from })
-      if (size !== m.size && size !== undefined) result.pinned.push({ path: `models[${i}].size`, what: m.path, value: String(size), from })
-    }
+    const release = await net.acquire(o.signal)
+    let found
+    try {
+      found = await pinFromMetadata({ modelsDir: o.config.modelsDir, url: m.url, offline: o.config.offline, rules: o.config.auth, env: o.env, signal: o.signal, timeoutMs: o.config.timeouts.downloadHeadersS * 1000 })
+    } finally { release() }
+    if (!found.ok) { result.failures.push(`${m.path}: ${found.error.message}`); return }
+    // A pinned sha256 is kept unless the store knows this URL gives the same blob (then its size is taken).
+    const sha256 = m.sha256 ?? found.value.sha256
+    const size = m.size ?? (m.sha256 && found.value.sha256 && found.value.sha256 !== m.sha256 ? undefined : found.value.size)
+    const pin: { index: number; sha256?: string; size?: number } = { index: i }
+    if (sha256 !== m.sha256) { pin.sha256 = sha256; result.pinned.push({ path: `models[${i}].sha256`, what: m.path, value: sha256, from: FROM[found.value.source] }) }
+    if (size !== m.size && size !== undefined) { pin.size = size; result.pinned.push({ path: `models[${i}].size`, what: m.path, value: String(size), from: FROM[found.value.source] }) }
+    if (pin.sha256 !== undefined || pin.size !== undefined) pins.models!.push(pin)
     if (!sha256) {
-      result.unpinned.push({ path: `models[${i}].sha256`, what: m.path, problem: m.url.startsWith('file:') ? 'a file:// model is hashed when realized; run realize, then validate again' : `${redact(new URL(m.url).host)} publishes no sha256 for it; realize downloads it once, then validate pins it from the store` })
+      result.unpinned.push({ path: `models[${i}].sha256`, what: m.path, problem: m.url.startsWith('file:')
+        ? 'a file:// model is hashed into the store when realized; run realize, then validate again'
+        : `${new URL(m.url).host} publishes no sha256 for it; realize downloads it once, then validate pins it from the store` })
     }
   }))
 

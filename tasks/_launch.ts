@@ -1,0 +1,54 @@
+import { launchComfy, readyLine, type ComfyServer } from '../lib/comfy/launch.ts'
+import { venvDirOf } from '../lib/graph/kinds/python.ts'
+import { venvPython } from '../lib/python/interpreter.ts'
+import type { Prepared } from '../lib/pipeline/prepare.ts'
+import type { TaskReport } from '../lib/engine/execute.ts'
+import type { Io } from './_cli.ts'
+
+/** Kinds whose work ComfyUI does not load at start: a run of only these needs no restart. */
+const NO_RESTART = new Set(['fetch-model', 'link', 'collect-deps', 'uv-compile'])
+
+/** Whether a realize cycle changed something a running ComfyUI has loaded (core, nodes, Python). */
+export const needsRestart = (tasks: readonly TaskReport[]): boolean =>
+  tasks.some(t => t.status === 'ran' && !NO_RESTART.has(t.kind))
+
+export interface LaunchFlags { port?: number; listen?: string; extraArgs: string[]; secrets: string[] }
+
+/** Starts the realized version's ComfyUI with its environment's python, the spec's launch settings and the flags. */
+export async function launchVersion(io: Io, prepared: Prepared, flags: LaunchFlags, signal: AbortSignal, quietLog = false) {
+  const launch = prepared.spec.launch
+  return launchComfy({
+    home: prepared.home,
+    python: venvPython(venvDirOf(prepared.home)),
+    listen: flags.listen ?? launch.listen,
+    port: flags.port ?? launch.port,
+    args: [...launch.args, ...flags.extraArgs],
+    env: launch.env,
+    baseEnv: io.env,
+    signal,
+    secrets: flags.secrets,
+    onLog: quietLog ? undefined : line => io.err(line),
+  })
+}
+
+/** The readiness line on stdout (stderr when stdout carries --json). */
+export function announceReady(io: Io, server: ComfyServer, json: boolean): void {
+  const line = readyLine(server.url)
+  if (json) io.err(line)
+  else io.out(`${line}\n`)
+}
+
+/** 128 + the signal's number, as shells report a child killed by a signal. */
+export function exitCodeOfSignal(sig: NodeJS.Signals | null): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 }
+  return 128 + (sig ? numbers[sig] ?? 0 : 0)
+}
+
+/** The signal the user sent us (the abort reason set in tasks/index.ts), to forward to ComfyUI. */
+export const receivedSignal = (signal: AbortSignal): NodeJS.Signals =>
+  (signal.reason instanceof Error && /^SIG[A-Z]+$/.test(signal.reason.message) ? signal.reason.message : 'SIGTERM') as NodeJS.Signals
+
+/** Keeps a server in the foreground until it exits or the user interrupts (then it is stopped by the caller). */
+export async function forwardIfKept(io: Io, server: ComfyServer): Promise<void> {
+  await Promise.race([server.exited, new Promise<void>(r => io.signal.addEventListener('abort', () => r(), { once: true }))])
+}

@@ -1,0 +1,132 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { runJob, parseJobInput, parseImageOption, formatJobProgress, type JobImage } from '../lib/comfy/job.ts'
+import { realize } from '../lib/pipeline/realize.ts'
+import { bool, configFor, int, list, printJson, reportDiagnostics, str, versionId, EXIT, UsageError, type Command, type Io, type ParsedArgs } from './_cli.ts'
+import { exitCodeOf, prepareOrReport, rendererFor, secretsOf, summarize } from './_realize-common.ts'
+import { announceReady, launchVersion, forwardIfKept } from './_launch.ts'
+
+const command: Command = {
+  name: 'run-handler',
+  summary: 'run one RunPod-style job headless',
+  locations: true,
+  allowPositionals: 1,
+  options: {
+    workflow: { type: 'string' }, job: { type: 'string' }, image: { type: 'string', multiple: true },
+    output: { type: 'string' }, 'out-file': { type: 'string' }, 'out-dir': { type: 'string' }, timeout: { type: 'string' },
+    url: { type: 'string' }, 'keep-server': { type: 'boolean' }, offline: { type: 'boolean' }, frozen: { type: 'boolean' },
+  },
+  help: `Usage: npx tsx tasks run-handler <id> (--workflow FILE | --job FILE) [--image NAME=PATH]...
+                 [--output base64|files] [--out-file F] [--out-dir D] [--timeout S] [--url URL] [--keep-server]
+
+Runs one job the way a RunPod serverless worker does and prints its result as JSON:
+{"images": [{"filename", "type": "base64", "data"}], "outputs": {...}} (every output kind: images,
+gifs and videos, audio, text), or {"error", "details"} with exit code 1.
+
+Without --url the version is realized (only what is not up to date), ComfyUI is started on a free
+port, the job runs, and ComfyUI is stopped (--keep-server leaves it running until Ctrl-C).
+
+  --workflow FILE   an API-format workflow (in ComfyUI: Workflow > Export (API))
+  --job FILE        a RunPod job: {"input": {"workflow": {...}, "images": [{"name", "image"}]}}
+  --image NAME=PATH upload a local image as NAME before the prompt (repeatable)
+  --output MODE     base64 (default): file contents in the result; files: written to --out-dir
+  --out-file F      write the result JSON to F instead of stdout
+  --out-dir D       where --output files writes the outputs
+  --timeout S       interrupt the prompt after S seconds (default: no limit)
+  --url URL         use a running ComfyUI instead of starting one`,
+  async run(args, io) {
+    const id = versionId(args)
+    const json = true
+    const outputMode = str(args, 'output') ?? 'base64'
+    if (outputMode !== 'base64' && outputMode !== 'files') throw new UsageError(`--output takes "base64" or "files", got "${outputMode}"`)
+    if (outputMode === 'files' && !str(args, 'out-dir')) throw new UsageError('--output files needs --out-dir D')
+    const input = await readJobInput(args, io)
+    const timeoutS = int(args, 'timeout', 1, 7 * 24 * 3600)
+    const outDir = str(args, 'out-dir')
+    const job = {
+      workflow: input.workflow, images: input.images, output: outputMode as 'base64' | 'files',
+      ...(outDir ? { outDir: resolve(io.cwd, outDir) } : {}), ...(timeoutS ? { timeoutMs: timeoutS * 1000 } : {}),
+      signal: io.signal, onProgress: progressPrinter(io),
+    }
+    const url = str(args, 'url')
+    if (url) return finish(io, args.values, await runJob({ ...job, url }))
+
+    const config = await configFor(args, io, { offline: bool(args, 'offline') || undefined })
+    if (Array.isArray(config)) return reportDiagnostics(io, config, json)
+    const prepared = await prepareOrReport(io, { id, config, frozen: bool(args, 'frozen'), json: false })
+    if (typeof prepared === 'number') return prepared
+    const secrets = secretsOf(config, io.env)
+    const realized = await realize({
+      prepared, config, force: false, secrets, processEnv: io.env, signal: io.signal,
+      renderer: rendererFor(io), stream: process.stderr, onNote: line => io.err(line),
+    })
+    if (!realized.ok) { io.err(realized.error); return EXIT.usage }
+    summarize(io, realized.value, prepared.home)
+    if (!realized.value.ok) {
+      await emit(io, args.values, { error: 'the version could not be realized', details: realized.value.tasks.filter(t => t.status === 'failed').map(t => `${t.id}: ${t.error}`) })
+      return exitCodeOf(realized.value)
+    }
+    const server = new AbortController()
+    const launched = await launchVersion(io, prepared, { port: 0, extraArgs: [], secrets }, server.signal, true)
+    if (!launched.ok) {
+      await emit(io, args.values, { error: 'ComfyUI did not start', details: launched.error.message.split('\n') })
+      return EXIT.failed
+    }
+    announceReady(io, launched.value, true)
+    try {
+      const code = await finish(io, args.values, await runJob({ ...job, url: launched.value.url }))
+      if (bool(args, 'keep-server') && !io.signal.aborted) {
+        io.err(`ComfyUI keeps running at ${launched.value.url} (Ctrl-C to stop it)`)
+        await forwardIfKept(io, launched.value)
+      }
+      return io.signal.aborted ? EXIT.interrupted : code
+    } finally {
+      await launched.value.stop()
+    }
+  },
+}
+export default command
+
+async function readJobInput(args: ParsedArgs, io: Io) {
+  const workflow = str(args, 'workflow')
+  const jobFile = str(args, 'job')
+  if (!!workflow === !!jobFile) throw new UsageError('give exactly one of --workflow FILE or --job FILE')
+  const file = (workflow ?? jobFile)!
+  const text = await readFile(resolve(io.cwd, file), 'utf8').catch(e => { throw new UsageError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`) })
+  const parsed = parseJobInput(text, workflow ? 'workflow' : 'job')
+  if (!parsed.ok) throw new UsageError(`${file}: ${parsed.error.message}`)
+  const images: JobImage[] = [...parsed.value.images]
+  for (const option of list(args, 'image')) {
+    const img = parseImageOption(option)
+    if (!img.ok) throw new UsageError(img.error)
+    const data = await readFile(resolve(io.cwd, img.value.path)).catch(e => { throw new UsageError(`--image ${option}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`) })
+    images.push({ name: img.value.name, data })
+  }
+  return { workflow: parsed.value.workflow, images }
+}
+
+/** A progress bar on stderr, at most a few updates a second. */
+function progressPrinter(io: Io) {
+  let last = 0
+  return (p: Parameters<typeof formatJobProgress>[0]) => {
+    const now = Date.now()
+    if (now - last < 250 && p.value !== p.max) return
+    last = now
+    io.err(formatJobProgress(p))
+  }
+}
+
+async function finish(io: Io, values: Record<string, unknown>, outcome: Awaited<ReturnType<typeof runJob>>): Promise<number> {
+  await emit(io, values, outcome.result)
+  if (!outcome.ok) io.err(`job failed: ${outcome.result.error}`)
+  return outcome.ok ? EXIT.ok : EXIT.failed
+}
+
+/** The result as one JSON document: on stdout, or in --out-file. */
+async function emit(io: Io, values: Record<string, unknown>, result: unknown): Promise<void> {
+  const outFile = typeof values['out-file'] === 'string' ? resolve(io.cwd, values['out-file']) : undefined
+  if (!outFile) { printJson(io, result); return }
+  await mkdir(dirname(outFile), { recursive: true })
+  await writeFile(outFile, `${JSON.stringify(result, null, 2)}\n`)
+  io.err(`result written to ${outFile}`)
+}

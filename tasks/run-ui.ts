@@ -1,0 +1,77 @@
+import { realize } from '../lib/pipeline/realize.ts'
+import type { ComfyServer } from '../lib/comfy/launch.ts'
+import { bool, configFor, int, printJson, reportDiagnostics, str, versionId, EXIT, type Command } from './_cli.ts'
+import { exitCodeOf, prepareOrReport, rendererFor, secretsOf, summarize } from './_realize-common.ts'
+import { announceReady, exitCodeOfSignal, launchVersion, needsRestart, receivedSignal } from './_launch.ts'
+
+const command: Command = {
+  name: 'run-ui',
+  summary: 'realize, then run ComfyUI',
+  locations: true,
+  allowPositionals: 1,
+  options: {
+    port: { type: 'string', short: 'p' }, listen: { type: 'string' }, watch: { type: 'boolean' },
+    offline: { type: 'boolean' }, frozen: { type: 'boolean' }, jobs: { type: 'string', short: 'j' }, force: { type: 'boolean' },
+  },
+  help: `Usage: npx tsx tasks run-ui <id> [--port N] [--listen ADDR] [--watch] [--offline] [--frozen] [-- COMFYUI ARGS]
+
+Realizes the version (only what is not up to date), then runs ComfyUI in the foreground:
+<home>/.venv/bin/python main.py --listen ADDR --port N [launch.args] [ARGS]. Prints
+"ComfyUI ready at http://HOST:PORT" once it answers. Ctrl-C or SIGTERM is passed on to ComfyUI,
+and its exit code becomes this command's.
+
+  --port N        the port (default: the spec's launch.port, 8188); 0 picks a free one
+  --listen ADDR   the address (default: the spec's launch.listen, 127.0.0.1)
+  --watch         realize again whenever the spec changes; ComfyUI restarts only when the core,
+                  a node or the Python environment changed (not for models alone)
+  -- ARGS         passed to ComfyUI after the spec's launch.args`,
+  async run(args, io) {
+    const id = versionId(args)
+    const json = bool(args, 'json')
+    const config = await configFor(args, io, { offline: bool(args, 'offline') || undefined, jobs: int(args, 'jobs', 1, 256) })
+    if (Array.isArray(config)) return reportDiagnostics(io, config, json)
+    const flags = { port: int(args, 'port', 0, 65535), listen: str(args, 'listen'), extraArgs: args.rest, secrets: secretsOf(config, io.env) }
+    if (bool(args, 'watch')) {
+      const { watchUi } = await import('./_watch-ui.ts')
+      return watchUi({ id, config, io, json, frozen: bool(args, 'frozen'), force: bool(args, 'force'), flags })
+    }
+    const prepared = await prepareOrReport(io, { id, config, frozen: bool(args, 'frozen'), json })
+    if (typeof prepared === 'number') return prepared
+    const realized = await realize({
+      prepared, config, force: bool(args, 'force'), secrets: flags.secrets, processEnv: io.env, signal: io.signal,
+      renderer: rendererFor(io), stream: process.stderr, onNote: line => io.err(line),
+    })
+    if (!realized.ok) { io.err(realized.error); return EXIT.usage }
+    summarize(io, realized.value, prepared.home)
+    if (!realized.value.ok) {
+      if (json) printJson(io, { version: id, home: prepared.home, ok: false, tasks: realized.value.tasks })
+      return exitCodeOf(realized.value)
+    }
+    // ComfyUI gets its own controller: the first Ctrl-C is forwarded to it, not used to kill it.
+    const started = Date.now()
+    const launched = await launchVersion(io, prepared, flags, new AbortController().signal)
+    const report = (ok: boolean, extra: Record<string, unknown>) => ({
+      version: id, home: prepared.home, ok, tasks: [...realized.value.tasks, { id: 'launch', kind: 'launch', status: ok ? 'ran' : 'failed', ms: Date.now() - started, ...extra }],
+    })
+    if (!launched.ok) {
+      io.err(launched.error.message)
+      if (json) printJson(io, report(false, { error: launched.error.message }))
+      return io.signal.aborted ? EXIT.interrupted : EXIT.failed
+    }
+    const server = launched.value
+    announceReady(io, server, json)
+    return forwardUntilExit(io, server, json, code => report(code === 0, { url: server.url, exit_code: code }))
+  },
+}
+export default command
+
+/** Forwards Ctrl-C / SIGTERM to ComfyUI and ends with its exit code. */
+export async function forwardUntilExit(io: import('./_cli.ts').Io, server: ComfyServer, json: boolean, report?: (code: number) => unknown): Promise<number> {
+  const forward = () => server.kill(receivedSignal(io.signal))
+  io.signal.addEventListener('abort', forward, { once: true })
+  const exit = await server.exited
+  io.signal.removeEventListener('abort', forward)
+  const code = exit.code ?? exitCodeOfSignal(exit.signal)
+  if (json && report) printJson(io, report(code))
+  return code
+}
