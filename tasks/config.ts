@@ -15,7 +15,7 @@ cache.config.ts, or the built-in default. --id shows the home of that version.`,
     if (Array.isArray(config)) return reportDiagnostics(io, config, bool(args, 'json'))
     const id = str(args, 'id')
     const rows: [string, string, string][] = [
-      ['config file', config.configFile ?? '(none)', config.configFile ? 'flag/env/cwd' : 'default'],
+      ['config file', config.configFile ?? '(none: no ./cache.config.ts)', config.sources.configFile ?? 'default'],
       ['versions dir', config.versionsDir, config.sources.versionsDir ?? 'default'],
       ['home', id ? homeFor(config, id) : config.home, config.sources.home ?? 'default'],
       ['cache root', config.cacheRoot, config.sources.cacheRoot ?? 'default'],

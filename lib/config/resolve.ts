@@ -63,6 +63,7 @@ export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, 
   const user = env.HOME || homedir()
   const fileDir = configFile ? dirname(configFile) : cwd
   const sources: Record<string, Source> = {}
+  if (configFile) sources.configFile = flags.config ? 'flag' : env.COMFY_CONFIG ? 'env' : 'default'
   const pick = <T>(key: string, flag: T | undefined, envValue: T | undefined, fileValue: T | undefined, fallback: T): T => {
     if (flag !== undefined) { sources[key] = 'flag'; return flag }
     if (envValue !== undefined) { sources[key] = 'env'; return envValue }
