@@ -78,9 +78,12 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     if (size !== m.size && size !== undefined) { pin.size = size; result.pinned.push({ path: `models[${i}].size`, what: m.path, value: String(size), from: FROM[found.value.source] }) }
     if (pin.sha256 !== undefined || pin.size !== undefined) pins.models!.push(pin)
     if (!sha256) {
+      // Offline, the host was not asked: saying it publishes no hash would be a guess.
       result.unpinned.push({ path: `models[${i}].sha256`, what: m.path, problem: m.url.startsWith('file:')
         ? 'a file:// model is hashed into the store when realized; run realize, then validate again'
-        : `${new URL(m.url).host} publishes no sha256 for it; realize downloads it once, then validate pins it from the store` })
+        : o.config.offline
+          ? `not in the model store, and offline mode is on so ${new URL(m.url).host} was not asked; validate without --offline, or realize it once, then validate again`
+          : `${new URL(m.url).host} publishes no sha256 for it; realize downloads it once, then validate pins it from the store` })
     }
   }))
 

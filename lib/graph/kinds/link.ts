@@ -33,7 +33,11 @@ export const link: TaskPlugin = {
       home: ctx.env.home, modelsDir: ctx.env.modelsDir, mode: ctx.env.linkMode, entries,
       previous: await readLinkManifest(linksFile(ctx.env.home)), manifestPath: linksFile(ctx.env.home), signal: ctx.signal,
     })
-    if (!r.ok) throw new TaskFailure(`${r.error.length} model link(s) could not be made`, r.error.map(p => `models/${p.path}: ${p.message}`))
+    if (!r.ok) {
+      // Each problem's message already starts with models/<path>; the summary names the paths too.
+      const paths = r.error.filter(p => p.path).map(p => `models/${p.path}`)
+      throw new TaskFailure(`${r.error.length} model link(s) could not be made${paths.length ? `: ${paths.join(', ')}` : ''}`, r.error.map(p => p.message))
+    }
     for (const p of r.value.removed) ctx.log(`removed models/${p} (no longer in the spec)`)
     for (const p of r.value.adopted) ctx.log(`adopted models/${p} into the store (its sha256 is the pinned one)`)
     for (const p of r.value.left) ctx.log(`kept models/${p}: no longer in the spec, but replaced by you`)
