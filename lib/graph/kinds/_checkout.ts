@@ -1,6 +1,4 @@
 import { TaskFailure, type Json, type RunOutcome, type TaskContext } from '../plugin.ts'
-import { ensureCommit } from '../../git/ensure-commit.ts'
-import { checkoutAt } from '../../git/checkout-at.ts'
 import { readHead } from '../../git/read-head.ts'
 
 /** What a clone task records: the folder and the commit its HEAD must be at. */
@@ -20,6 +18,8 @@ export async function checkoutStands(recorded: Json): Promise<boolean> {
 
 /** Makes `dir` a checkout of `commit`, fetching into the shared mirror only when it lacks the commit. */
 export async function checkoutRepo(ctx: TaskContext, o: { url: string; commit: string; dir: string; label: string }): Promise<RunOutcome> {
+  // Imported here, not at the top: a no-op realize only reads HEAD and should not load the git adapter.
+  const [{ ensureCommit }, { checkoutAt }] = await Promise.all([import('../../git/ensure-commit.ts'), import('../../git/checkout-at.ts')])
   const mirror = await ensureCommit({ cacheRoot: ctx.env.cacheRoot, url: o.url, commit: o.commit, offline: ctx.config.offline, signal: ctx.signal })
   if (!mirror.ok) throw new TaskFailure(`${o.label}: ${mirror.error.message}`, mirror.error.files ?? [])
   const done = await checkoutAt({ mirror: mirror.value.mirror, url: o.url, commit: o.commit, dir: o.dir, force: ctx.force, signal: ctx.signal })

@@ -4,7 +4,6 @@ import { nodeName } from '../../spec/schema.ts'
 import type { TaskPlugin } from '../plugin.ts'
 import { normalizeRepoUrl } from '../../git/repo-url.ts'
 import { checkoutRepo, checkoutStands, recordedCheckout } from './_checkout.ts'
-import { localModifications } from '../../git/local-modifications.ts'
 
 /** Where a node lives: custom_nodes/<name>, or custom_nodes/.disabled/<name> when disabled. */
 export const nodeDir = (home: string, name: string, enabled: boolean): string =>
@@ -35,6 +34,7 @@ export const cloneNode: TaskPlugin = {
   async prune(taskId, recorded, ctx) {
     const checkout = recordedCheckout(recorded)
     if (!checkout || !(await exists(checkout.dir))) return undefined
+    const { localModifications } = await import('../../git/local-modifications.ts')
     const status = await localModifications(checkout.dir, ctx.signal)
     const changed = status.ok ? status.value : ['(its status could not be read)']
     if (changed.length && !ctx.force) return `${taskId.slice('clone-node:'.length)} left the spec but has local changes; kept at ${checkout.dir} (--force removes it)`

@@ -1,5 +1,4 @@
 import { TaskFailure, type Json, type TaskPlugin } from '../plugin.ts'
-import { ensureBlob } from '../../models/ensure-blob.ts'
 import { blobSize } from '../../models/store.ts'
 import { formatProgress, formatBytes } from '../../fetch/progress.ts'
 
@@ -27,6 +26,8 @@ export const fetchModel: TaskPlugin = {
   async run(task, ctx) {
     const path = task.id.slice('fetch-model:'.length)
     const model = ctx.spec.models.find(m => m.path === path)!
+    // Imported on first run: the downloader (and undici) are not needed to see that a blob is in the store.
+    const { ensureBlob } = await import('../../models/ensure-blob.ts')
     const r = await ensureBlob({
       modelsDir: ctx.env.modelsDir, url: model.url, sha256: model.sha256, size: model.size, name: model.path,
       offline: ctx.config.offline, rules: ctx.config.auth, env: ctx.processEnv, signal: ctx.signal,

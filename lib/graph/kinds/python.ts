@@ -5,17 +5,15 @@ import { TaskFailure, type Json, type TaskContext, type TaskPlugin } from '../pl
 import { sha256 } from '../../util/hash.ts'
 import { discoverInterpreter, readVenv } from '../../python/interpreter.ts'
 import { detectBackend, type Backend } from '../../python/backend.ts'
-import { createVenv } from '../../python/venv.ts'
 import { collectRequirements, collectedSummary, downgradeInputs, renderConstraints, renderRequirementsIn, type CollectedDeps } from '../../python/collect.ts'
 import { installedPackages } from '../../python/installed.ts'
-import { compile } from '../../python/compile.ts'
-import { installLock } from '../../python/install.ts'
-import { installPerNode, PER_NODE_WARNING } from '../../python/per-node.ts'
-import { runInstallScript } from '../../python/install-script.ts'
 import { nodeDir } from './clone-node.ts'
 
 /** The version's one Python environment lives in the home. */
 export const venvDirOf = (home: string): string => join(home, '.venv')
+
+// The modules that start processes (venv, compile, install, install scripts) are imported inside `run`:
+// a no-op realize only discovers and checks outputs, and should not pay for loading them.
 
 const PATH = (ctx: Pick<TaskContext, 'processEnv'>) => ctx.processEnv.PATH ?? ''
 
@@ -48,6 +46,17 @@ async function collectFor(ctx: TaskContext): Promise<CollectedDeps> {
   })
 }
 
+/**
+ * Which environment is at `.venv`: its pyvenv.cfg, written once when the environment is made and new
+ * whenever it is made again (deleted by a user, or left half-made by a killed run). The venv task's
+ * inputs stay the same then, so without this uv-install and install scripts would be skipped for an
+ * empty environment. A stat, no process.
+ */
+async function venvIdentity(home: string): Promise<string | null> {
+  const st = await stat(join(venvDirOf(home), 'pyvenv.cfg'), { bigint: true }).catch(() => undefined)
+  return st ? `${st.dev}:${st.ino}:${st.mtimeNs}` : null
+}
+
 const collectedHash = (c: CollectedDeps) => sha256(`${renderRequirementsIn(c)}\n--\n${renderConstraints(c)}\n--\n${[...c.indexUrls, ...c.extraIndexUrls].join('\n')}`)
 
 export const venv: TaskPlugin = {
@@ -65,6 +74,7 @@ export const venv: TaskPlugin = {
   },
   async run(_task, ctx) {
     const backend = backendFor(ctx)
+    const { createVenv } = await import('../../python/venv.ts')
     const r = await createVenv({
       venvDir: venvDirOf(ctx.env.home), version: ctx.spec.python.version, backend, envPATH: PATH(ctx),
       cacheRoot: ctx.env.cacheRoot, offline: ctx.config.offline, timeoutMs: ctx.config.timeouts.installS * 1000,
@@ -149,6 +159,7 @@ export const uvCompile: TaskPlugin = {
     const venvDir = venvDirOf(ctx.env.home)
     const v = readVenv(venvDir)
     if (!v) throw new TaskFailure(`no Python environment at ${venvDir}; the venv task should have made it`)
+    const [{ compile }, { PER_NODE_WARNING }] = await Promise.all([import('../../python/compile.ts'), import('../../python/per-node.ts')])
     const r = await compile({
       collected: await collectFor(ctx), rules: ctx.spec.python, backend, venvPython: v.python,
       pythonVersion: v.fullVersion ?? v.version ?? 'unknown', cacheRoot: ctx.env.cacheRoot, offline: ctx.config.offline,
@@ -161,7 +172,8 @@ export const uvCompile: TaskPlugin = {
         for (const a of r.error.attribution) ctx.log(a)
         return { outputs: { perNode: true, lockHash: null }, note: `conflict: installing each node's requirements separately (${backend.label})` }
       }
-      throw new TaskFailure(r.error.message, [...r.error.attribution, ...r.error.details])
+      // The message already lists who asked for what (the attribution); details add the resolver's words.
+      throw new TaskFailure(r.error.message, r.error.details)
     }
     return {
       outputs: { lockPath: r.value.lockPath, lockHash: r.value.lockHash, pins: r.value.pins.length },
@@ -174,7 +186,11 @@ export const uvInstall: TaskPlugin = {
   kind: 'uv-install',
   resource: 'cpu',
   tasks: () => [{ id: 'uv-install', kind: 'uv-install', deps: ['uv-compile', 'venv'], inputs: {} }],
-  discover: async (_task, ctx) => ({ lock: record(ctx.deps.get('uv-compile')?.outputs).lockHash ?? 'per-node' }),
+  discover: async (_task, ctx) => ({
+    lock: record(ctx.deps.get('uv-compile')?.outputs).lockHash ?? 'per-node',
+    // A new environment needs everything installed again (install scripts follow through this fingerprint).
+    environment: await venvIdentity(ctx.env.home),
+  }),
   outputsStand: async (_task, _recorded, ctx) => !!readVenv(venvDirOf(ctx.env.home)),
   async run(_task, ctx) {
     const backend = backendFor(ctx)
@@ -187,6 +203,7 @@ export const uvInstall: TaskPlugin = {
       baseDir: ctx.config.versionsDir,
     }
     if (compiled.perNode) {
+      const { installPerNode } = await import('../../python/per-node.ts')
       const r = await installPerNode({ ...common, collected: await collectFor(ctx) })
       if (!r.ok) throw new TaskFailure(r.error.message, r.error.details)
       const failed = r.value.outcomes.filter(o => !o.ok)
@@ -195,6 +212,7 @@ export const uvInstall: TaskPlugin = {
       return { outputs: { installed: r.value.installed.length }, note: `${r.value.installed.length} installed, node by node` }
     }
     if (typeof compiled.lockPath !== 'string') throw new TaskFailure('internal error: uv-compile recorded no lock')
+    const { installLock } = await import('../../python/install.ts')
     const r = await installLock({ ...common, lockPath: compiled.lockPath, collected: await collectFor(ctx) })
     if (!r.ok) throw new TaskFailure(r.error.message, r.error.details)
     return { outputs: { installed: r.value.installed.length }, note: `${r.value.installed.length} installed, ${r.value.unchanged.length} unchanged (${backend.label})` }
@@ -214,6 +232,7 @@ export const installScript: TaskPlugin = {
     const name = task.id.slice('install-script:'.length)
     const v = readVenv(venvDirOf(ctx.env.home))
     if (!v) throw new TaskFailure(`no Python environment at ${venvDirOf(ctx.env.home)}`)
+    const { runInstallScript } = await import('../../python/install-script.ts')
     const r = await runInstallScript({
       nodeDir: nodeDir(ctx.env.home, name, true), venvPython: v.python, timeoutMs: ctx.config.timeouts.installS * 1000,
       signal: ctx.signal, onLine: ctx.log, env: { ...ctx.processEnv },
