@@ -8,9 +8,8 @@ import type { Io } from './_cli.ts'
 /** Kinds whose work ComfyUI does not load at start: a run of only these needs no restart. */
 const NO_RESTART = new Set(['fetch-model', 'link', 'collect-deps', 'uv-compile'])
 
-/** Whether a realize cycle changed something a running ComfyUI has loaded (core, nodes, Python). */
-export const needsRestart = (tasks: readonly TaskReport[]): boolean =>
-  tasks.some(t => t.status === 'ran' && !NO_RESTART.has(t.kind))
+/** Whether a task that ran changed something ComfyUI loads when it starts (core, nodes, Python). */
+export const loadedAtStart = (task: TaskReport): boolean => task.status === 'ran' && !NO_RESTART.has(task.kind)
 
 export interface LaunchFlags { port?: number; listen?: string; extraArgs: string[]; secrets: string[] }
 
@@ -29,6 +28,38 @@ export async function launchVersion(io: Io, prepared: Prepared, flags: LaunchFla
     secrets: flags.secrets,
     onLog: quietLog ? undefined : line => io.err(line),
   })
+}
+
+/**
+ * Starts ComfyUI for a command that runs it in the foreground. The user's Ctrl-C / SIGTERM (or `opts.signal`)
+ * during the start, which may take minutes, stops it; once it is up, the caller forwards signals instead.
+ */
+export async function launchForeground(io: Io, prepared: Prepared, flags: LaunchFlags, opts: { quietLog?: boolean; signal?: AbortSignal } = {}) {
+  const signal = opts.signal ?? io.signal
+  const starting = new AbortController()
+  const cancel = () => starting.abort()
+  if (signal.aborted) cancel()
+  signal.addEventListener('abort', cancel, { once: true })
+  try {
+    return await launchVersion(io, prepared, flags, starting.signal, opts.quietLog)
+  } finally {
+    signal.removeEventListener('abort', cancel)
+  }
+}
+
+/** How long ComfyUI may take to exit on a terminal's Ctrl-C by itself before it is sent ours as well. */
+const OWN_CTRL_C_GRACE_MS = 3_000
+
+/**
+ * Passes the user's signal on to ComfyUI, once. A Ctrl-C typed in a terminal reaches the whole foreground
+ * process group, ComfyUI included, and a second SIGINT while Python shuts down kills it (exit 130, at times
+ * with a traceback); so from a terminal ComfyUI gets a moment to exit on its own first.
+ */
+export function forwardSignal(server: ComfyServer, signal: NodeJS.Signals): void {
+  const fromTerminal = signal === 'SIGINT' && [process.stdin, process.stdout, process.stderr].some(s => s.isTTY)
+  if (!fromTerminal) { server.kill(signal); return }
+  const timer = setTimeout(() => server.kill(signal), OWN_CTRL_C_GRACE_MS)
+  void server.exited.then(() => clearTimeout(timer))
 }
 
 /** The readiness line on stdout (stderr when stdout carries --json). */

@@ -5,33 +5,45 @@ import { specFile } from '../lib/pipeline/prepare.ts'
 import { WatchLoop } from '../lib/watch/watch-loop.ts'
 import { EXIT } from './_cli.ts'
 import { cycleLine, specCheck, type WatchOptions } from './_watch.ts'
-import { announceReady, launchVersion, needsRestart, type LaunchFlags } from './_launch.ts'
+import { announceReady, exitCodeOfSignal, forwardSignal, launchForeground, loadedAtStart, receivedSignal, type LaunchFlags } from './_launch.ts'
+
+/** How long ComfyUI may take to stop on the forwarded Ctrl-C before it is killed. */
+const STOP_GRACE_MS = 10_000
 
 /**
- * `run-ui --watch`: each spec change realizes again; ComfyUI is (re)started after a cycle that
- * changed the core, a node or the Python environment, and left running when only models changed.
+ * `run-ui --watch`: each spec change realizes again; ComfyUI is (re)started after a good cycle when
+ * something it loads at start (the core, a node, the Python environment) changed since it was started,
+ * in this cycle or in a failed or superseded one, and left running when only models changed. Ctrl-C is
+ * forwarded to ComfyUI as in run-ui, and its exit code is the command's.
  */
 export async function watchUi(o: WatchOptions & { flags: LaunchFlags }): Promise<number> {
   const check = specCheck(o)
   const first = await check()
   if (!first.ok) { first.report(); return EXIT.usage }
   let server: ComfyServer | undefined
-  let lastCode: number | null = null
+  let stopping = false
+  /** Tasks that ran since ComfyUI was last started and changed what it loads at start. */
+  const unloaded = new Set<string>()
 
-  const restart = async (prepared: Prepared, why: string) => {
+  const start = async (prepared: Prepared, signal: AbortSignal) => {
     if (server) {
-      o.io.err(`restarting ComfyUI: ${why}`)
-      await server.stop()
-      server = undefined
+      o.io.err(`restarting ComfyUI: ${[...unloaded].join(', ')}`)
+      const old = server
+      server = undefined // before it exits: this exit is ours, not one to report
+      await old.stop()
     }
-    const launched = await launchVersion(o.io, prepared, o.flags, new AbortController().signal)
-    if (!launched.ok) { o.io.err(launched.error.message); return }
+    // A change during the start supersedes this cycle and aborts the start; so does Ctrl-C.
+    const launched = await launchForeground(o.io, prepared, o.flags, { signal })
+    if (!launched.ok) {
+      if (!signal.aborted) o.io.err(`${launched.error.message}\nstill watching: the next change starts ComfyUI again`)
+      return
+    }
     const s = launched.value
     server = s
+    unloaded.clear()
     announceReady(o.io, s, o.json)
     void s.exited.then(e => {
-      if (server !== s) return
-      lastCode = e.code
+      if (server !== s || stopping) return
       server = undefined
       o.io.err(`ComfyUI exited (${e.code ?? e.signal}); still watching: the next change starts it again`)
     })
@@ -50,14 +62,20 @@ export async function watchUi(o: WatchOptions & { flags: LaunchFlags }): Promise
       const line = cycleLine({ id: o.id, home: prepared.home, cycle, report: r.value, json: o.json })
       if (o.json) o.io.out(`${line}\n`)
       else o.io.err(line)
+      // Even a failed or cancelled cycle may have changed a checkout: remembered until ComfyUI starts again.
+      for (const t of r.value.tasks) if (loadedAtStart(t)) unloaded.add(t.id)
       if (!r.value.ok || signal.aborted) return
-      if (!server) await restart(prepared, 'first start')
-      else if (needsRestart(r.value.tasks)) await restart(prepared, r.value.tasks.filter(t => t.status === 'ran').map(t => t.id).join(', '))
+      if (!server || unloaded.size > 0) await start(prepared, signal)
     },
     onError: e => o.io.err(`watch: ${(e as Error).message ?? e}`),
   })
-  o.io.signal.addEventListener('abort', () => void loop.stop(), { once: true })
+  o.io.signal.addEventListener('abort', () => { stopping = true; void loop.stop() }, { once: true })
   await loop.start(first.value)
-  if (server) lastCode = await (server as ComfyServer).stop()
-  return lastCode ?? EXIT.interrupted
+  const s = server as ComfyServer | undefined
+  if (!s) return EXIT.interrupted
+  forwardSignal(s, receivedSignal(o.io.signal))
+  const kill = setTimeout(() => s.kill('SIGKILL'), STOP_GRACE_MS)
+  const exit = await s.exited
+  clearTimeout(kill)
+  return exit.code ?? exitCodeOfSignal(exit.signal)
 }

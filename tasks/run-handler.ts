@@ -4,7 +4,7 @@ import { runJob, parseJobInput, parseImageOption, formatJobProgress, type JobIma
 import { realize } from '../lib/pipeline/realize.ts'
 import { bool, configFor, int, list, printJson, reportDiagnostics, str, versionId, EXIT, UsageError, type Command, type Io, type ParsedArgs } from './_cli.ts'
 import { exitCodeOf, prepareOrReport, rendererFor, secretsOf, summarize } from './_realize-common.ts'
-import { announceReady, launchVersion, forwardIfKept } from './_launch.ts'
+import { announceReady, launchForeground, forwardIfKept } from './_launch.ts'
 
 const command: Command = {
   name: 'run-handler',
@@ -66,11 +66,10 @@ port, the job runs, and ComfyUI is stopped (--keep-server leaves it running unti
       await emit(io, args.values, { error: 'the version could not be realized', details: realized.value.tasks.filter(t => t.status === 'failed').map(t => `${t.id}: ${t.error}`) })
       return exitCodeOf(realized.value)
     }
-    const server = new AbortController()
-    const launched = await launchVersion(io, prepared, { port: 0, extraArgs: [], secrets }, server.signal, true)
+    const launched = await launchForeground(io, prepared, { port: 0, extraArgs: [], secrets }, { quietLog: true })
     if (!launched.ok) {
       await emit(io, args.values, { error: 'ComfyUI did not start', details: launched.error.message.split('\n') })
-      return EXIT.failed
+      return io.signal.aborted ? EXIT.interrupted : EXIT.failed
     }
     announceReady(io, launched.value, true)
     try {

@@ -2,7 +2,7 @@ import { realize } from '../lib/pipeline/realize.ts'
 import type { ComfyServer } from '../lib/comfy/launch.ts'
 import { bool, configFor, int, printJson, reportDiagnostics, str, versionId, EXIT, type Command } from './_cli.ts'
 import { exitCodeOf, prepareOrReport, rendererFor, secretsOf, summarize } from './_realize-common.ts'
-import { announceReady, exitCodeOfSignal, launchVersion, needsRestart, receivedSignal } from './_launch.ts'
+import { announceReady, exitCodeOfSignal, forwardSignal, launchForeground, receivedSignal } from './_launch.ts'
 
 const command: Command = {
   name: 'run-ui',
@@ -47,9 +47,9 @@ and its exit code becomes this command's.
       if (json) printJson(io, { version: id, home: prepared.home, ok: false, tasks: realized.value.tasks })
       return exitCodeOf(realized.value)
     }
-    // ComfyUI gets its own controller: the first Ctrl-C is forwarded to it, not used to kill it.
+    // A Ctrl-C while ComfyUI starts stops it; once it is up, the Ctrl-C is forwarded to it.
     const started = Date.now()
-    const launched = await launchVersion(io, prepared, flags, new AbortController().signal)
+    const launched = await launchForeground(io, prepared, flags)
     const report = (ok: boolean, extra: Record<string, unknown>) => ({
       version: id, home: prepared.home, ok, tasks: [...realized.value.tasks, { id: 'launch', kind: 'launch', status: ok ? 'ran' : 'failed', ms: Date.now() - started, ...extra }],
     })
@@ -67,8 +67,10 @@ export default command
 
 /** Forwards Ctrl-C / SIGTERM to ComfyUI and ends with its exit code. */
 export async function forwardUntilExit(io: import('./_cli.ts').Io, server: ComfyServer, json: boolean, report?: (code: number) => unknown): Promise<number> {
-  const forward = () => server.kill(receivedSignal(io.signal))
-  io.signal.addEventListener('abort', forward, { once: true })
+  const forward = () => forwardSignal(server, receivedSignal(io.signal))
+  // The signal may have come in between the readiness probe and here.
+  if (io.signal.aborted) forward()
+  else io.signal.addEventListener('abort', forward, { once: true })
   const exit = await server.exited
   io.signal.removeEventListener('abort', forward)
   const code = exit.code ?? exitCodeOfSignal(exit.signal)

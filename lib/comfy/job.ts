@@ -60,6 +60,12 @@ export async function runJob(opts: RunJobOptions): Promise<JobOutcome> {
     if (queued.status === 400) return { ok: false, result: renderPromptRefusal(body, opts.workflow) }
     const promptId = isObject(body) && typeof body.prompt_id === 'string' ? body.prompt_id : undefined
     if (queued.status !== 200 || !promptId) return fail(`ComfyUI answered HTTP ${queued.status} to POST /prompt: ${textOf(queued)}`)
+    // Some outputs refused, the others queued (ComfyUI answers 200 with node_errors): the job as given is
+    // invalid, so it fails like a 400 instead of returning a partial result, and the queued part is dropped.
+    if (isObject(body) && isObject(body.node_errors) && Object.keys(body.node_errors).length > 0) {
+      await interrupt(ep, promptId)
+      return { ok: false, result: renderPromptRefusal({ ...body, error: { message: 'Prompt outputs failed validation' } }, opts.workflow) }
+    }
 
     return await follow(ep, promptId, socket, opts)
   } catch (e) {

@@ -40,6 +40,9 @@ export class WatchLoop<T> {
   #run: { ac: AbortController; done: Promise<void> } | undefined
   #changedWhileRunning = false
   #cycle = 0
+  /** Debounced checks run one after another; a check skips itself when a later one is queued. */
+  #checks = 0
+  #checking: Promise<void> = Promise.resolve()
   #stopped!: () => void
   readonly #finished = new Promise<void>(r => { this.#stopped = r })
 
@@ -83,13 +86,18 @@ export class WatchLoop<T> {
     }
     if (this.#state !== 'running') this.#set('debouncing')
     clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => void this.#afterDebounce(), this.o.debounceMs ?? 150)
+    this.#timer = setTimeout(() => {
+      const ticket = ++this.#checks
+      // One at a time: two checks finishing together would otherwise start two runs at once.
+      this.#checking = this.#checking.then(() => this.#afterDebounce(ticket)).catch(e => this.o.onError?.(e))
+    }, this.o.debounceMs ?? 150)
   }
 
-  async #afterDebounce(): Promise<void> {
-    if (this.#state === 'stopped') return
+  async #afterDebounce(ticket: number): Promise<void> {
+    // A later change is queued: that check reads the file as it is now.
+    if (this.#isStopped() || ticket !== this.#checks) return
     const checked = await this.o.check()
-    if (this.#isStopped()) return
+    if (this.#isStopped() || ticket !== this.#checks) return
     if (!checked.ok) {
       checked.report()
       this.#changedWhileRunning = false

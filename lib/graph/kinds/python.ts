@@ -96,10 +96,10 @@ export const collectDeps: TaskPlugin = {
     return [{
       id: 'collect-deps', kind: 'collect-deps',
       deps: ['clone-core', ...spec.custom_nodes.map(n => `clone-node:${nodeName(n)}`), 'venv'],
-      // The requirements files' contents are hashed (discover), not the commits they came from.
+      // The requirements files' contents are hashed (discover), not the commits they came from; a node
+      // without a requirements.txt adds nothing, so it is not an input either.
       inputDeps: ['venv'],
       inputs: {
-        nodes: spec.custom_nodes.filter(n => n.enabled).map(nodeName),
         requirements: p.requirements, constraints: p.constraints, overrides: p.overrides,
         blacklist: p.blacklist, downgrade_blacklist: p.downgrade_blacklist,
       },
@@ -110,7 +110,8 @@ export const collectDeps: TaskPlugin = {
     const hashOf = async (path: string) => { const b = await readIfExists(path); return b ? sha256(b) : null }
     files.comfyui = await hashOf(join(ctx.env.home, 'requirements.txt'))
     for (const n of ctx.spec.custom_nodes.filter(n => n.enabled)) {
-      files[nodeName(n)] = await hashOf(join(nodeDir(ctx.env.home, nodeName(n), true), 'requirements.txt'))
+      const hash = await hashOf(join(nodeDir(ctx.env.home, nodeName(n), true), 'requirements.txt'))
+      if (hash) files[nodeName(n)] = hash
     }
     return { requirements_files: files, installed: downgradeInputs(ctx.spec.python, installedPackages(venvDirOf(ctx.env.home))) }
   },

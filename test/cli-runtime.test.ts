@@ -1,0 +1,384 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { join } from 'node:path'
+import { makeWorld, ROOT, type World } from './helpers/cli.ts'
+import { makeStandinHome, startStandin, txt2imgWorkflow } from './helpers/comfy-standin.ts'
+import { buildDemoWorld, DEMO_WORKFLOW } from '../scripts/demo-world/build.ts'
+
+/**
+ * run-ui and run-handler through the real CLI, against the demo world's ComfyUI stand-in: one spec
+ * (core, both demo nodes, both models) pinned with validate and realized once offline; every test
+ * then starts ComfyUI from that home.
+ */
+
+const ID = 'rt'
+const OFFLINE = { COMFY_OFFLINE: '1' }
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+
+let w: World
+let home = ''
+/** The PNG of the first job, reused as an input image. */
+let png: Buffer | undefined
+
+async function setup(): Promise<void> {
+  w = await makeWorld('comfy-vc-runtime-')
+  const world = await buildDemoWorld(join(w.dir, 'world'))
+  await w.writeSpec(ID, {
+    schema_version: 2, id: ID,
+    comfyui: { repo: world.core.url, ref: 'master' },
+    custom_nodes: world.nodes.map(n => ({ repo: n.url, ref: 'main', ...(n.installScript ? { install_script: true } : {}) })),
+    models: world.models.map(m => ({ url: m.url, path: m.path })),
+    python: { find_links: [world.wheels] },
+  })
+  const validated = await w.cli(['validate', ID])
+  if (validated.code !== 0) throw new Error(`validate failed:\n${validated.stderr}`)
+  const realized = await w.cli(['realize', ID, '--offline'])
+  if (realized.code !== 0) throw new Error(`realize failed:\n${realized.stderr}`)
+  home = w.home(ID)
+}
+
+/** Fails a test that hangs instead of hanging the run (uvu has no timeouts of its own). */
+function within(fn: () => Promise<void>, ms = 60_000): () => Promise<void> {
+  return async () => {
+    let timer: NodeJS.Timeout | undefined
+    const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`test timed out after ${ms / 1000} s`)), ms) })
+    try { await Promise.race([fn(), limit]) } finally { clearTimeout(timer) }
+  }
+}
+
+interface Running {
+  child: ChildProcess
+  stdout(): string
+  stderr(): string
+  /** Resolves with the first match of `re` in the stream; rejects when the process ends first. */
+  waitFor(stream: 'stdout' | 'stderr', re: RegExp): Promise<RegExpMatchArray>
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+const started = new Set<ChildProcess>()
+
+/** Kills what a failed test left running: the CLI's whole process group, ComfyUI included. */
+function killLeftovers(): void {
+  for (const child of started) {
+    if (child.exitCode === null && child.signalCode === null) try { process.kill(-child.pid!, 'SIGKILL') } catch { /* gone */ }
+  }
+  started.clear()
+}
+
+/** Follows a child's output as it arrives; the child must run in its own process group (`detached`). */
+function follow(child: ChildProcess): Running {
+  started.add(child)
+  const text = { stdout: '', stderr: '' }
+  const waiters: (() => void)[] = []
+  let ended = false
+  for (const s of ['stdout', 'stderr'] as const) {
+    child[s]!.setEncoding('utf8').on('data', (d: string) => { text[s] += d; for (const f of [...waiters]) f() })
+  }
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(resolve => child.on('close', (code, signal) => {
+    ended = true
+    for (const f of [...waiters]) f()
+    resolve({ code, signal })
+  }))
+  return {
+    child, exit,
+    stdout: () => text.stdout,
+    stderr: () => text.stderr,
+    waitFor: (stream, re) => new Promise((resolve, reject) => {
+      const check = () => {
+        const m = re.exec(text[stream])
+        if (m) { waiters.splice(waiters.indexOf(check), 1); resolve(m); return }
+        if (ended) { waiters.splice(waiters.indexOf(check), 1); reject(new Error(`exited before ${re} appeared on ${stream}\nstdout: ${text.stdout}\nstderr: ${text.stderr}`)) }
+      }
+      waiters.push(check)
+      check()
+    }),
+  }
+}
+
+const READY = /ComfyUI ready at (http:\/\/127\.0\.0\.1:(\d+))/
+
+/** ComfyUI processes (a python running main.py) on this machine, read from /proc (Linux). */
+function comfyProcesses(): { pid: number; port: string | undefined; cwd: string }[] {
+  const found = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')
+      if (!argv.includes('main.py')) continue
+      const i = argv.indexOf('--port')
+      found.push({ pid: Number(name), port: i >= 0 ? argv[i + 1] : undefined, cwd: readlinkSync(`/proc/${name}/cwd`) })
+    } catch { /* gone meanwhile, or not ours to read */ }
+  }
+  return found
+}
+
+/** Pids of the ComfyUI processes serving `port`. */
+const comfyPids = (port: number | string): number[] => comfyProcesses().filter(p => p.port === String(port)).map(p => p.pid)
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/system_stats`, { signal: AbortSignal.timeout(2_000) })
+    await res.arrayBuffer()
+    return res.ok
+  } catch {
+    return false
+  }
+}
+
+const listen = (server: Server) => new Promise<number>(resolve => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)))
+
+async function inputFile(name: string, content: unknown): Promise<string> {
+  const dir = join(w.dir, 'inputs')
+  await mkdir(dir, { recursive: true })
+  const file = join(dir, name)
+  await writeFile(file, typeof content === 'string' || Buffer.isBuffer(content) ? content : JSON.stringify(content, null, 2))
+  return file
+}
+
+/** Runs run-handler and checks the ComfyUI it started is gone afterwards. */
+async function handler(args: string[], env: Record<string, string> = {}) {
+  const r = await w.cli(['run-handler', ID, '--offline', ...args], { env: { ...OFFLINE, ...env } })
+  const port = READY.exec(r.stderr)?.[2]
+  if (port) assert.equal(comfyPids(port), [], `ComfyUI on port ${port} is still running after run-handler`)
+  return { ...r, port }
+}
+
+// --- run-ui ---
+
+const U = suite('cli: run-ui')
+
+U.before(async () => {
+  try { await setup() } catch (e) { console.error(e); process.exit(1) } // uvu swallows hook errors (uvu#191)
+})
+
+U('prints the ready line once /system_stats answers, passes -- ARGS on, and forwards SIGINT', within(async () => {
+  const run = follow(w.spawn(['run-ui', ID, '--offline', '--port', '0', '--', '--some-arg', 'value'], { detached: true }))
+  const [, url, port] = await run.waitFor('stdout', READY)
+  assert.is.not(port, '0')
+  assert.is(run.stdout(), `ComfyUI ready at ${url}\n`, 'stdout carries the ready line only')
+  const stats = await (await fetch(`${url}/system_stats`)).json() as { system: { argv: string[] } }
+  assert.equal(stats.system.argv, ['main.py', '--listen', '127.0.0.1', '--port', port!, '--some-arg', 'value'])
+  await run.waitFor('stderr', /Ignoring unrecognized arguments: --some-arg value/)
+  const pids = comfyPids(port!)
+  assert.is(pids.length, 1, 'one ComfyUI process serves the port')
+
+  run.child.kill('SIGINT')
+  const exit = await run.exit
+  assert.is(exit.code, 0, `the stand-in ends a KeyboardInterrupt with 0, and run-ui with its code\n${run.stderr()}`)
+  assert.match(run.stderr(), /Stopped server/)
+  assert.not.match(run.stderr(), /Traceback/)
+  assert.equal(comfyPids(port!), [])
+  assert.not.ok(await answers(url!))
+}))
+
+U('SIGTERM is forwarded and run-ui exits as ComfyUI did (killed by SIGTERM: 143); --json reports the launch', within(async () => {
+  const run = follow(w.spawn(['run-ui', ID, '--offline', '--port', '0', '--json'], { detached: true }))
+  const [, url, port] = await run.waitFor('stderr', READY)
+  assert.ok(await answers(url!))
+  run.child.kill('SIGTERM')
+  const exit = await run.exit
+  assert.is(exit.code, 143, run.stderr())
+  const report = JSON.parse(run.stdout())
+  assert.is(report.ok, false)
+  const launch = report.tasks.at(-1)
+  assert.is(launch.id, 'launch')
+  assert.is(launch.url, url)
+  assert.is(launch.exit_code, 143)
+  assert.ok(report.tasks.slice(0, -1).every((t: { status: string }) => t.status === 'skipped'), 'the realize part was a no-op')
+  assert.equal(comfyPids(port!), [])
+}))
+
+U('Ctrl-C typed in a terminal: ComfyUI gets it once and run-ui exits with its code', within(async () => {
+  if (!existsSync('/usr/bin/script')) { console.warn('  (no util-linux script: terminal Ctrl-C not tested)'); return }
+  // `script` gives run-ui a pseudo-terminal; a ^C written to it reaches the whole foreground group, ComfyUI included.
+  const cmd = [process.execPath, '--import', import.meta.resolve('tsx'), join(ROOT, 'tasks', 'index.ts'), 'run-ui', ID, '--offline', '--port', '0']
+  const quoted = cmd.map(a => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+  const child = spawn('script', ['-qfec', quoted, '/dev/null'], { cwd: w.dir, env: w.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+  const run = follow(child)
+  const [, url, port] = await run.waitFor('stdout', READY)
+  assert.ok(await answers(url!))
+  child.stdin!.write('\x03')
+  const exit = await run.exit
+  assert.is(exit.code, 0, `a second SIGINT would have killed Python (130)\n${run.stdout()}`)
+  assert.match(run.stdout(), /Stopped server/)
+  assert.not.match(run.stdout(), /Traceback/)
+  assert.equal(comfyPids(port!), [])
+}))
+
+U('a port in use is a clear error naming it (exit 1); no ComfyUI is left behind', within(async () => {
+  const held = createServer()
+  const port = await listen(held)
+  try {
+    const r = await w.cli(['run-ui', ID, '--offline', '--port', String(port)])
+    assert.is(r.code, 1, r.stderr)
+    assert.match(r.stderr, new RegExp(`port ${port} is already in use on 127\\.0\\.0\\.1.*--port 0`))
+    assert.is(r.stdout, '')
+    const json = await w.cli(['run-ui', ID, '--offline', '--port', String(port), '--json'])
+    assert.is(json.code, 1)
+    const launch = json.json().tasks.at(-1)
+    assert.is(launch.id, 'launch')
+    assert.is(launch.status, 'failed')
+    assert.match(launch.error, new RegExp(`port ${port} is already in use`))
+    assert.equal(comfyPids(port), [])
+  } finally {
+    held.close()
+  }
+}))
+
+U('Ctrl-C while ComfyUI is still starting stops it and run-ui (exit 130)', within(async () => {
+  const run = follow(w.spawn(['run-ui', ID, '--offline', '--port', '0'], { env: { STANDIN_STARTUP_DELAY: '30' }, detached: true }))
+  // The stand-in logs its path, then sleeps before it listens.
+  await run.waitFor('stderr', /ComfyUI Path:/)
+  const starting = comfyProcesses().filter(p => p.cwd === home)
+  assert.is(starting.length, 1, 'the starting ComfyUI is found')
+  const port = starting[0]!.port
+  run.child.kill('SIGINT')
+  const exit = await run.exit
+  assert.is(exit.code, 130, run.stderr())
+  assert.not.match(run.stdout(), /ComfyUI ready/)
+  assert.equal(comfyPids(port!), [])
+}))
+
+U.after.each(killLeftovers)
+
+U.run()
+
+// --- run-handler ---
+
+const H = suite('cli: run-handler')
+
+H.after(async () => { await w?.cleanup() })
+
+H('the demo workflow: the PNG in the result is the file ComfyUI saved, byte for byte; ComfyUI is stopped', within(async () => {
+  const workflow = await inputFile('demo.json', DEMO_WORKFLOW)
+  const r = await handler(['--workflow', workflow])
+  assert.is(r.code, 0, r.stderr)
+  assert.ok(r.port, 'the ready line is on stderr')
+  const result = r.json()
+  assert.is(result.images.length, 1)
+  const image = result.images[0]
+  assert.match(image.filename, /^demo_\d{5}_\.png$/)
+  assert.is(image.type, 'base64')
+  const data = Buffer.from(image.data, 'base64')
+  assert.equal(data, await readFile(join(home, 'output', image.filename)))
+  assert.equal(data.subarray(0, 8), PNG_SIGNATURE)
+  assert.equal(Object.keys(result.outputs), ['9', '10', '11'])
+  assert.equal(result.outputs['10'], { text: ['Hello, comfy-vc, from the demo node!'] })
+  assert.equal(result.outputs['11'], { text: ['palette 1.2.0: red, green, blue (installed)'] })
+  assert.match(r.stderr, /KSampler \[#{10}\] 8\/8/)
+  png = data
+}))
+
+H('--output files --out-dir writes the images; --out-file takes the result JSON', within(async () => {
+  const workflow = await inputFile('demo.json', DEMO_WORKFLOW)
+  const outDir = join(w.dir, 'out')
+  const outFile = join(w.dir, 'out', 'result.json')
+  const r = await handler(['--workflow', workflow, '--output', 'files', '--out-dir', outDir, '--out-file', outFile])
+  assert.is(r.code, 0, r.stderr)
+  assert.is(r.stdout, '', 'the result went to --out-file')
+  assert.match(r.stderr, /result written to .*result\.json/)
+  const result = JSON.parse(await readFile(outFile, 'utf8'))
+  const image = result.images[0]
+  assert.equal({ type: image.type, path: image.path }, { type: 'file', path: join(outDir, image.filename) })
+  assert.equal(await readFile(image.path), await readFile(join(home, 'output', image.filename)))
+  assert.not.ok('data' in image)
+}))
+
+H('--job with a base64 image and --image NAME=PATH: LoadImage sees the uploaded pictures', within(async () => {
+  assert.ok(png, 'the first test made a PNG')
+  const roundtrip = (name: string) => ({
+    '1': { class_type: 'LoadImage', inputs: { image: name } },
+    '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'roundtrip' } },
+  })
+  const job = await inputFile('job.json', { input: { workflow: roundtrip('from-job.png'), images: [{ name: 'from-job.png', image: `data:image/png;base64,${png!.toString('base64')}` }] } })
+  const r = await handler(['--job', job])
+  assert.is(r.code, 0, r.stderr)
+  assert.equal(await readFile(join(home, 'input', 'from-job.png')), png)
+  assert.is(r.json().images[0].data, png!.toString('base64'), 'decoded and saved again, the pixels are the uploaded ones')
+
+  const picture = await inputFile('picture.png', png!)
+  const workflow = await inputFile('load.json', roundtrip('flag.png'))
+  const flagged = await handler(['--workflow', workflow, '--image', `flag.png=${picture}`])
+  assert.is(flagged.code, 0, flagged.stderr)
+  assert.equal(await readFile(join(home, 'input', 'flag.png')), png)
+  assert.is(flagged.json().images[0].data, png!.toString('base64'))
+}))
+
+H('a workflow ComfyUI refuses (validation 400): exit 1, {error, details} per node and input', within(async () => {
+  const bad = structuredClone(DEMO_WORKFLOW) as Record<string, { class_type: string; inputs: Record<string, unknown> }>
+  bad['4']!.inputs.ckpt_name = 'missing.safetensors'
+  const r = await handler(['--workflow', await inputFile('bad.json', bad)])
+  assert.is(r.code, 1, r.stderr)
+  const result = r.json()
+  assert.equal(Object.keys(result), ['error', 'details'])
+  assert.is(result.error, 'ComfyUI refused the workflow: Prompt outputs failed validation')
+  assert.is(result.details.length, 1, JSON.stringify(result.details))
+  assert.match(result.details[0], /^node 4 \(CheckpointLoaderSimple\): ckpt_name: Value not in list: 'missing\.safetensors' not in \[.*'demo-v1\.safetensors'.*\]$/)
+  assert.match(r.stderr, /job failed: ComfyUI refused the workflow/)
+}))
+
+H('an execution error: exit 1 naming the node id, its class and the message', within(async () => {
+  const raising = { ...DEMO_WORKFLOW, '20': { class_type: 'StandinRaise', inputs: { message: 'CUDA out of memory', images: ['8', 0] } } }
+  const r = await handler(['--workflow', await inputFile('raise.json', raising)])
+  assert.is(r.code, 1, r.stderr)
+  const result = r.json()
+  assert.is(result.error, 'node 20 (StandinRaise) failed: CUDA out of memory')
+  assert.equal(result.details.slice(0, 2), ['node 20 (StandinRaise)', 'RuntimeError: CUDA out of memory'])
+}))
+
+H('--timeout on a slow prompt: exit 1, "timed out", and the prompt is interrupted', within(async () => {
+  const r = await handler(['--workflow', await inputFile('demo.json', DEMO_WORKFLOW), '--timeout', '1'], { STANDIN_STEP_DELAY: '1' })
+  assert.is(r.code, 1, r.stderr)
+  assert.equal(r.json(), { error: 'timed out after 1 s; the prompt was interrupted', details: ['while running node 3 (KSampler)'] })
+}))
+
+H('ComfyUI killed mid-job: exit 1, "ComfyUI exited during the job"', within(async () => {
+  const r = await handler(['--workflow', await inputFile('demo.json', DEMO_WORKFLOW)], { STANDIN_DIE_AFTER_STEPS: '2' })
+  assert.is(r.code, 1, r.stderr)
+  assert.equal(r.json(), { error: 'ComfyUI exited during the job', details: ['while running node 3 (KSampler)'] })
+}))
+
+H('--url runs the job on a ComfyUI already running: nothing is realized', within(async () => {
+  const standin = await startStandin(await makeStandinHome(join(w.dir, 'standin')))
+  try {
+    const workflow = await inputFile('txt2img.json', txt2imgWorkflow({ steps: 3 }))
+    const r = await w.cli(['run-handler', 'not-realized', '--url', standin.url, '--workflow', workflow])
+    assert.is(r.code, 0, r.stderr)
+    const image = r.json().images[0]
+    assert.equal(Buffer.from(image.data, 'base64'), await readFile(join(standin.home, 'output', image.filename)))
+    assert.not.ok(existsSync(w.home('not-realized')), 'no home was made')
+    assert.not.match(r.stderr, /ComfyUI ready at/, 'no ComfyUI was started')
+    assert.ok(await answers(standin.url), 'the running ComfyUI is left running')
+  } finally {
+    await standin.stop()
+  }
+}))
+
+H('a UI-format workflow is refused with how to export the API format (exit 2, nothing started)', within(async () => {
+  const ui = { last_node_id: 9, last_link_id: 9, nodes: [{ id: 3, type: 'KSampler' }], links: [[1, 4, 0, 3, 0, 'MODEL']], version: 0.4 }
+  const r = await w.cli(['run-handler', ID, '--workflow', await inputFile('ui.json', ui)])
+  assert.is(r.code, 2)
+  assert.match(r.stderr, /UI-format workflow/)
+  assert.match(r.stderr, /Export \(API\)/)
+  assert.is(r.stdout, '')
+  assert.not.match(r.stderr, /ComfyUI ready|realized:/)
+}))
+
+H('usage mistakes exit 2 before anything starts', within(async () => {
+  const workflow = await inputFile('demo.json', DEMO_WORKFLOW)
+  const both = await w.cli(['run-handler', ID, '--workflow', workflow, '--job', workflow])
+  assert.is(both.code, 2)
+  assert.match(both.stderr, /exactly one of --workflow FILE or --job FILE/)
+  const noDir = await w.cli(['run-handler', ID, '--workflow', workflow, '--output', 'files'])
+  assert.is(noDir.code, 2)
+  assert.match(noDir.stderr, /--output files needs --out-dir/)
+  const badImage = await w.cli(['run-handler', ID, '--workflow', workflow, '--image', 'x.png=/nonexistent/x.png'])
+  assert.is(badImage.code, 2)
+  assert.match(badImage.stderr, /--image x\.png=\/nonexistent\/x\.png: cannot read \(ENOENT\)/)
+}))
+
+H.run()

@@ -1,0 +1,266 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { ChildProcess } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { makeWorld, type World } from './helpers/cli.ts'
+import { makeRepo, type TestRepo } from './helpers/git-repos.ts'
+import { buildDemoWorld, type DemoWorld } from '../scripts/demo-world/build.ts'
+
+/**
+ * Watch mode through the real CLI: `realize --watch --json` and `run-ui --watch`, driven by writing the
+ * spec file while they run. One home (the demo world's ComfyUI stand-in and custom nodes without
+ * requirements, so a new node is a clone and nothing else) is shared by the tests, in order.
+ */
+
+const ID = 'w'
+
+let w: World
+let world: DemoWorld
+const nodes: Record<string, TestRepo> = {}
+
+/** A custom node the stand-in loads, with one node class named `<name>Thing`. */
+const nodeSource = (name: string) => `class ${name}Thing:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {'required': {}}
+
+    RETURN_TYPES = ('STRING',)
+    FUNCTION = 'run'
+    CATEGORY = 'test'
+
+    def run(self):
+        return ('${name}',)
+
+
+NODE_CLASS_MAPPINGS = {'${name}Thing': ${name}Thing}
+`
+
+const node = (name: string) => ({ name, repo: nodes[name]!.url, ref: 'main', commit: nodes[name]!.commits[0] })
+const model = (i: number, sha256?: string) => ({ path: world.models[i]!.path, url: world.models[i]!.url, sha256: sha256 ?? world.models[i]!.sha256 })
+
+function spec(nodeNames: string[], models: ReturnType<typeof model>[] = []) {
+  return {
+    schema_version: 2, id: ID,
+    comfyui: { repo: world.core.url, ref: 'master', commit: world.core.commit },
+    custom_nodes: nodeNames.map(node),
+    ...(models.length ? { models } : {}),
+  }
+}
+
+/** Fails a test that hangs instead of hanging the run (uvu has no timeouts of its own). */
+function within(fn: () => Promise<void>, ms = 90_000): () => Promise<void> {
+  return async () => {
+    let timer: NodeJS.Timeout | undefined
+    const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`test timed out after ${ms / 1000} s`)), ms) })
+    try { await Promise.race([fn(), limit]) } finally { clearTimeout(timer) }
+  }
+}
+
+interface Running {
+  child: ChildProcess
+  stdout(): string
+  stderr(): string
+  /** Resolves once `test` holds for the output so far; rejects when the process ends first. */
+  until<T>(what: string, test: () => T | undefined | false): Promise<T>
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+const started = new Set<ChildProcess>()
+
+/** Kills what a failed test left running: the CLI's whole process group, ComfyUI included. */
+function killLeftovers(): void {
+  for (const child of started) {
+    if (child.exitCode === null && child.signalCode === null) try { process.kill(-child.pid!, 'SIGKILL') } catch { /* gone */ }
+  }
+  started.clear()
+}
+
+/** Follows a child's output as it arrives; the child runs in its own process group (`detached`). */
+function follow(child: ChildProcess): Running {
+  started.add(child)
+  const text = { stdout: '', stderr: '' }
+  const waiters = new Set<() => void>()
+  let ended = false
+  for (const s of ['stdout', 'stderr'] as const) {
+    child[s]!.setEncoding('utf8').on('data', (d: string) => { text[s] += d; for (const f of [...waiters]) f() })
+  }
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(resolve => child.on('close', (code, signal) => {
+    ended = true
+    for (const f of [...waiters]) f()
+    resolve({ code, signal })
+  }))
+  return {
+    child, exit,
+    stdout: () => text.stdout,
+    stderr: () => text.stderr,
+    until: (what, test) => new Promise((resolve, reject) => {
+      // A guard against hanging, with the output so far to say why (not a timing assertion).
+      const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`no ${what} after 40 s\nstdout: ${text.stdout}\nstderr: ${text.stderr}`)) }, 40_000)
+      const check = () => {
+        const v = test()
+        if (v) { waiters.delete(check); clearTimeout(timer); resolve(v); return }
+        if (ended) { waiters.delete(check); clearTimeout(timer); reject(new Error(`exited before ${what}\nstdout: ${text.stdout}\nstderr: ${text.stderr}`)) }
+      }
+      waiters.add(check)
+      check()
+    }),
+  }
+}
+
+interface CycleLine { version: string; ok: boolean; cycle: number; tasks: { id: string; status: string }[] }
+const jsonLines = (text: string): CycleLine[] => text.split('\n').filter(l => l.trim()).map(l => JSON.parse(l))
+const ran = (line: CycleLine) => line.tasks.filter(t => t.status === 'ran').map(t => t.id).sort()
+const count = (text: string, re: RegExp) => text.match(new RegExp(re.source, 'g'))?.length ?? 0
+
+const READY = /ComfyUI ready at (http:\/\/127\.0\.0\.1:(\d+))/g
+
+/** The ready lines printed so far: [url, port] of each. */
+const readyLines = (text: string) => [...text.matchAll(READY)].map(m => ({ url: m[1]!, port: m[2]! }))
+
+/** Pids of the processes running a ComfyUI main.py on `port` (Linux: read from /proc). */
+function comfyPids(port: string): number[] {
+  const pids: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')
+      if (argv.includes('main.py') && argv[argv.indexOf('--port') + 1] === port) pids.push(Number(name))
+    } catch { /* gone meanwhile */ }
+  }
+  return pids
+}
+
+async function hasNodeClass(url: string, name: string): Promise<boolean> {
+  const info = await (await fetch(`${url}/object_info/${name}`)).json() as Record<string, unknown>
+  return name in info
+}
+
+const W = suite('cli: watch mode')
+
+W.before(async () => {
+  try {
+    w = await makeWorld('comfy-vc-watch-')
+    world = await buildDemoWorld(join(w.dir, 'world'))
+    for (const name of ['NodeX', 'NodeY', 'NodeZ', 'NodeW']) {
+      nodes[name] = await makeRepo(join(w.dir, 'repos'), name, [{ '__init__.py': nodeSource(name) }], { branch: 'main' })
+    }
+    // validate fills the git mirrors: from then on every realize can run offline (pip gets --no-index).
+    // (Unpinned refs: validate fetches to resolve them; a pinned commit it takes as it is.)
+    await w.writeSpec('mirrors', {
+      schema_version: 2, id: 'mirrors', comfyui: { repo: world.core.url, ref: 'master' },
+      custom_nodes: Object.values(nodes).map(n => ({ repo: n.url, ref: 'main' })),
+    })
+    const validated = await w.cli(['validate', 'mirrors'])
+    if (validated.code !== 0) throw new Error(`validate failed:\n${validated.stderr}`)
+    await w.writeSpec(ID, spec(['NodeX']))
+  } catch (e) {
+    console.error(e)
+    process.exit(1) // uvu swallows hook errors (uvu#191)
+  }
+})
+W.after.each(killLeftovers)
+W.after(async () => { await w?.cleanup() })
+
+W('realize --watch --json: one line per cycle; a new node runs its clone only; an invalid edit is reported and the watch goes on', within(async () => {
+  const run = follow(w.spawn(['realize', ID, '--watch', '--json', '--offline'], { detached: true }))
+  const cycles = (n: number) => run.until(`cycle ${n}`, () => { const l = jsonLines(run.stdout()); return l.length >= n && l })
+
+  const [first] = await cycles(1)
+  assert.equal({ version: first!.version, ok: first!.ok, cycle: first!.cycle }, { version: ID, ok: true, cycle: 1 }, JSON.stringify(first))
+  assert.ok(ran(first!).includes('clone-node:NodeX') && ran(first!).includes('clone-core'), JSON.stringify(first))
+  await run.until('the watch message', () => /watching .*w\.json \(Ctrl-C to stop\)/.test(run.stderr()))
+
+  await w.writeSpec(ID, spec(['NodeX', 'NodeY']))
+  const second = (await cycles(2))[1]!
+  assert.is(second.cycle, 2)
+  assert.ok(second.ok, JSON.stringify(second))
+  assert.equal(ran(second), ['clone-node:NodeY'])
+
+  // An unknown key: the error names the file and the JSON path; no cycle runs.
+  const invalid = spec(['NodeX', 'NodeY']) as Record<string, any>
+  invalid.custom_nodes[1].colour = 'red'
+  await w.writeSpec(ID, invalid)
+  await run.until('the spec error', () => /still watching/.test(run.stderr()))
+  assert.match(run.stderr(), /versions\/w\.json: custom_nodes\[1\].*colour/)
+  // Broken JSON: reported with its line.
+  await w.writeSpec(ID, '{\n  "schema_version": 2,\n  "id": "w",\n')
+  await run.until('the second spec error', () => count(run.stderr(), /still watching/) >= 2)
+  assert.match(run.stderr(), /versions\/w\.json: .*line \d+/)
+
+  // A valid edit again: a new cycle that fetches and links the model, nothing else.
+  await w.writeSpec(ID, spec(['NodeX', 'NodeY'], [model(0)]))
+  const lines = await cycles(3)
+  assert.is(lines.length, 3, 'no cycle ran for the invalid edits')
+  assert.is(lines[2]!.cycle, 3)
+  assert.ok(lines[2]!.ok, JSON.stringify(lines[2]))
+  assert.equal(ran(lines[2]!), ['fetch-model:checkpoints/demo-v1.safetensors', 'link'])
+
+  run.child.kill('SIGINT')
+  const exit = await run.exit
+  assert.is(exit.code, 130)
+  assert.is(jsonLines(run.stdout()).length, 3)
+  assert.not.match(run.stderr(), /internal error|\n\s+at .+:\d+:\d+/)
+}))
+
+W('run-ui --watch: a new node restarts ComfyUI, a model alone does not; a node cloned by a failed cycle is loaded by the next good one', within(async () => {
+  await w.writeSpec(ID, spec(['NodeX', 'NodeY'], [model(0)]))
+  const run = follow(w.spawn(['run-ui', ID, '--watch', '--offline', '--port', '0'], { detached: true }))
+  const ready = (n: number) => run.until(`ready line ${n}`, () => { const r = readyLines(run.stdout()); return r.length >= n && r })
+  const cycleDone = (n: number) => run.until(`cycle ${n}`, () => new RegExp(`^cycle ${n}: .*$`, 'm').exec(run.stderr())?.[0])
+
+  const [one] = await ready(1)
+  assert.match(await cycleDone(1), /^cycle 1: ok; ran nothing; \d+ up to date$/)
+  const pid1 = comfyPids(one!.port)
+  assert.is(pid1.length, 1)
+  assert.ok(await hasNodeClass(one!.url, 'NodeYThing'))
+  assert.not.ok(await hasNodeClass(one!.url, 'NodeZThing'))
+
+  // A node: ComfyUI is restarted and loads it.
+  await w.writeSpec(ID, spec(['NodeX', 'NodeY', 'NodeZ'], [model(0)]))
+  const two = (await ready(2))[1]!
+  assert.match(await cycleDone(2), /^cycle 2: ok; ran clone-node:NodeZ;/)
+  assert.match(run.stderr(), /restarting ComfyUI: clone-node:NodeZ/)
+  assert.equal(comfyPids(one!.port), [], 'the first ComfyUI is gone')
+  const pid2 = comfyPids(two.port)
+  assert.is(pid2.length, 1)
+  assert.is.not(pid2[0], pid1[0])
+  assert.ok(await hasNodeClass(two.url, 'NodeZThing'))
+
+  // A model alone: a cycle, and the same ComfyUI keeps running.
+  await w.writeSpec(ID, spec(['NodeX', 'NodeY', 'NodeZ'], [model(0), model(1)]))
+  assert.match(await cycleDone(3), /^cycle 3: ok; ran fetch-model:vae\/demo-vae\.safetensors, link;/)
+
+  // A node and a model whose hash is wrong: the node is cloned but the cycle fails, so no restart yet...
+  await w.writeSpec(ID, spec(['NodeX', 'NodeY', 'NodeZ', 'NodeW'], [model(0), model(1), { ...model(0, 'f'.repeat(64)), path: 'checkpoints/wrong.safetensors' }]))
+  const failed = await cycleDone(4)
+  assert.match(failed, /^cycle 4: failed; ran clone-node:NodeW;.*failed: fetch-model:checkpoints\/wrong\.safetensors/)
+  // ...and the next good cycle restarts ComfyUI although it ran nothing ComfyUI loads itself.
+  await w.writeSpec(ID, spec(['NodeX', 'NodeY', 'NodeZ', 'NodeW'], [model(0), model(1)]))
+  const three = (await ready(3))[2]!
+  assert.match(await cycleDone(5), /^cycle 5: ok;/)
+  assert.match(run.stderr(), /restarting ComfyUI: clone-node:NodeW/)
+  assert.ok(await hasNodeClass(three.url, 'NodeWThing'))
+  assert.equal(comfyPids(two.port), [])
+
+  run.child.kill('SIGINT')
+  const exit = await run.exit
+  assert.is(exit.code, 0, `ComfyUI's exit code (the stand-in ends a KeyboardInterrupt with 0)\n${run.stderr()}`)
+  assert.is(readyLines(run.stdout()).length, 3, 'ComfyUI was started three times: first, NodeZ, NodeW')
+  assert.equal(comfyPids(three.port), [])
+  assert.match(run.stderr(), /Stopped server/)
+  assert.not.match(run.stderr(), /still watching: the next change starts it again/)
+}))
+
+W('a spec that is invalid from the start: exit 2 with its errors, nothing watched', within(async () => {
+  await w.writeSpec('broken', { ...spec(['NodeX']), id: 'broken', custom_nodes: [{ repo: 'not a url' }] })
+  for (const args of [['realize', 'broken', '--watch'], ['run-ui', 'broken', '--watch', '--port', '0']]) {
+    const r = await w.cli(args)
+    assert.is(r.code, 2, `${args.join(' ')}\n${r.stderr}`)
+    assert.match(r.stderr, /versions\/broken\.json: custom_nodes\[0\]\.repo: /)
+    assert.not.match(r.stderr, /watching .*\(Ctrl-C to stop\)|ComfyUI ready/)
+  }
+}))
+
+W.run()
