@@ -1,10 +1,9 @@
 import type { ComfyServer } from '../lib/comfy/launch.ts'
 import type { Prepared } from '../lib/pipeline/prepare.ts'
-import { realize } from '../lib/pipeline/realize.ts'
 import { specFile } from '../lib/pipeline/prepare.ts'
 import { WatchLoop } from '../lib/watch/watch-loop.ts'
 import { EXIT } from './_cli.ts'
-import { cycleLine, specCheck, type WatchOptions } from './_watch.ts'
+import { realizeCycle, specCheck, type WatchOptions } from './_watch.ts'
 import { announceReady, exitCodeOfSignal, forwardSignal, launchForeground, loadedAtStart, receivedSignal, type LaunchFlags } from './_launch.ts'
 
 /** How long ComfyUI may take to stop on the forwarded Ctrl-C before it is killed. */
@@ -54,17 +53,11 @@ export async function watchUi(o: WatchOptions & { flags: LaunchFlags }): Promise
     files: [specFile(o.config, o.id)],
     check,
     run: async (prepared, signal, cycle) => {
-      const r = await realize({
-        prepared, config: o.config, force: o.force, secrets: o.flags.secrets, processEnv: o.io.env,
-        signal: AbortSignal.any([signal, o.io.signal]), renderer: 'silent', stream: process.stderr, onNote: line => o.io.err(line),
-      })
-      if (!r.ok) { o.io.err(r.error); return }
-      const line = cycleLine({ id: o.id, home: prepared.home, cycle, report: r.value, json: o.json })
-      if (o.json) o.io.out(`${line}\n`)
-      else o.io.err(line)
+      const report = await realizeCycle(o, prepared, signal, cycle)
+      if (!report) return
       // Even a failed or cancelled cycle may have changed a checkout: remembered until ComfyUI starts again.
-      for (const t of r.value.tasks) if (loadedAtStart(t)) unloaded.add(t.id)
-      if (!r.value.ok || signal.aborted) return
+      for (const t of report.tasks) if (loadedAtStart(t)) unloaded.add(t.id)
+      if (!report.ok || signal.aborted) return
       if (!server || unloaded.size > 0) await start(prepared, signal)
     },
     onError: e => o.io.err(`watch: ${(e as Error).message ?? e}`),

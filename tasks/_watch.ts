@@ -36,6 +36,19 @@ export function specCheck(o: WatchOptions) {
   }
 }
 
+/** One watch cycle: realize incrementally, then print the cycle's line. Undefined when the home was refused. */
+export async function realizeCycle(o: WatchOptions, prepared: Prepared, signal: AbortSignal, cycle: number): Promise<RunReport | undefined> {
+  const r = await realize({
+    prepared, config: o.config, force: o.force, secrets: secretsOf(o.config, o.io.env), processEnv: o.io.env,
+    signal: AbortSignal.any([signal, o.io.signal]), renderer: 'silent', stream: process.stderr, onNote: line => o.io.err(line),
+  })
+  if (!r.ok) { o.io.err(r.error); return undefined }
+  const line = cycleLine({ id: o.id, home: prepared.home, cycle, report: r.value, json: o.json })
+  if (o.json) o.io.out(`${line}\n`)
+  else o.io.err(line)
+  return r.value
+}
+
 /** `realize --watch`: realize, then again after each change of the spec, until Ctrl-C. */
 export async function watchRealize(o: WatchOptions): Promise<number> {
   const check = specCheck(o)
@@ -45,16 +58,7 @@ export async function watchRealize(o: WatchOptions): Promise<number> {
   const loop = new WatchLoop<Prepared>({
     files: [specFile(o.config, o.id)],
     check,
-    run: async (prepared, signal, cycle) => {
-      const r = await realize({
-        prepared, config: o.config, force: o.force, secrets: secretsOf(o.config, o.io.env), processEnv: o.io.env,
-        signal: AbortSignal.any([signal, o.io.signal]), renderer: 'silent', stream: process.stderr, onNote: line => o.io.err(line),
-      })
-      if (!r.ok) { o.io.err(r.error); return }
-      const line = cycleLine({ id: o.id, home: prepared.home, cycle, report: r.value, json: o.json })
-      if (o.json) o.io.out(`${line}\n`)
-      else o.io.err(line)
-    },
+    run: async (prepared, signal, cycle) => { await realizeCycle(o, prepared, signal, cycle) },
     onError: e => o.io.err(`watch: ${(e as Error).message ?? e}`),
   })
   o.io.signal.addEventListener('abort', () => void loop.stop(), { once: true })
