@@ -1,7 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { existsSync } from 'node:fs'
-import { loadSpecFile, parseSpecText, displayPath } from '../lib/spec/load.ts'
+import { loadSpecFile, displayPath } from '../lib/spec/load.ts'
+import { parseSpecText } from '../lib/spec/parse-spec.ts'
 import { renameId } from '../lib/spec/rewrite.ts'
 import { bool, configFor, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
 

@@ -8,7 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { displayPath, loadSpecFile, parseSpecText } from '../lib/spec/load.ts'
+import { displayPath, loadSpecFile } from '../lib/spec/load.ts'
+import { parseSpecText } from '../lib/spec/parse-spec.ts'
 import { renderDiagnostic, type Diagnostic } from '../lib/spec/diagnostic.ts'
 
 const corpus = fileURLToPath(new URL('./fixtures/bad-specs/', import.meta.url))

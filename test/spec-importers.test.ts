@@ -6,7 +6,7 @@ import {
   defaultModelFolder, modelsFromFile, newSpec, nodesFromFile, parseRepoArg, serializeSpec, stripUrlCredentials,
   type ImportedModels, type ImportedNodes,
 } from '../lib/spec/importers.ts'
-import { parseSpecText } from '../lib/spec/load.ts'
+import { parseSpecText } from '../lib/spec/parse-spec.ts'
 import type { Result } from '../lib/result.ts'
 
 const fixture = (name: string): unknown =>

@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { applyPins, renameId, type Pins } from '../lib/spec/rewrite.ts'
-import { parseSpecText } from '../lib/spec/load.ts'
+import { parseSpecText } from '../lib/spec/parse-spec.ts'
 
 const C1 = '1'.repeat(40), C2 = '2'.repeat(40), C3 = '3'.repeat(40), C4 = '4'.repeat(40), OLD = 'f'.repeat(40)
 const S1 = 'a'.repeat(64), S2 = 'b'.repeat(64), S3 = 'c'.repeat(64), SOLD = 'e'.repeat(64)

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs'
 import { homedir, availableParallelism } from 'node:os'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { ConfigFileSchema, DEFAULT_AUTH, type AuthRule, type ConfigFile } from './schema.ts'
+import type { AuthRule, ConfigFile } from './schema.ts'
+import { DEFAULT_AUTH } from './defaults.ts'
 import type { TaskPlugin } from '../graph/plugin.ts'
 import { formatPath, type Diagnostic } from '../spec/diagnostic.ts'
 import { displayPath } from '../spec/load.ts'
@@ -128,6 +129,7 @@ async function loadConfigFile(file: string): Promise<Result<ConfigFile, Diagnost
   } catch (e) {
     return err([{ file: shown, path: '(root)', message: `cannot load: ${(e as Error).message.split('\n')[0]}` }])
   }
+  const { ConfigFileSchema } = await import('./schema.ts')
   const parsed = ConfigFileSchema.safeParse(mod.default ?? {})
   if (!parsed.success) {
     return err(parsed.error.issues.map(i => ({ file: shown, path: formatPath(i.path), message: i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : i.message })))

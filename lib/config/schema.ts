@@ -14,10 +14,7 @@ export const AuthRuleSchema = z.strictObject({
 })
 export type AuthRule = z.output<typeof AuthRuleSchema>
 
-export const DEFAULT_AUTH: AuthRule[] = [
-  { host: 'huggingface.co', subdomains: true, env: 'HF_TOKEN', header: 'authorization' },
-  { host: 'civitai.com', subdomains: true, env: 'CIVITAI_TOKEN', header: 'authorization' },
-]
+export { DEFAULT_AUTH } from './defaults.ts'
 
 const positive = z.number().int().positive()
 

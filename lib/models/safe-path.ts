@@ -1,6 +1,6 @@
 import { lstat, mkdir, realpath } from 'node:fs/promises'
 import { dirname, join, sep } from 'node:path'
-import { unsafePathReason } from '../spec/schema.ts'
+import { unsafePathReason } from '../spec/names.ts'
 import { err, ok, type Result } from '../result.ts'
 
 const inside = (root: string, p: string) => p === root || p.startsWith(root.endsWith(sep) ? root : root + sep)

@@ -1,7 +1,8 @@
 import { join } from 'node:path'
 import { homeFor, type ResolvedConfig } from '../config/resolve.ts'
 import { loadSpecFile, displayPath, type LoadedSpec } from '../spec/load.ts'
-import { nodeName, type Spec } from '../spec/schema.ts'
+import { nodeName } from '../spec/names.ts'
+import type { Spec } from '../spec/schema.ts'
 import type { Diagnostic } from '../spec/diagnostic.ts'
 import type { GraphEnv, ResolvedSpec, TaskPlugin } from '../graph/plugin.ts'
 import { compileGraph, type Graph } from '../graph/compile.ts'
@@ -43,7 +44,7 @@ export function unpinned(spec: Spec): { path: string; what: string }[] {
  */
 export async function prepare(o: { id: string; config: ResolvedConfig; frozen: boolean; signal: AbortSignal; onResolve?(line: string): void }): Promise<Result<Prepared, PrepareProblem>> {
   const file = specFile(o.config, o.id)
-  const loaded = await loadSpecFile(file)
+  const loaded = await loadSpecFile(file, { cacheDir: join(o.config.cacheRoot, 'specs') })
   if (!loaded.ok) return err({ reason: 'spec', diagnostics: loaded.error })
   const spec = loaded.value.spec
   if (o.frozen) {

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { Spec } from '../spec/schema.ts'
-import { nodeName } from '../spec/schema.ts'
+import { nodeName } from '../spec/names.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
 import { redact } from '../util/redact.ts'
 

@@ -1,4 +1,7 @@
 import { z } from 'zod'
+import { nodeName, unsafePathReason } from './names.ts'
+
+export { nodeName, unsafePathReason }
 
 /** Schema version this tool reads and writes. */
 export const SCHEMA_VERSION = 2
@@ -9,17 +12,6 @@ const HEX64 = /^[0-9a-f]{64}$/
 
 const REPO_URL = /^(https?:\/\/[^\s/]+\/\S+|ssh:\/\/\S+|file:\/\/\/?\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$/
 const MODEL_URL = /^(https?:\/\/[^\s/]+\/\S*|file:\/\/\/?\S+)$/
-
-/** Problems with a relative path that must stay inside its folder, or undefined when it is safe. */
-export function unsafePathReason(p: string): string | undefined {
-  if (p.includes('\0')) return 'must not contain a NUL character'
-  if (p.includes('\\')) return 'must not contain a backslash (use "/")'
-  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'must be relative, not absolute'
-  const parts = p.split('/')
-  if (parts.includes('..')) return 'must not contain ".." (it would leave its folder)'
-  if (parts.some(s => s === '' || s === '.')) return 'must not contain empty or "." segments'
-  return undefined
-}
 
 const safeRelativePath = (what: string) => z.string({ error: `${what} must be a string` })
   .min(1, { error: `${what} must not be empty` })
@@ -116,10 +108,3 @@ export type Spec = z.output<typeof SpecSchema>
 export type CustomNode = Spec['custom_nodes'][number]
 export type Model = Spec['models'][number]
 export type PythonRules = Spec['python']
-
-/** The folder name a node is realized under: its `name`, else the last URL segment without `.git`. */
-export function nodeName(node: { name?: string | undefined; repo: string }): string {
-  if (node.name) return node.name
-  const last = node.repo.replace(/[/\\]+$/, '').split(/[/:]/).pop() ?? ''
-  return last.replace(/\.git$/, '')
-}

@@ -1,6 +1,6 @@
 import { rename, rm, stat, mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { nodeName } from '../../spec/schema.ts'
+import { nodeName } from '../../spec/names.ts'
 import type { TaskPlugin } from '../plugin.ts'
 import { normalizeRepoUrl } from '../../git/repo-url.ts'
 import { checkoutRepo, checkoutStands, recordedCheckout } from './_checkout.ts'

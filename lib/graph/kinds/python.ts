@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { nodeName } from '../../spec/schema.ts'
+import { nodeName } from '../../spec/names.ts'
 import { TaskFailure, type Json, type TaskContext, type TaskPlugin } from '../plugin.ts'
 import { sha256 } from '../../util/hash.ts'
 import { discoverInterpreter, readVenv } from '../../python/interpreter.ts'

@@ -1,0 +1,145 @@
+/** Spec validation proper (zod): loaded only when a spec's text is not known to be valid already. */
+import { parse, parseTree, findNodeAtLocation, printParseErrorCode, type ParseError, type Node } from 'jsonc-parser'
+import type { z } from 'zod'
+import { SpecSchema } from './schema.ts'
+import { nodeName } from './names.ts'
+import { displayPath, type LoadedSpec } from './load.ts'
+import { formatPath, type Diagnostic } from './diagnostic.ts'
+import { err, ok, type Result } from '../result.ts'
+import { redact } from '../util/redact.ts'
+
+/** Validates spec text; `expectedId` is the file name without `.json`. */
+export function parseSpecText(text: string, file: string, expectedId: string): Result<LoadedSpec, Diagnostic[]> {
+  const shown = displayPath(file)
+  const syntax = jsonSyntaxErrors(text, shown)
+  if (syntax.length) return err(syntax)
+  const raw: unknown = parse(text)
+  const tree = parseTree(text)
+  const diagnostics: Diagnostic[] = []
+  const at = (path: (string | number)[], message: string): Diagnostic => ({ file: shown, path: formatPath(path), message, ...locate(text, tree, path) })
+
+  const parsed = SpecSchema.safeParse(raw, { reportInput: true })
+  if (!parsed.success) diagnostics.push(...parsed.error.issues.flatMap(issue => issueToDiagnostics(issue, at)))
+  // Cross-field checks read the raw value, so they report even when the schema found other problems.
+  diagnostics.push(...semanticProblems(raw, expectedId, at))
+  if (parsed.success && !diagnostics.length) return ok({ spec: parsed.data, file, text })
+  return err(diagnostics)
+}
+
+const idMismatch = (id: string, expected: string) =>
+  `id "${id}" does not match the file name ${expected}.json (rename the file or change the id)`
+
+type Loose = Record<string, unknown>
+const objects = (v: unknown): [Loose, number][] =>
+  Array.isArray(v) ? v.flatMap((x, i): [Loose, number][] => (x && typeof x === 'object' && !Array.isArray(x) ? [[x as Loose, i]] : [])) : []
+
+function semanticProblems(raw: unknown, expectedId: string, at: (p: (string | number)[], m: string) => Diagnostic): Diagnostic[] {
+  const out: Diagnostic[] = []
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return out
+  const spec = raw as Loose
+  if (typeof spec.id === 'string' && spec.id !== expectedId) out.push(at(['id'], idMismatch(spec.id, expectedId)))
+  const names = new Map<string, number>()
+  for (const [node, i] of objects(spec.custom_nodes)) {
+    if (typeof node.repo !== 'string' || !node.repo || (node.name !== undefined && typeof node.name !== 'string')) continue
+    const name = nodeName({ name: node.name as string | undefined, repo: node.repo })
+    if (!node.name && (!name || name.startsWith('.') || name === '..')) {
+      out.push(at(['custom_nodes', i, 'repo'], `cannot derive a folder name from this URL; add a "name"`))
+      continue
+    }
+    const first = names.get(name)
+    if (first !== undefined) out.push(at(['custom_nodes', i, node.name ? 'name' : 'repo'], `duplicate node name "${name}" (also custom_nodes[${first}]); set a distinct "name"`))
+    else names.set(name, i)
+  }
+  const paths = new Map<string, number>()
+  const models = objects(spec.models).filter(([m]) => typeof m.path === 'string') as [{ path: string }, number][]
+  for (const [m, i] of models) {
+    const first = paths.get(m.path)
+    if (first !== undefined) out.push(at(['models', i, 'path'], `duplicate model path "${m.path}" (also models[${first}])`))
+    else paths.set(m.path, i)
+  }
+  for (const [m, i] of models) {
+    for (const other of paths.keys()) {
+      if (m.path.startsWith(`${other}/`)) out.push(at(['models', i, 'path'], `path "${m.path}" is inside another model's path "${other}"`))
+    }
+  }
+  return out
+}
+
+function issueToDiagnostics(issue: z.core.$ZodIssue, at: (p: (string | number)[], m: string) => Diagnostic): Diagnostic[] {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol')
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map(k => at([...path, k], `unknown key "${k}"${suggestKeys(path)}`))
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return [at(path, `is required (${describeExpected(issue.expected)})`)]
+  }
+  if (issue.code === 'invalid_value' && issue.input === undefined) {
+    return [at(path, `is required (${issue.values.map(v => JSON.stringify(v)).join(' or ')})`)]
+  }
+  if (issue.code === 'invalid_type') {
+    return [at(path, `expected ${describeExpected(issue.expected)}, got ${describeValue(issue.input)}`)]
+  }
+  return [at(path, issue.message)]
+}
+
+const describeExpected = (e: string) => (e === 'object' ? 'an object' : e === 'array' ? 'a list' : e === 'string' ? 'a string' : e === 'number' ? 'a number' : e === 'boolean' ? 'true or false' : e === 'int' ? 'a whole number' : e)
+const describeValue = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `${typeof v} ${redact(JSON.stringify(v))}`)
+
+const KNOWN_KEYS: Record<string, string[]> = {
+  '': ['$schema', 'schema_version', 'id', 'description', 'comfyui', 'custom_nodes', 'models', 'python', 'launch'],
+  comfyui: ['repo', 'ref', 'commit'],
+  custom_nodes: ['name', 'repo', 'ref', 'commit', 'enabled', 'install_script'],
+  models: ['path', 'url', 'sha256', 'size'],
+  python: ['version', 'requirements', 'constraints', 'overrides', 'blacklist', 'downgrade_blacklist', 'index_url', 'extra_index_urls', 'find_links', 'torch_backend', 'exclude_newer', 'on_conflict'],
+  launch: ['port', 'listen', 'args', 'env'],
+}
+function suggestKeys(path: (string | number)[]): string {
+  const known = KNOWN_KEYS[typeof path[0] === 'string' ? path[0] : '']
+  return known ? ` (allowed: ${known.join(', ')})` : ''
+}
+
+function jsonSyntaxErrors(text: string, shown: string): Diagnostic[] {
+  if (!text.trim()) return [{ file: shown, path: '(root)', message: 'the file is empty (a spec is a JSON object)' }]
+  const errors: ParseError[] = []
+  parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false })
+  // One message per line: the parser often reports a second, derived error at the same place.
+  const seen = new Set<number>()
+  return errors.flatMap(e => {
+    const { offset, message } = explainParseError(text, e)
+    const { line, column } = lineColumn(text, offset)
+    if (seen.has(line)) return []
+    seen.add(line)
+    return [{ file: shown, path: '(root)', message: `invalid JSON: ${message}`, line, column }]
+  })
+}
+
+/** jsonc-parser's codes in words, with the usual hand-editing slips named and located where they are. */
+function explainParseError(text: string, e: ParseError): { offset: number; message: string } {
+  const code = printParseErrorCode(e.error)
+  if (code === 'PropertyNameExpected' || code === 'ValueExpected') {
+    let before = e.offset - 1
+    while (before >= 0 && /\s/.test(text[before] ?? '')) before--
+    if (text[before] === ',') return { offset: before, message: 'trailing comma (remove this ",")' }
+  }
+  if (code === 'InvalidCommentToken') return { offset: e.offset, message: 'comments are not allowed (a spec is plain JSON)' }
+  if (code === 'InvalidSymbol' && text[e.offset] === "'") return { offset: e.offset, message: 'use double quotes for strings and keys' }
+  return { offset: e.offset, message: code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase() }
+}
+
+export function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1, lineStart = 0
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) { line++; lineStart = i + 1 }
+  return { line, column: offset - lineStart + 1 }
+}
+
+function locate(text: string, tree: Node | undefined, path: (string | number)[]): { line?: number } {
+  if (!tree) return {}
+  for (let n = path.length; n >= 0; n--) {
+    const node = findNodeAtLocation(tree, path.slice(0, n))
+    if (node) {
+      const offset = node.parent?.type === 'property' ? node.parent.offset : node.offset
+      return { line: lineColumn(text, offset).line }
+    }
+  }
+  return {}
+}
