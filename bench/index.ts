@@ -21,7 +21,10 @@ for (const name of names) {
   process.stderr.write(`running ${name}...\n`)
   try {
     const r = await run()
-    if ('ratio' in r) console.log(`${r.name}\n  ours ${r.ours_ms} ms, baseline ${r.baseline_ms} ms, ratio ${r.ratio} (goal ${r.goal})`)
+    if ('ratio' in r) {
+      console.log(`${r.name}\n  ours ${r.ours_ms} ms, baseline ${r.baseline_ms} ms, ratio ${r.ratio} (goal ${r.goal})`)
+      for (const n of r.notes ?? []) console.log(`  - ${n}`)
+    }
     else console.log(`${r.name}\n  ${r.ms} ms (goal ≤ ${r.goal_ms} ms)`)
   } catch (e) {
     failed = true

@@ -2,6 +2,7 @@
  * The command line: `npx tsx tasks <command> [args]`. This folder is the only place that touches
  * the process (argv, environment, signals, exit codes); everything under lib/ takes parameters.
  */
+import { setMaxListeners } from 'node:events'
 import { EXIT, COMMON_HELP, LOCATION_HELP, UsageError, parseCommandArgs, type Command, type Io } from './_cli.ts'
 
 const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
@@ -45,6 +46,8 @@ Run \`npx tsx tasks <command> --help\` for a command's options.
 
 async function main(argv: string[]): Promise<number> {
   const controller = new AbortController()
+  // Every waiting task and child process listens on this one signal; dozens at once are expected, not a leak.
+  setMaxListeners(0, controller.signal)
   let interrupts = 0
   const onSignal = (sig: NodeJS.Signals) => {
     interrupts++

@@ -1,4 +1,5 @@
-import { Listr, ListrLogger, ProcessOutput, PRESET_TIMER } from 'listr2'
+import { createRequire } from 'node:module'
+import type * as ListrModule from 'listr2'
 import type { Graph } from '../graph/compile.ts'
 import { fingerprintOf, fingerprintRecord } from '../graph/fingerprint.ts'
 import { TaskFailure, type Json, type Resource, type TaskContext, type TaskDef, type TaskPlugin } from '../graph/plugin.ts'
@@ -45,6 +46,10 @@ export interface ExecuteOptions {
 interface Wrapper { output: string; title: string; skip(message?: string): void }
 
 interface Outcome { report: TaskReport; fingerprint?: string; outputs?: Json }
+
+// listr2 through its CommonJS build: under tsx every ES module costs a round trip to tsx's loader thread, and
+// this one require saves a no-op realize 10-25 ms (docs/benchmarks.md). Same package, same version.
+const { Listr, ListrLogger, ProcessOutput, PRESET_TIMER } = createRequire(import.meta.url)('listr2') as typeof ListrModule
 
 // Both of listr2's streams go to one stream (stderr), so stdout carries only the --json document.
 const logger = (stream: NodeJS.WriteStream) =>

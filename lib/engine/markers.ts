@@ -55,13 +55,9 @@ export class MarkerStore {
   async all(): Promise<Marker[]> {
     let names: string[]
     try { names = await readdir(this.dir) } catch { return [] }
-    const out: Marker[] = []
-    for (const name of names) {
-      if (!name.endsWith('.json')) continue
-      const id = Buffer.from(name.slice(0, -5), 'hex').toString()
-      const m = await this.read(id)
-      if (m) out.push(m)
-    }
-    return out
+    // Read side by side: a no-op realize reads every marker here, before the executor reads them again.
+    const read = await Promise.all(names.filter(n => n.endsWith('.json'))
+      .map(name => this.read(Buffer.from(name.slice(0, -5), 'hex').toString())))
+    return read.filter((m): m is Marker => m !== undefined)
   }
 }

@@ -1,14 +1,15 @@
-import { Agent, type Dispatcher } from 'undici'
+import type { Agent, Dispatcher } from 'undici'
 
-let shared: Agent | undefined
+let shared: Promise<Agent> | undefined
 
 /**
  * The dispatcher downloads use unless given one. No redirect interceptor on purpose: redirects are followed
  * hop by hop in http-request.ts so a credential is computed for each hop's origin (the interceptor would
  * forward a custom auth header to another origin, undici#4917). Timeouts are set per request.
+ * undici is imported on first use: loading it costs ~70 ms, which a no-op realize should not pay.
  */
-export function sharedAgent(): Dispatcher {
-  shared ??= new Agent({ connections: 16, keepAliveTimeout: 4_000, connectTimeout: 30_000 })
+export function sharedAgent(): Promise<Dispatcher> {
+  shared ??= import('undici').then(({ Agent }) => new Agent({ connections: 16, keepAliveTimeout: 4_000, connectTimeout: 30_000 }))
   return shared
 }
 
@@ -16,5 +17,5 @@ export function sharedAgent(): Dispatcher {
 export async function closeSharedAgent(): Promise<void> {
   const a = shared
   shared = undefined
-  await a?.close()
+  await (await a)?.close()
 }

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
-import { request, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import type { AuthRule } from '../config/schema.ts'
 import { redact } from '../util/redact.ts'
 import { err, ok, type Result } from '../result.ts'
@@ -56,6 +56,9 @@ export async function requestFollowingRedirects(start: string | URL, o: HttpOpti
   const trustedOrigin = url.origin
   const shown = shownUrl(start)
   const maxRedirects = o.maxRedirects ?? 5
+  // Loaded on first use (see sharedAgent).
+  const { request } = await import('undici')
+  const dispatcher = o.dispatcher ?? await sharedAgent()
   for (let hop = 0; ; hop++) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       return err({ reason: 'redirect', message: `${shown}: redirected to a ${url.protocol} URL, which is not followed` })
@@ -67,7 +70,7 @@ export async function requestFollowingRedirects(start: string | URL, o: HttpOpti
     let res: Dispatcher.ResponseData
     try {
       res = await request(url, {
-        method: o.method, headers, signal: o.signal, dispatcher: o.dispatcher ?? sharedAgent(),
+        method: o.method, headers, signal: o.signal, dispatcher,
         headersTimeout: o.headersTimeoutMs, bodyTimeout: o.bodyTimeoutMs,
       })
     } catch (e) {
