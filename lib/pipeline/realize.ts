@@ -1,10 +1,11 @@
 import type { ResolvedConfig } from '../config/resolve.ts'
 import { claimHome } from '../engine/home.ts'
 import { MarkerStore } from '../engine/markers.ts'
-import { execute, type RendererChoice, type RunReport } from '../engine/execute.ts'
+import type { ExecuteOptions, RendererChoice, RunReport } from '../engine/execute.ts'
 import type { TaskContext } from '../graph/plugin.ts'
 import { err, ok, type Result } from '../result.ts'
 import type { Prepared } from './prepare.ts'
+import { plan } from './plan.ts'
 
 export interface RealizeOptions {
   prepared: Prepared
@@ -15,7 +16,7 @@ export interface RealizeOptions {
   signal: AbortSignal
   renderer: RendererChoice
   stream: NodeJS.WriteStream
-  onTask?: Parameters<typeof execute>[0]['onTask']
+  onTask?: ExecuteOptions['onTask']
   /** Lines about what was pruned (nodes and tasks that left the spec). */
   onNote?(line: string): void
 }
@@ -30,6 +31,15 @@ export async function realize(o: RealizeOptions): Promise<Result<RunReport, stri
     spec: prepared.spec, env: prepared.env, config, secrets: o.secrets, force: o.force, processEnv: o.processEnv,
   }
   await prune(prepared, markers, { ...base, signal: o.signal, log: line => o.onNote?.(line), progress: () => {} }, o.onNote)
+  // The common case, nothing to do, is decided by the same checks the executor makes, without
+  // loading the executor and its renderer (a no-op realize should cost little more than starting).
+  const rows = await plan(prepared, config, o.signal, o.processEnv)
+  if (rows.every(r => r.status === 'skip')) {
+    const tasks = rows.map(r => ({ id: r.id, kind: r.kind, status: 'skipped' as const, reason: r.reason }))
+    for (const t of tasks) o.onTask?.(t)
+    return ok({ ok: true, cancelled: false, tasks })
+  }
+  const { execute } = await import('../engine/execute.ts')
   const report = await execute({
     graph: prepared.graph, plugins: prepared.plugins, markers, base,
     limits: { ...config.concurrency }, signal: o.signal, renderer: o.renderer, stream: o.stream, onTask: o.onTask,
