@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../config/resolve.ts'
-import { MarkerStore } from '../engine/markers.ts'
+import { MarkerStore, type Marker } from '../engine/markers.ts'
 import { explainChange, fingerprintOf, fingerprintRecord, inputDepsOf } from '../graph/fingerprint.ts'
 import type { Json, TaskContext } from '../graph/plugin.ts'
 import type { Prepared } from './prepare.ts'
@@ -10,8 +10,10 @@ export interface PlanRow { id: string; kind: string; status: 'run' | 'skip'; rea
  * What `realize` would do, and why, without changing anything: each task's fingerprint is computed
  * as the executor would (dependencies' recorded outputs stand in for a run) and compared with its marker.
  */
-export async function plan(prepared: Prepared, config: ResolvedConfig, signal: AbortSignal, processEnv: Readonly<Record<string, string | undefined>>): Promise<PlanRow[]> {
-  const markers = MarkerStore.forHome(prepared.home)
+export async function plan(prepared: Prepared, config: ResolvedConfig, signal: AbortSignal, processEnv: Readonly<Record<string, string | undefined>>,
+  known?: ReadonlyMap<string, Marker>): Promise<PlanRow[]> {
+  // Markers already read (by realize's prune) are not read again, one task after another.
+  const all = known ?? new Map((await MarkerStore.forHome(prepared.home).all()).map(m => [m.id, m]))
   const state = new Map<string, { run: boolean; fingerprint?: string; outputs: Json }>()
   const rows: PlanRow[] = []
   for (const id of prepared.graph.order) {
@@ -21,7 +23,7 @@ export async function plan(prepared: Prepared, config: ResolvedConfig, signal: A
       rows.push({ id, kind: task.kind, status, reason })
       state.set(id, { run: status === 'run', fingerprint, outputs })
     }
-    const marker = await markers.read(id)
+    const marker = all.get(id)
     const upstream = inputDepsOf(task).filter(d => state.get(d)?.run)
     if (upstream.length) { row('run', marker ? `dependency ${upstream.join(', ')} will run` : 'not run before'); continue }
     // What a task discovers (a requirements file, say) is read only after an earlier task ran.

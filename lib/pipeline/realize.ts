@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../config/resolve.ts'
 import { claimHome } from '../engine/home.ts'
-import { MarkerStore } from '../engine/markers.ts'
+import { MarkerStore, type Marker } from '../engine/markers.ts'
 import type { ExecuteOptions, RendererChoice, RunReport } from '../engine/execute.ts'
 import type { TaskContext } from '../graph/plugin.ts'
 import { err, ok, type Result } from '../result.ts'
@@ -30,10 +30,10 @@ export async function realize(o: RealizeOptions): Promise<Result<RunReport, stri
   const base: Omit<TaskContext, 'deps' | 'log' | 'progress' | 'signal'> = {
     spec: prepared.spec, env: prepared.env, config, secrets: o.secrets, force: o.force, processEnv: o.processEnv,
   }
-  await prune(prepared, markers, { ...base, signal: o.signal, log: line => o.onNote?.(line), progress: () => {} }, o.onNote)
+  const stored = await prune(prepared, markers, { ...base, signal: o.signal, log: line => o.onNote?.(line), progress: () => {} }, o.onNote)
   // The common case, nothing to do, is decided by the same checks the executor makes, without
   // loading the executor and its renderer (a no-op realize should cost little more than starting).
-  const rows = await plan(prepared, config, o.signal, o.processEnv)
+  const rows = await plan(prepared, config, o.signal, o.processEnv, stored)
   if (rows.every(r => r.status === 'skip')) {
     const tasks = rows.map(r => ({ id: r.id, kind: r.kind, status: 'skipped' as const, reason: r.reason }))
     for (const t of tasks) o.onTask?.(t)
@@ -47,13 +47,18 @@ export async function realize(o: RealizeOptions): Promise<Result<RunReport, stri
   return ok(report)
 }
 
-/** Undoes, through its kind, what a task that is no longer in the graph made; then forgets it. */
-async function prune(prepared: Prepared, markers: MarkerStore, ctx: Omit<TaskContext, 'deps'>, onNote?: (line: string) => void): Promise<void> {
+/**
+ * Undoes, through its kind, what a task that is no longer in the graph made; then forgets it.
+ * Returns the markers of the tasks that are still in the graph.
+ */
+async function prune(prepared: Prepared, markers: MarkerStore, ctx: Omit<TaskContext, 'deps'>, onNote?: (line: string) => void): Promise<Map<string, Marker>> {
+  const kept = new Map<string, Marker>()
   for (const marker of await markers.all()) {
-    if (prepared.graph.tasks.has(marker.id)) continue
+    if (prepared.graph.tasks.has(marker.id)) { kept.set(marker.id, marker); continue }
     const plugin = prepared.plugins.get(marker.record.kind)
     const note = plugin?.prune ? await plugin.prune(marker.id, marker.outputs, ctx) : undefined
     if (note) onNote?.(note)
     await markers.remove(marker.id)
   }
+  return kept
 }
