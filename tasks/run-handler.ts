@@ -36,7 +36,6 @@ port, the job runs, and ComfyUI is stopped (--keep-server leaves it running unti
   --url URL         use a running ComfyUI instead of starting one`,
   async run(args, io) {
     const id = versionId(args)
-    const json = true
     const outputMode = str(args, 'output') ?? 'base64'
     if (outputMode !== 'base64' && outputMode !== 'files') throw new UsageError(`--output takes "base64" or "files", got "${outputMode}"`)
     if (outputMode === 'files' && !str(args, 'out-dir')) throw new UsageError('--output files needs --out-dir D')
@@ -52,7 +51,8 @@ port, the job runs, and ComfyUI is stopped (--keep-server leaves it running unti
     if (url) return finish(io, args.values, await runJob({ ...job, url }))
 
     const config = await configFor(args, io, { offline: bool(args, 'offline') || undefined })
-    if (Array.isArray(config)) return reportDiagnostics(io, config, json)
+    // run-handler's stdout is always a JSON document, errors included.
+    if (Array.isArray(config)) return reportDiagnostics(io, config, true)
     const prepared = await prepareOrReport(io, { id, config, frozen: bool(args, 'frozen'), json: false })
     if (typeof prepared === 'number') return prepared
     const secrets = secretsOf(config, io.env)
