@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { makeWorld, ROOT, type World } from './helpers/cli.ts'
 import { makeStandinHome, startStandin, txt2imgWorkflow } from './helpers/comfy-standin.ts'
 import { buildDemoWorld, DEMO_WORKFLOW } from '../scripts/demo-world/build.ts'
+import { follow, killLeftovers } from './helpers/follow.ts'
 
 /**
  * run-ui and run-handler through the real CLI, against the demo world's ComfyUI stand-in: one spec
@@ -47,55 +48,6 @@ function within(fn: () => Promise<void>, ms = 60_000): () => Promise<void> {
     let timer: NodeJS.Timeout | undefined
     const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`test timed out after ${ms / 1000} s`)), ms) })
     try { await Promise.race([fn(), limit]) } finally { clearTimeout(timer) }
-  }
-}
-
-interface Running {
-  child: ChildProcess
-  stdout(): string
-  stderr(): string
-  /** Resolves with the first match of `re` in the stream; rejects when the process ends first. */
-  waitFor(stream: 'stdout' | 'stderr', re: RegExp): Promise<RegExpMatchArray>
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
-const started = new Set<ChildProcess>()
-
-/** Kills what a failed test left running: the CLI's whole process group, ComfyUI included. */
-function killLeftovers(): void {
-  for (const child of started) {
-    if (child.exitCode === null && child.signalCode === null) try { process.kill(-child.pid!, 'SIGKILL') } catch { /* gone */ }
-  }
-  started.clear()
-}
-
-/** Follows a child's output as it arrives; the child must run in its own process group (`detached`). */
-function follow(child: ChildProcess): Running {
-  started.add(child)
-  const text = { stdout: '', stderr: '' }
-  const waiters: (() => void)[] = []
-  let ended = false
-  for (const s of ['stdout', 'stderr'] as const) {
-    child[s]!.setEncoding('utf8').on('data', (d: string) => { text[s] += d; for (const f of [...waiters]) f() })
-  }
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(resolve => child.on('close', (code, signal) => {
-    ended = true
-    for (const f of [...waiters]) f()
-    resolve({ code, signal })
-  }))
-  return {
-    child, exit,
-    stdout: () => text.stdout,
-    stderr: () => text.stderr,
-    waitFor: (stream, re) => new Promise((resolve, reject) => {
-      const check = () => {
-        const m = re.exec(text[stream])
-        if (m) { waiters.splice(waiters.indexOf(check), 1); resolve(m); return }
-        if (ended) { waiters.splice(waiters.indexOf(check), 1); reject(new Error(`exited before ${re} appeared on ${stream}\nstdout: ${text.stdout}\nstderr: ${text.stderr}`)) }
-      }
-      waiters.push(check)
-      check()
-    }),
   }
 }
 

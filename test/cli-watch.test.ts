@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, type TestRepo } from './helpers/git-repos.ts'
 import { buildDemoWorld, type DemoWorld } from '../scripts/demo-world/build.ts'
+import { follow, killLeftovers } from './helpers/follow.ts'
 
 /**
  * Watch mode through the real CLI: `realize --watch --json` and `run-ui --watch`, driven by writing the
@@ -55,57 +56,6 @@ function within(fn: () => Promise<void>, ms = 90_000): () => Promise<void> {
     let timer: NodeJS.Timeout | undefined
     const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`test timed out after ${ms / 1000} s`)), ms) })
     try { await Promise.race([fn(), limit]) } finally { clearTimeout(timer) }
-  }
-}
-
-interface Running {
-  child: ChildProcess
-  stdout(): string
-  stderr(): string
-  /** Resolves once `test` holds for the output so far; rejects when the process ends first. */
-  until<T>(what: string, test: () => T | undefined | false): Promise<T>
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
-const started = new Set<ChildProcess>()
-
-/** Kills what a failed test left running: the CLI's whole process group, ComfyUI included. */
-function killLeftovers(): void {
-  for (const child of started) {
-    if (child.exitCode === null && child.signalCode === null) try { process.kill(-child.pid!, 'SIGKILL') } catch { /* gone */ }
-  }
-  started.clear()
-}
-
-/** Follows a child's output as it arrives; the child runs in its own process group (`detached`). */
-function follow(child: ChildProcess): Running {
-  started.add(child)
-  const text = { stdout: '', stderr: '' }
-  const waiters = new Set<() => void>()
-  let ended = false
-  for (const s of ['stdout', 'stderr'] as const) {
-    child[s]!.setEncoding('utf8').on('data', (d: string) => { text[s] += d; for (const f of [...waiters]) f() })
-  }
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(resolve => child.on('close', (code, signal) => {
-    ended = true
-    for (const f of [...waiters]) f()
-    resolve({ code, signal })
-  }))
-  return {
-    child, exit,
-    stdout: () => text.stdout,
-    stderr: () => text.stderr,
-    until: (what, test) => new Promise((resolve, reject) => {
-      // A guard against hanging, with the output so far to say why (not a timing assertion).
-      const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`no ${what} after 40 s\nstdout: ${text.stdout}\nstderr: ${text.stderr}`)) }, 40_000)
-      const check = () => {
-        const v = test()
-        if (v) { waiters.delete(check); clearTimeout(timer); resolve(v); return }
-        if (ended) { waiters.delete(check); clearTimeout(timer); reject(new Error(`exited before ${what}\nstdout: ${text.stdout}\nstderr: ${text.stderr}`)) }
-      }
-      waiters.add(check)
-      check()
-    }),
   }
 }
 
