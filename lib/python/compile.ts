@@ -1,3 +1,4 @@
+import type { StepOptions } from './step-options.ts'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { PythonRules } from '../spec/schema.ts'
@@ -17,7 +18,7 @@ const COMPILE_SCHEMA = 1
 
 export type CompileRules = Partial<Pick<PythonRules, 'index_url' | 'extra_index_urls' | 'find_links' | 'torch_backend' | 'exclude_newer'>>
 
-export interface CompileOptions {
+export interface CompileOptions extends StepOptions {
   collected: CollectedDeps
   rules: CompileRules
   backend: Backend
@@ -25,15 +26,6 @@ export interface CompileOptions {
   venvPython: string
   /** The environment's Python version (pyvenv.cfg), part of the cache key. */
   pythonVersion: string
-  cacheRoot: string
-  offline: boolean
-  /** Config `timeouts.compile_s` × 1000: the resolver is killed after it. */
-  timeoutMs: number
-  signal?: AbortSignal
-  /** Each line of the resolver's output, redacted. */
-  onLine?: (line: string) => void
-  /** Base environment for the child (PIP_/UV_ index settings are removed from it). */
-  env?: NodeJS.ProcessEnv
   /** Relative `python.find_links` are taken from here. */
   baseDir?: string
 }

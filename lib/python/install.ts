@@ -1,3 +1,4 @@
+import type { StepOptions } from './step-options.ts'
 import { readFile } from 'node:fs/promises'
 import type { PythonRules } from '../spec/schema.ts'
 import { err, ok, type Result } from '../result.ts'
@@ -11,7 +12,7 @@ import { normalizeName } from './pep440.ts'
 
 export type InstallRules = Partial<Pick<PythonRules, 'index_url' | 'extra_index_urls' | 'find_links' | 'torch_backend'>>
 
-export interface InstallOptions {
+export interface InstallOptions extends StepOptions {
   /** A pinned requirements file (from {@link compile}). */
   lockPath: string
   backend: Backend
@@ -19,13 +20,6 @@ export interface InstallOptions {
   rules: InstallRules
   /** The node packs' index URLs: the pinned packages may only exist there. */
   collected?: Pick<CollectedDeps, 'indexUrls' | 'extraIndexUrls'>
-  offline: boolean
-  cacheRoot: string
-  /** Config `timeouts.install_s` × 1000. */
-  timeoutMs: number
-  signal?: AbortSignal
-  onLine?: (line: string) => void
-  env?: NodeJS.ProcessEnv
   baseDir?: string
 }
 

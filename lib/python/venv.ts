@@ -1,3 +1,4 @@
+import type { StepOptions } from './step-options.ts'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -11,19 +12,13 @@ import { discoverInterpreter, readVenv, type Interpreter } from './interpreter.t
 /** Written last, once an environment is complete: without it a folder is a half-made environment. */
 export const VENV_MARKER = '.comfy-vc-venv.json'
 
-export interface VenvOptions {
+export interface VenvOptions extends StepOptions {
   venvDir: string
   /** The spec's `python.version` ("3.11"); undefined takes `python3`. */
   version?: string
   /** uv creates with `uv venv`; otherwise the interpreter's own `-m venv` (with pip). */
   backend: Pick<Backend, 'kind' | 'command'>
   envPATH: string
-  cacheRoot: string
-  offline: boolean
-  timeoutMs: number
-  signal?: AbortSignal
-  onLine?: (line: string) => void
-  env?: NodeJS.ProcessEnv
 }
 
 export interface VenvResult {

@@ -1,0 +1,12 @@
+/** What every step that starts a Python tool (venv, resolver, installer) takes. */
+export interface StepOptions {
+  cacheRoot: string
+  offline: boolean
+  /** The child is killed after this long (config `timeouts.*_s` × 1000). */
+  timeoutMs: number
+  signal?: AbortSignal
+  /** Each line of the tool's output, redacted. */
+  onLine?: (line: string) => void
+  /** Base environment for the child (PIP_/UV_ index settings are removed from it). */
+  env?: NodeJS.ProcessEnv
+}
