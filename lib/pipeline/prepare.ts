@@ -7,7 +7,6 @@ import type { Diagnostic } from '../spec/diagnostic.ts'
 import type { GraphEnv, ResolvedSpec, TaskPlugin } from '../graph/plugin.ts'
 import { compileGraph, type Graph } from '../graph/compile.ts'
 import { BUILTIN_PLUGINS } from '../graph/kinds/index.ts'
-import { resolveRef } from '../git/resolve-ref.ts'
 import { Semaphore } from '../engine/semaphore.ts'
 import { err, ok, type Result } from '../result.ts'
 
@@ -55,6 +54,8 @@ export async function prepare(o: { id: string; config: ResolvedConfig; frozen: b
   }
   const resolved: Prepared['resolved'] = []
   const resolveOne = async (where: string, label: string, repo: string, ref: string | undefined): Promise<string | PrepareProblem> => {
+    // Loaded only here: a pinned spec starts no git, and should not load the git adapter either.
+    const { resolveRef } = await import('../git/resolve-ref.ts')
     const r = await resolveRef({ cacheRoot: o.config.cacheRoot, url: repo, ref, offline: o.config.offline, refresh: false, signal: o.signal })
     if (!r.ok) {
       return r.error.reason === 'missing-ref'

@@ -1,6 +1,8 @@
 import type { PythonRules } from '../spec/schema.ts'
 import { redact } from '../util/redact.ts'
 import { downgradeReason } from './downgrade.ts'
+
+export { downgradeInputs } from './downgrade.ts'
 import { normalizeName } from './pep440.ts'
 import { decodeRequirements, logicalLines } from './read-requirements.ts'
 import { formatWithoutExtras, parseRequirement, type Requirement } from './requirement.ts'
@@ -103,15 +105,6 @@ export function renderConstraints(collected: CollectedDeps): string {
   return lines.length ? `${lines.join('\n')}\n` : ''
 }
 
-/**
- * The installed versions collection depends on (packages on the downgrade blacklist; null when
- * not installed): for the collect-deps fingerprint, read with installedPackages() (installed.ts).
- */
-export function downgradeInputs(rules: CollectRules, installed: ReadonlyMap<string, string>): Record<string, string | null> {
-  const out: Record<string, string | null> = {}
-  for (const name of (rules.downgrade_blacklist ?? []).map(normalizeName).sort()) out[name] = installed.get(name) ?? null
-  return out
-}
 
 /** A JSON-safe, redacted summary for task output and --json. */
 export function collectedSummary(c: CollectedDeps): {

@@ -1,4 +1,5 @@
-import { compareVersions, parseVersion, withoutLocal, type Version } from './pep440.ts'
+import { compareVersions, normalizeName, parseVersion, withoutLocal, type Version } from './pep440.ts'
+import type { CollectRules } from './collect.ts'
 import type { Clause, Requirement } from './requirement.ts'
 
 /**
@@ -59,4 +60,14 @@ function comparePrefix(release: number[], prefix: number[]): number {
     if (d) return d
   }
   return 0
+}
+
+/**
+ * The installed versions collection depends on (packages on the downgrade blacklist; null when
+ * not installed): for the collect-deps fingerprint, read with installedPackages() (installed.ts).
+ */
+export function downgradeInputs(rules: CollectRules, installed: ReadonlyMap<string, string>): Record<string, string | null> {
+  const out: Record<string, string | null> = {}
+  for (const name of (rules.downgrade_blacklist ?? []).map(normalizeName).sort()) out[name] = installed.get(name) ?? null
+  return out
 }

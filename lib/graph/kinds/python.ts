@@ -5,7 +5,8 @@ import { TaskFailure, type Json, type TaskContext, type TaskPlugin } from '../pl
 import { sha256 } from '../../util/hash.ts'
 import { discoverInterpreter, readVenv } from '../../python/interpreter.ts'
 import { detectBackend, type Backend } from '../../python/backend.ts'
-import { collectRequirements, collectedSummary, downgradeInputs, renderConstraints, renderRequirementsIn, type CollectedDeps } from '../../python/collect.ts'
+import type { CollectedDeps } from '../../python/collect.ts'
+import { downgradeInputs } from '../../python/downgrade.ts'
 import { installedPackages } from '../../python/installed.ts'
 import { nodeDir } from './clone-node.ts'
 
@@ -40,6 +41,8 @@ async function collectFor(ctx: TaskContext): Promise<CollectedDeps> {
   const nodes = await Promise.all(ctx.spec.custom_nodes.filter(n => n.enabled).map(async n => ({
     name: nodeName(n), text: await readIfExists(join(nodeDir(ctx.env.home, nodeName(n), true), 'requirements.txt')),
   })))
+  // The collection rules are loaded when a task runs: a no-op only hashes the files (discover).
+  const { collectRequirements } = await import('../../python/collect.ts')
   return collectRequirements({
     nodes, coreText: await readIfExists(join(ctx.env.home, 'requirements.txt')),
     rules: ctx.spec.python, installed: installedPackages(venvDirOf(ctx.env.home)),
@@ -57,7 +60,10 @@ async function venvIdentity(home: string): Promise<string | null> {
   return st ? `${st.dev}:${st.ino}:${st.mtimeNs}` : null
 }
 
-const collectedHash = (c: CollectedDeps) => sha256(`${renderRequirementsIn(c)}\n--\n${renderConstraints(c)}\n--\n${[...c.indexUrls, ...c.extraIndexUrls].join('\n')}`)
+async function collectedHash(c: CollectedDeps): Promise<string> {
+  const { renderConstraints, renderRequirementsIn } = await import('../../python/collect.ts')
+  return sha256(`${renderRequirementsIn(c)}\n--\n${renderConstraints(c)}\n--\n${[...c.indexUrls, ...c.extraIndexUrls].join('\n')}`)
+}
 
 export const venv: TaskPlugin = {
   kind: 'venv',
@@ -118,11 +124,12 @@ export const collectDeps: TaskPlugin = {
   outputsStand: async () => true,
   async run(_task, ctx) {
     const c = await collectFor(ctx)
+    const { collectedSummary } = await import('../../python/collect.ts')
     const summary = collectedSummary(c)
     for (const s of c.skipped) ctx.log(`skipped ${s.source}${s.lineNo ? `:${s.lineNo}` : ''}: ${s.line} (${s.reason})`)
     for (const n of c.notes) ctx.log(n)
     return {
-      outputs: { hash: collectedHash(c), summary: summary as unknown as Json },
+      outputs: { hash: await collectedHash(c), summary: summary as unknown as Json },
       note: `${summary.requirements} requirement(s) for ${summary.packages} package(s)${c.skipped.length ? `, ${c.skipped.length} line(s) skipped` : ''}`,
       report: { skipped: c.skipped.map(s => ({ source: s.source, line: s.line, reason: s.reason })) as unknown as Json },
     }
