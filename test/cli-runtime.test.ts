@@ -149,7 +149,8 @@ U('Ctrl-C typed in a terminal: ComfyUI gets it once and run-ui exits with its co
   // `script` gives run-ui a pseudo-terminal; a ^C written to it reaches the whole foreground group, ComfyUI included.
   const cmd = [process.execPath, '--import', import.meta.resolve('tsx'), join(ROOT, 'tasks', 'index.ts'), 'run-ui', ID, '--offline', '--port', '0']
   const quoted = cmd.map(a => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
-  const child = spawn('script', ['-qfec', quoted, '/dev/null'], { cwd: w.dir, env: w.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+  // `exec`: script runs the command through $SHELL or /bin/sh, and dash would die of the ^C itself (130).
+  const child = spawn('script', ['-qfec', `exec ${quoted}`, '/dev/null'], { cwd: w.dir, env: w.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
   const run = follow(child)
   const [, url, port] = await run.waitFor('stdout', READY)
   assert.ok(await answers(url!))
