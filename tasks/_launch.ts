@@ -47,18 +47,18 @@ export async function launchForeground(io: Io, prepared: Prepared, flags: Launch
   }
 }
 
-/** How long ComfyUI may take to exit on a terminal's Ctrl-C by itself before it is sent ours as well. */
-const OWN_CTRL_C_GRACE_MS = 3_000
+/** How long ComfyUI may take to exit on a SIGINT that reached it directly before it is sent ours as well. */
+const OWN_SIGINT_GRACE_MS = 3_000
 
 /**
- * Passes the user's signal on to ComfyUI, once. A Ctrl-C typed in a terminal reaches the whole foreground
- * process group, ComfyUI included, and a second SIGINT while Python shuts down kills it (exit 130, at times
- * with a traceback); so from a terminal ComfyUI gets a moment to exit on its own first.
+ * Passes the user's signal on to ComfyUI, once. A SIGINT has usually reached ComfyUI already: a Ctrl-C typed in a
+ * terminal goes to the whole foreground process group, and so does the SIGINT of `kill -INT -<pgid>` or of an init
+ * such as dumb-init; a second SIGINT while Python shuts down kills it (exit 130, at times with a traceback). So
+ * ComfyUI gets a moment to exit on its own first, and only then is sent ours.
  */
 export function forwardSignal(server: ComfyServer, signal: NodeJS.Signals): void {
-  const fromTerminal = signal === 'SIGINT' && [process.stdin, process.stdout, process.stderr].some(s => s.isTTY)
-  if (!fromTerminal) { server.kill(signal); return }
-  const timer = setTimeout(() => server.kill(signal), OWN_CTRL_C_GRACE_MS)
+  if (signal !== 'SIGINT') { server.kill(signal); return }
+  const timer = setTimeout(() => server.kill(signal), OWN_SIGINT_GRACE_MS)
   void server.exited.then(() => clearTimeout(timer))
 }
 

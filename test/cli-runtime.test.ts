@@ -162,6 +162,18 @@ U('Ctrl-C typed in a terminal: ComfyUI gets it once and run-ui exits with its co
   assert.equal(comfyPids(port!), [])
 }))
 
+U('SIGINT to the whole process group (dumb-init, kill -INT -PGID), no terminal: ComfyUI gets it once', within(async () => {
+  const run = follow(w.spawn(['run-ui', ID, '--offline', '--port', '0'], { detached: true }))
+  const [, url, port] = await run.waitFor('stdout', READY)
+  assert.ok(await answers(url!))
+  process.kill(-run.child.pid!, 'SIGINT')
+  const exit = await run.exit
+  assert.is(exit.code, 0, `a second SIGINT would have killed Python (130)\n${run.stderr()}`)
+  assert.match(run.stderr(), /Stopped server/)
+  assert.not.match(run.stderr(), /Traceback/)
+  assert.equal(comfyPids(port!), [])
+}))
+
 U('a port in use is a clear error naming it (exit 1); no ComfyUI is left behind', within(async () => {
   const held = createServer()
   const port = await listen(held)
