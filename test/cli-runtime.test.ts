@@ -99,6 +99,18 @@ async function handler(args: string[], env: Record<string, string> = {}) {
   return { ...r, port }
 }
 
+/**
+ * ComfyUI stopped on exactly one SIGINT: the stand-in ends a KeyboardInterrupt with 0 and run-ui passes that on
+ * (a second SIGINT during Python's shutdown would give 130), it printed its own shutdown line and no traceback,
+ * and nothing serves the port any more.
+ */
+function assertStoppedOnce(code: number | null, output: string, port: string): void {
+  assert.is(code, 0, `exit code ${code}:\n${output}`)
+  assert.match(output, /Stopped server/)
+  assert.not.match(output, /Traceback/)
+  assert.equal(comfyPids(port), [])
+}
+
 // --- run-ui ---
 
 const U = suite('cli: run-ui')
@@ -120,10 +132,7 @@ U('prints the ready line once /system_stats answers, passes -- ARGS on, and forw
 
   run.child.kill('SIGINT')
   const exit = await run.exit
-  assert.is(exit.code, 0, `the stand-in ends a KeyboardInterrupt with 0, and run-ui with its code\n${run.stderr()}`)
-  assert.match(run.stderr(), /Stopped server/)
-  assert.not.match(run.stderr(), /Traceback/)
-  assert.equal(comfyPids(port!), [])
+  assertStoppedOnce(exit.code, run.stderr(), port!)
   assert.not.ok(await answers(url!))
 }))
 
@@ -156,10 +165,7 @@ U('Ctrl-C typed in a terminal: ComfyUI gets it once and run-ui exits with its co
   assert.ok(await answers(url!))
   child.stdin!.write('\x03')
   const exit = await run.exit
-  assert.is(exit.code, 0, `a second SIGINT would have killed Python (130)\n${run.stdout()}`)
-  assert.match(run.stdout(), /Stopped server/)
-  assert.not.match(run.stdout(), /Traceback/)
-  assert.equal(comfyPids(port!), [])
+  assertStoppedOnce(exit.code, run.stdout(), port!)
 }))
 
 U('SIGINT to the whole process group (dumb-init, kill -INT -PGID), no terminal: ComfyUI gets it once', within(async () => {
@@ -168,10 +174,7 @@ U('SIGINT to the whole process group (dumb-init, kill -INT -PGID), no terminal: 
   assert.ok(await answers(url!))
   process.kill(-run.child.pid!, 'SIGINT')
   const exit = await run.exit
-  assert.is(exit.code, 0, `a second SIGINT would have killed Python (130)\n${run.stderr()}`)
-  assert.match(run.stderr(), /Stopped server/)
-  assert.not.match(run.stderr(), /Traceback/)
-  assert.equal(comfyPids(port!), [])
+  assertStoppedOnce(exit.code, run.stderr(), port!)
 }))
 
 U('a port in use is a clear error naming it (exit 1); no ComfyUI is left behind', within(async () => {
