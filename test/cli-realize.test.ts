@@ -1,6 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { existsSync, readdirSync, statSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { writeFile, readFile, mkdir } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { collect, makeWorld, type World } from './helpers/cli.ts'
@@ -207,6 +208,42 @@ R('an unpinned spec is resolved through the mirrors and said so; --frozen refuse
   const r = await w.cli(['realize', 'loose'])
   assert.is(r.code, 0, r.stderr)
   assert.match(r.stderr, new RegExp(`resolved NodeA: main → ${ctx.a.commits[1]!.slice(0, 10)}`))
+})
+
+R('a node dropped from the spec is removed unless it holds work of its own (a file, a commit); --force removes it', async ctx => {
+  const { w } = ctx
+  const nodeA = { repo: ctx.a.url, ref: 'main', commit: ctx.a.commits[0] }
+  const nodeB = { repo: ctx.b.url, ref: 'main', commit: ctx.b.commits[0] }
+  const realize = async (nodes: unknown[], ...flags: string[]) => {
+    await w.writeSpec('drop', spec(ctx, 'drop', {}, nodes))
+    const r = await w.cli(['realize', 'drop', ...flags])
+    assert.is(r.code, 0, r.stderr)
+    return r.stderr
+  }
+  await realize([nodeA, nodeB])
+  const a = join(w.home('drop'), 'custom_nodes', 'NodeA')
+  const b = join(w.home('drop'), 'custom_nodes', 'NodeB')
+  await writeFile(join(a, 'settings.json'), '{"mine": true}\n')
+  await mkdir(join(b, '__pycache__'))
+  await writeFile(join(b, '__pycache__', 'x.cpython-311.pyc'), 'made by Python, not by the user')
+
+  let said = await realize([])
+  assert.match(said, /NodeA left the spec but holds work of its own \(settings\.json\); kept at .*NodeA \(--force removes it\)/)
+  assert.is(await readFile(join(a, 'settings.json'), 'utf8'), '{"mine": true}\n')
+  assert.match(said, /removed .*NodeB \(no longer in the spec\)/)
+  assert.not.ok(existsSync(b))
+
+  await realize([nodeB])
+  const git = (...args: string[]) => execFileSync('git', ['-C', b, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { stdio: 'pipe' })
+  git('commit', '--allow-empty', '-m', 'my own work')
+  said = await realize([])
+  assert.match(said, /NodeB left the spec but holds work of its own \(\(commits, stashes or staged files of its own\)\)/)
+  assert.ok(existsSync(join(b, '.git')))
+
+  await realize([nodeB])
+  said = await realize([], '--force')
+  assert.match(said, /removed .*NodeB/)
+  assert.not.ok(existsSync(b))
 })
 
 R('a folder the tool did not create is refused with exit 2', async ctx => {

@@ -14,6 +14,24 @@ export async function localModifications(dir: string, signal?: AbortSignal): Pro
   return ok(parsePorcelainZ(r.stdout))
 }
 
+/**
+ * What the checkout at `dir` holds that exists nowhere else, so that deleting the folder would lose it: modified
+ * tracked files, files git does not track (ignored ones included: a node's settings often are), and objects of its
+ * own (a commit, a stash, a staged file; a checkout the tool made borrows every object from the mirror and has none).
+ * Python's bytecode caches are not counted: Python makes them, not the user.
+ */
+export async function workOnlyHere(dir: string, signal?: AbortSignal): Promise<Result<string[], GitProblem>> {
+  const doing = `reading the status of ${dir}`
+  const status = await runGit(['--no-optional-locks', 'status', '--porcelain', '-z', '--untracked-files=all', '--ignored'], { cwd: dir, signal })
+  if (status.aborted) return err(gitProblem({ reason: 'cancelled', doing }))
+  if (status.exitCode !== 0) return err(gitProblem({ reason: 'git-failed', doing, detail: gitFailure(status) }))
+  const found = parsePorcelainZ(status.stdout).filter(path => !/(^|\/)__pycache__\/|\.pyc$/.test(path))
+  const objects = await runGit(['count-objects', '-v'], { cwd: dir, signal })
+  if (objects.exitCode !== 0) return err(gitProblem({ reason: 'git-failed', doing, detail: gitFailure(objects) }))
+  const own = /^count: (\d+)$/m.exec(objects.stdout)?.[1] !== '0' || /^in-pack: (\d+)$/m.exec(objects.stdout)?.[1] !== '0'
+  return ok(own ? [...found, '(commits, stashes or staged files of its own)'] : found)
+}
+
 /** `XY path\0`, where a rename or copy adds `\0origin` (which we skip). */
 function parsePorcelainZ(out: string): string[] {
   const fields = out.split('\0')

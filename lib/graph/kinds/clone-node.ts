@@ -34,10 +34,14 @@ export const cloneNode: TaskPlugin = {
   async prune(taskId, recorded, ctx) {
     const checkout = recordedCheckout(recorded)
     if (!checkout || !(await exists(checkout.dir))) return undefined
-    const { localModifications } = await import('../../git/local-modifications.ts')
-    const status = await localModifications(checkout.dir, ctx.signal)
-    const changed = status.ok ? status.value : ['(its status could not be read)']
-    if (changed.length && !ctx.force) return `${taskId.slice('clone-node:'.length)} left the spec but has local changes; kept at ${checkout.dir} (--force removes it)`
+    // The folder goes only when nothing in it would be lost: what a user put there is never deleted without --force.
+    const { workOnlyHere } = await import('../../git/local-modifications.ts')
+    const status = await workOnlyHere(checkout.dir, ctx.signal)
+    const own = status.ok ? status.value : ['(its status could not be read)']
+    if (own.length && !ctx.force) {
+      const shown = own.length > 3 ? `${own.slice(0, 3).join(', ')} and ${own.length - 3} more` : own.join(', ')
+      return `${taskId.slice('clone-node:'.length)} left the spec but holds work of its own (${shown}); kept at ${checkout.dir} (--force removes it)`
+    }
     await rm(checkout.dir, { recursive: true, force: true })
     return `removed ${checkout.dir} (no longer in the spec)`
   },
