@@ -6,10 +6,11 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, addCommit, type TestRepo } from './helpers/git-repos.ts'
 import { buildWheel } from './helpers/wheels.ts'
+import { startServer } from './helpers/http-server.ts'
 
 interface Ctx { w: World; wheels: string; repos: Record<'core' | 'A' | 'B' | 'C' | 'D' | 'E', TestRepo> }
 const P = suite<Ctx>('cli: Python dependencies (collect, compile, install, install scripts)')
@@ -178,6 +179,32 @@ P('a deleted .venv is made again with every package, and install.py runs again',
   assert.is(installLines(home).length, runs + 1)
   const again = await w.cli(['realize', 'py', ...OFFLINE])
   assert.equal(ran(again.json<Report>()), [], 'and then it is a no-op again')
+})
+
+
+P('a version realized online is up to date offline: the lock an index gave is not resolved again (serverless build, then --offline)', async ctx => {
+  const { w } = ctx
+  // A PEP 503 index on 127.0.0.1 with demo-greet, and no find_links: offline, pip would have nothing to resolve from.
+  const wheel = buildWheel(join(w.dir, 'index-files'), { name: 'demo-greet', version: '1.0' })
+  const file = `/files/${basename(wheel)}`
+  const index = await startServer({
+    '/simple/demo-greet/': { handler: (_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<a href="${file}">${basename(wheel)}</a>`) },
+    [file]: { body: readFileSync(wheel) },
+  })
+  try {
+    const online = { ...spec(ctx, 'online', { A: 0 }), python: { index_url: `${index.url}/simple` } }
+    await w.writeSpec('online', online)
+    const first = await w.cli(['realize', 'online', '--json'])
+    assert.is(first.code, 0, first.stderr)
+    assert.equal(ran(first.json<Report>()).filter(id => id.startsWith('uv-')), ['uv-compile', 'uv-install'])
+    assert.ok(index.hits('/simple/demo-greet/') > 0, 'the index was asked')
+    const offline = await w.cli(['realize', 'online', ...OFFLINE])
+    assert.is(offline.code, 0, offline.stderr)
+    assert.equal(ran(offline.json<Report>()), [], 'nothing runs again offline')
+    assert.equal(distInfos(w.home('online')), ['demo_greet-1.0.dist-info'])
+  } finally {
+    await index.close()
+  }
 })
 
 P.run()

@@ -53,12 +53,14 @@ export interface CompileProblem {
 }
 
 /**
- * Everything the lock depends on, hashed: the compile cache key and the uv-compile fingerprint.
- * Credentials in index URLs only ever reach the hash.
+ * Everything the lock depends on, hashed: the compile cache key. Credentials in index URLs only ever reach the hash.
+ * A lock resolved offline (from find_links and caches only) has a key of its own, so that it never stands in for
+ * an online resolution; an offline run takes either (see compile).
  */
 export function compileInputsHash(o: Pick<CompileOptions, 'collected' | 'rules' | 'backend' | 'pythonVersion' | 'offline' | 'baseDir'>): string {
-  const index = indexOptions(o.rules, o.collected, { offline: o.offline, ...(o.baseDir ? { baseDir: o.baseDir } : {}) })
+  const index = indexOptions(o.rules, o.collected, { offline: false, ...(o.baseDir ? { baseDir: o.baseDir } : {}) })
   return sha256(canonicalJson({
+    ...(o.offline ? { resolvedOffline: true } : {}),
     schema: COMPILE_SCHEMA,
     requirements: renderRequirementsIn(o.collected),
     constraints: renderConstraints(o.collected),
@@ -106,10 +108,15 @@ export function pipResolveArgs(p: { input: string; report: string; constraints?:
  * package involved, the node packs that asked for it and their specs.
  */
 export async function compile(o: CompileOptions): Promise<Result<CompileResult, CompileProblem>> {
+  // Offline, a lock an online run resolved is the better one, and it is what a realize online left behind.
+  for (const offline of o.offline ? [false, true] : [false]) {
+    const key = compileInputsHash({ ...o, offline })
+    const path = compiledLockPath(o.cacheRoot, key)
+    const cachedText = await readFile(path, 'utf8').catch(() => undefined)
+    if (cachedText !== undefined) return ok({ lockPath: path, lockHash: sha256(cachedText), inputsHash: key, cached: true, pins: parseLockPins(cachedText) })
+  }
   const inputsHash = compileInputsHash(o)
   const lockPath = compiledLockPath(o.cacheRoot, inputsHash)
-  const cachedText = await readFile(lockPath, 'utf8').catch(() => undefined)
-  if (cachedText !== undefined) return ok({ lockPath, lockHash: sha256(cachedText), inputsHash, cached: true, pins: parseLockPins(cachedText) })
 
   const requirementsIn = renderRequirementsIn(o.collected)
   if (!requirementsIn) {

@@ -155,7 +155,7 @@ export const uvCompile: TaskPlugin = {
       backend: `${backend.kind} ${backend.version}`,
       python_version: readVenv(venvDirOf(ctx.env.home))?.fullVersion ?? null,
       collected: record(ctx.deps.get('collect-deps')?.outputs).hash ?? null,
-      offline: ctx.config.offline,
+      // Not `offline`: a lock resolved online serves an offline run as it is (a serverless worker realized at build time).
     }
   },
   async outputsStand(_task, recorded) {
