@@ -14,6 +14,8 @@ export interface Io {
   /** Aborted on the first Ctrl-C / SIGTERM. */
   signal: AbortSignal
   isTTY: boolean
+  /** Watch mode prints JSON lines: every document on one line. */
+  jsonLines?: boolean
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>
@@ -27,6 +29,11 @@ export interface Command {
   /** Whether the command takes the location flags (--versions-dir, --home, ...). */
   locations?: boolean
   allowPositionals?: number
+  /**
+   * The JSON document that reports a failure, for a command whose stdout is always one (run-handler's
+   * `{"error", "details"}`); other commands print `{"ok": false, "errors": [...]}`, and only with --json.
+   */
+  errorDocument?(error: string, details: string[]): unknown
   run(args: ParsedArgs, io: Io): Promise<number>
 }
 
@@ -118,7 +125,7 @@ export function reportDiagnostics(io: Io, diagnostics: Diagnostic[], json: boole
 }
 
 export function printJson(io: Io, value: unknown): void {
-  io.out(`${JSON.stringify(value, null, 2)}\n`)
+  io.out(`${io.jsonLines ? JSON.stringify(value) : JSON.stringify(value, null, 2)}\n`)
 }
 
 /** The configuration for a command, from its location flags, the environment and cache.config.ts. */

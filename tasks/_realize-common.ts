@@ -1,4 +1,4 @@
-import type { ResolvedConfig } from '../lib/config/resolve.ts'
+import { homeFor, type ResolvedConfig } from '../lib/config/resolve.ts'
 import type { RendererChoice, RunReport } from '../lib/engine/execute.ts'
 import { prepare, type Prepared } from '../lib/pipeline/prepare.ts'
 import { EXIT, printJson, reportDiagnostics, type Io } from './_cli.ts'
@@ -16,10 +16,31 @@ export const secretsOf = (config: ResolvedConfig, env: NodeJS.ProcessEnv): strin
 export async function prepareOrReport(io: Io, o: { id: string; config: ResolvedConfig; frozen: boolean; json: boolean }): Promise<Prepared | number> {
   const r = await prepare({ ...o, signal: io.signal, onResolve: line => io.err(`resolved ${line}`) })
   if (r.ok) return r.value
-  if (r.error.reason === 'spec') return reportDiagnostics(io, r.error.diagnostics, o.json, { version: o.id })
+  // The --json document keeps the shape of a run's (version, home, ok, tasks), with what went wrong added.
+  const home = homeFor(o.config, o.id)
+  if (r.error.reason === 'spec') return reportDiagnostics(io, r.error.diagnostics, o.json, { version: o.id, home, tasks: [] })
   io.err(r.error.message)
-  if (o.json) printJson(io, { version: o.id, ok: false, error: r.error.message, tasks: [] })
+  if (o.json) printJson(io, { version: o.id, home, ok: false, error: r.error.message, tasks: [] })
   return io.signal.aborted ? EXIT.interrupted : EXIT.failed
+}
+
+/** The realize flags, for the --help of the commands that realize first. */
+const REALIZE_FLAGS = {
+  frozen: ['--frozen', 'refuse a spec with an unpinned repo or model (run `validate <id>` to pin)'],
+  offline: ['--offline', 'use the caches only (COMFY_OFFLINE=1); a missing object is named'],
+  jobs: ['-j, --jobs N', 'at most N tasks at once (and at most N per resource: git, network, cpu)'],
+  force: ['--force', 'discard local modifications in checkouts instead of stopping'],
+} as const
+
+/** Help lines for these realize flags, their text starting at column `width`. */
+export const realizeFlagsHelp = (names: (keyof typeof REALIZE_FLAGS)[], width: number): string =>
+  names.map(n => `  ${REALIZE_FLAGS[n][0].padEnd(width - 2)}${REALIZE_FLAGS[n][1]}`).join('\n')
+
+/** realize() refused to start (the home is not one it may build in): exit 2, and with --json a run's shape with the reason. */
+export function reportRefused(io: Io, o: { id: string; home: string; json: boolean }, error: string): number {
+  io.err(error)
+  if (o.json) printJson(io, { version: o.id, home: o.home, ok: false, error, tasks: [] })
+  return EXIT.usage
 }
 
 /** The end-of-run summary on stderr: what failed and what it blocked. */

@@ -3,7 +3,7 @@ import type { Prepared } from '../lib/pipeline/prepare.ts'
 import { specFile } from '../lib/pipeline/prepare.ts'
 import { WatchLoop } from '../lib/watch/watch-loop.ts'
 import { EXIT } from './_cli.ts'
-import { realizeCycle, specCheck, type WatchOptions } from './_watch.ts'
+import { firstCheckFailed, realizeCycle, specCheck, type WatchOptions } from './_watch.ts'
 import { announceReady, exitCodeOfSignal, forwardSignal, launchForeground, loadedAtStart, receivedSignal, type LaunchFlags } from './_launch.ts'
 
 /** How long ComfyUI may take to stop on the forwarded Ctrl-C before it is killed. */
@@ -15,12 +15,14 @@ const STOP_GRACE_MS = 10_000
  * in this cycle or in a failed or superseded one, and left running when only models changed. Ctrl-C is
  * forwarded to ComfyUI as in run-ui, and its exit code is the command's.
  */
-export async function watchUi(o: WatchOptions & { flags: LaunchFlags }): Promise<number> {
+export async function watchUi(options: WatchOptions & { flags: LaunchFlags }): Promise<number> {
+  const o = { ...options, io: { ...options.io, jsonLines: true } }
   const check = specCheck(o)
   const first = await check()
-  if (!first.ok) { first.report(); return EXIT.usage }
+  if (!first.ok) return firstCheckFailed(o)
   let server: ComfyServer | undefined
   let stopping = false
+  let refused = false
   /** Tasks that ran since ComfyUI was last started and changed what it loads at start. */
   const unloaded = new Set<string>()
 
@@ -54,7 +56,8 @@ export async function watchUi(o: WatchOptions & { flags: LaunchFlags }): Promise
     check,
     run: async (prepared, signal, cycle) => {
       const report = await realizeCycle(o, prepared, signal, cycle)
-      if (!report) return
+      // A home the tool may not build in stays so whatever the spec says: nothing to wait for.
+      if (!report) { refused = true; void loop.stop(); return }
       // Even a failed or cancelled cycle may have changed a checkout: remembered until ComfyUI starts again.
       for (const t of report.tasks) if (loadedAtStart(t)) unloaded.add(t.id)
       if (!report.ok || signal.aborted) return
@@ -65,7 +68,7 @@ export async function watchUi(o: WatchOptions & { flags: LaunchFlags }): Promise
   o.io.signal.addEventListener('abort', () => { stopping = true; void loop.stop() }, { once: true })
   await loop.start(first.value)
   const s = server as ComfyServer | undefined
-  if (!s) return EXIT.interrupted
+  if (!s) return refused ? EXIT.usage : EXIT.interrupted
   forwardSignal(s, receivedSignal(o.io.signal))
   const kill = setTimeout(() => s.kill('SIGKILL'), STOP_GRACE_MS)
   const exit = await s.exited

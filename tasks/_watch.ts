@@ -5,7 +5,7 @@ import { realize } from '../lib/pipeline/realize.ts'
 import { renderDiagnostic } from '../lib/spec/diagnostic.ts'
 import { WatchLoop } from '../lib/watch/watch-loop.ts'
 import { EXIT, type Io } from './_cli.ts'
-import { secretsOf } from './_realize-common.ts'
+import { reportRefused, secretsOf } from './_realize-common.ts'
 
 export interface WatchOptions { id: string; config: ResolvedConfig; io: Io; json: boolean; frozen: boolean; force: boolean }
 
@@ -36,13 +36,20 @@ export function specCheck(o: WatchOptions) {
   }
 }
 
+/** The first check failed: nothing to watch yet. Exit 2 (130 when interrupted), with --json the run's shape. */
+export async function firstCheckFailed(o: WatchOptions): Promise<number> {
+  const { prepareOrReport } = await import('./_realize-common.ts')
+  const code = await prepareOrReport(o.io, { id: o.id, config: o.config, frozen: o.frozen, json: o.json })
+  return typeof code === 'number' ? code : EXIT.usage
+}
+
 /** One watch cycle: realize incrementally, then print the cycle's line. Undefined when the home was refused. */
 export async function realizeCycle(o: WatchOptions, prepared: Prepared, signal: AbortSignal, cycle: number): Promise<RunReport | undefined> {
   const r = await realize({
     prepared, config: o.config, force: o.force, secrets: secretsOf(o.config, o.io.env), processEnv: o.io.env,
     signal: AbortSignal.any([signal, o.io.signal]), renderer: 'silent', stream: process.stderr, onNote: line => o.io.err(line),
   })
-  if (!r.ok) { o.io.err(r.error); return undefined }
+  if (!r.ok) { reportRefused(o.io, { id: o.id, home: prepared.home, json: o.json }, r.error); return undefined }
   const line = cycleLine({ id: o.id, home: prepared.home, cycle, report: r.value, json: o.json })
   if (o.json) o.io.out(`${line}\n`)
   else o.io.err(line)
@@ -50,18 +57,23 @@ export async function realizeCycle(o: WatchOptions, prepared: Prepared, signal: 
 }
 
 /** `realize --watch`: realize, then again after each change of the spec, until Ctrl-C. */
-export async function watchRealize(o: WatchOptions): Promise<number> {
+export async function watchRealize(options: WatchOptions): Promise<number> {
+  const o = { ...options, io: { ...options.io, jsonLines: true } }
   const check = specCheck(o)
   const first = await check()
-  if (!first.ok) { first.report(); return EXIT.usage }
+  if (!first.ok) return firstCheckFailed(o)
   o.io.err(`watching ${specFile(o.config, o.id)} (Ctrl-C to stop)`)
+  let refused = false
   const loop = new WatchLoop<Prepared>({
     files: [specFile(o.config, o.id)],
     check,
-    run: async (prepared, signal, cycle) => { await realizeCycle(o, prepared, signal, cycle) },
+    run: async (prepared, signal, cycle) => {
+      // A home the tool may not build in stays so whatever the spec says: nothing to wait for.
+      if (!(await realizeCycle(o, prepared, signal, cycle))) { refused = true; void loop.stop() }
+    },
     onError: e => o.io.err(`watch: ${(e as Error).message ?? e}`),
   })
   o.io.signal.addEventListener('abort', () => void loop.stop(), { once: true })
   await loop.start(first.value)
-  return EXIT.interrupted
+  return refused ? EXIT.usage : EXIT.interrupted
 }

@@ -3,7 +3,7 @@
  * the process (argv, environment, signals, exit codes); everything under lib/ takes parameters.
  */
 import { setMaxListeners } from 'node:events'
-import { EXIT, COMMON_HELP, LOCATION_HELP, UsageError, parseCommandArgs, type Command, type Io } from './_cli.ts'
+import { EXIT, COMMON_HELP, LOCATION_HELP, UsageError, parseCommandArgs, printJson, type Command, type Io } from './_cli.ts'
 
 const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   create: () => import('./create.ts'),
@@ -87,6 +87,9 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`comfy-vc ${name}: ${e.message}\nRun \`npx tsx tasks ${name} --help\` for usage.`)
+      // --json promises one document on stdout, a mistake in the call included.
+      if (cmd.errorDocument) printJson(io, cmd.errorDocument(e.message, []))
+      else if (rest.slice(0, rest.indexOf('--') >>> 0).includes('--json')) printJson(io, { ok: false, errors: [e.message] })
       return EXIT.usage
     }
     if (controller.signal.aborted) return EXIT.interrupted

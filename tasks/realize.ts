@@ -1,6 +1,6 @@
 import { realize } from '../lib/pipeline/realize.ts'
 import { bool, configFor, int, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
-import { exitCodeOf, prepareOrReport, rendererFor, secretsOf, summarize } from './_realize-common.ts'
+import { exitCodeOf, prepareOrReport, realizeFlagsHelp, reportRefused, rendererFor, secretsOf, summarize } from './_realize-common.ts'
 
 const command: Command = {
   name: 'realize',
@@ -18,10 +18,7 @@ models fetched into the shared store and linked, one Python environment with eve
 requirements resolved together. Each task is skipped when its inputs and outputs are unchanged,
 so a second run does nothing.
 
-  --frozen      refuse a spec with an unpinned repo or model (run \`validate <id>\` to pin)
-  --offline     use the caches only (COMFY_OFFLINE=1); a missing object is named
-  --jobs N      at most N tasks at once (and at most N per resource: git, network, cpu)
-  --force       discard local modifications in checkouts instead of stopping
+${realizeFlagsHelp(['frozen', 'offline', 'jobs', 'force'], 16)}
   --watch       realize again whenever the spec changes (Ctrl-C ends)`,
   async run(args, io) {
     const id = versionId(args)
@@ -38,11 +35,7 @@ so a second run does nothing.
       prepared, config, force: bool(args, 'force'), secrets: secretsOf(config, io.env), processEnv: io.env, signal: io.signal,
       renderer: rendererFor(io), stream: process.stderr, onNote: line => io.err(line),
     })
-    if (!result.ok) {
-      io.err(result.error)
-      if (json) printJson(io, { version: id, home: prepared.home, ok: false, error: result.error, tasks: [] })
-      return EXIT.usage
-    }
+    if (!result.ok) return reportRefused(io, { id, home: prepared.home, json }, result.error)
     summarize(io, result.value, prepared.home)
     if (json) printJson(io, { version: id, home: prepared.home, ok: result.value.ok, tasks: result.value.tasks })
     return exitCodeOf(result.value)

@@ -2,8 +2,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { runJob, parseJobInput, parseImageOption, formatJobProgress, type JobImage } from '../lib/comfy/job.ts'
 import { realize } from '../lib/pipeline/realize.ts'
-import { bool, configFor, int, list, printJson, reportDiagnostics, str, versionId, EXIT, UsageError, type Command, type Io, type ParsedArgs } from './_cli.ts'
-import { exitCodeOf, prepareOrReport, rendererFor, secretsOf, summarize } from './_realize-common.ts'
+import { prepare } from '../lib/pipeline/prepare.ts'
+import { renderDiagnostic } from '../lib/spec/diagnostic.ts'
+import { bool, configFor, int, list, printJson, str, versionId, EXIT, UsageError, type Command, type Io, type ParsedArgs } from './_cli.ts'
+import { exitCodeOf, realizeFlagsHelp, rendererFor, secretsOf, summarize } from './_realize-common.ts'
 import { announceReady, launchForeground, forwardIfKept } from './_launch.ts'
 
 const command: Command = {
@@ -18,6 +20,7 @@ const command: Command = {
   },
   help: `Usage: npx tsx tasks run-handler <id> (--workflow FILE | --job FILE) [--image NAME=PATH]...
                  [--output base64|files] [--out-file F] [--out-dir D] [--timeout S] [--url URL] [--keep-server]
+                 [--offline] [--frozen]
 
 Runs one job the way a RunPod serverless worker does and prints its result as JSON:
 {"images": [{"filename", "type": "base64", "data"}], "outputs": {...}} (every output kind: images,
@@ -33,9 +36,20 @@ port, the job runs, and ComfyUI is stopped (--keep-server leaves it running unti
   --out-file F      write the result JSON to F instead of stdout
   --out-dir D       where --output files writes the outputs
   --timeout S       interrupt the prompt after S seconds (default: no limit)
-  --url URL         use a running ComfyUI instead of starting one`,
+  --url URL         use a running ComfyUI instead of starting one
+  --keep-server     leave the ComfyUI it started running until Ctrl-C
+${realizeFlagsHelp(['offline', 'frozen'], 20)}
+
+Every failure is the {"error", "details"} document too: exit 2 for a mistake in the call, the spec or
+the configuration, 1 when the version could not be realized or the job failed, 130 when interrupted.`,
+  errorDocument: (error, details) => ({ error, details }),
   async run(args, io) {
     const id = versionId(args)
+    // run-handler's stdout is always one JSON document, errors included.
+    const fail = async (code: number, error: string, details: string[] = []) => {
+      await emit(io, args.values, { error, details })
+      return code
+    }
     const outputMode = str(args, 'output') ?? 'base64'
     if (outputMode !== 'base64' && outputMode !== 'files') throw new UsageError(`--output takes "base64" or "files", got "${outputMode}"`)
     if (outputMode === 'files' && !str(args, 'out-dir')) throw new UsageError('--output files needs --out-dir D')
@@ -48,29 +62,40 @@ port, the job runs, and ComfyUI is stopped (--keep-server leaves it running unti
       signal: io.signal, onProgress: progressPrinter(io),
     }
     const url = str(args, 'url')
-    if (url) return finish(io, args.values, await runJob({ ...job, url }))
+    if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) throw new UsageError(`--url takes http(s)://HOST:PORT of a running ComfyUI, got "${url}"`)
+    if (url) {
+      const code = await finish(io, args.values, await runJob({ ...job, url }))
+      return io.signal.aborted ? EXIT.interrupted : code
+    }
 
     const config = await configFor(args, io, { offline: bool(args, 'offline') || undefined })
-    // run-handler's stdout is always a JSON document, errors included.
-    if (Array.isArray(config)) return reportDiagnostics(io, config, true)
-    const prepared = await prepareOrReport(io, { id, config, frozen: bool(args, 'frozen'), json: false })
-    if (typeof prepared === 'number') return prepared
+    if (Array.isArray(config)) {
+      for (const d of config) io.err(renderDiagnostic(d))
+      return fail(EXIT.usage, 'the configuration has problems', config.map(renderDiagnostic))
+    }
+    const prepared = await prepare({ id, config, frozen: bool(args, 'frozen'), signal: io.signal, onResolve: line => io.err(`resolved ${line}`) })
+    if (!prepared.ok) {
+      if (prepared.error.reason === 'spec') {
+        const lines = prepared.error.diagnostics.map(renderDiagnostic)
+        for (const l of lines) io.err(l)
+        return fail(EXIT.usage, `the spec of ${id} has problems`, lines)
+      }
+      io.err(prepared.error.message)
+      return fail(io.signal.aborted ? EXIT.interrupted : EXIT.failed, prepared.error.message)
+    }
     const secrets = secretsOf(config, io.env)
     const realized = await realize({
-      prepared, config, force: false, secrets, processEnv: io.env, signal: io.signal,
+      prepared: prepared.value, config, force: false, secrets, processEnv: io.env, signal: io.signal,
       renderer: rendererFor(io), stream: process.stderr, onNote: line => io.err(line),
     })
-    if (!realized.ok) { io.err(realized.error); return EXIT.usage }
-    summarize(io, realized.value, prepared.home)
+    if (!realized.ok) { io.err(realized.error); return fail(EXIT.usage, realized.error) }
+    summarize(io, realized.value, prepared.value.home)
     if (!realized.value.ok) {
-      await emit(io, args.values, { error: 'the version could not be realized', details: realized.value.tasks.filter(t => t.status === 'failed').map(t => `${t.id}: ${t.error}`) })
-      return exitCodeOf(realized.value)
+      const details = realized.value.tasks.filter(t => t.status === 'failed').map(t => `${t.id}: ${t.error}`)
+      return fail(exitCodeOf(realized.value), realized.value.cancelled ? 'interrupted while realizing the version' : 'the version could not be realized', details)
     }
-    const launched = await launchForeground(io, prepared, { port: 0, extraArgs: [], secrets }, { quietLog: true })
-    if (!launched.ok) {
-      await emit(io, args.values, { error: 'ComfyUI did not start', details: launched.error.message.split('\n') })
-      return io.signal.aborted ? EXIT.interrupted : EXIT.failed
-    }
+    const launched = await launchForeground(io, prepared.value, { port: 0, extraArgs: [], secrets }, { quietLog: true })
+    if (!launched.ok) return fail(io.signal.aborted ? EXIT.interrupted : EXIT.failed, 'ComfyUI did not start', launched.error.message.split('\n'))
     announceReady(io, launched.value, true)
     try {
       const code = await finish(io, args.values, await runJob({ ...job, url: launched.value.url }))

@@ -1,7 +1,7 @@
 import { realize } from '../lib/pipeline/realize.ts'
 import type { ComfyServer } from '../lib/comfy/launch.ts'
 import { bool, configFor, int, printJson, reportDiagnostics, str, versionId, EXIT, type Command } from './_cli.ts'
-import { exitCodeOf, prepareOrReport, rendererFor, secretsOf, summarize } from './_realize-common.ts'
+import { exitCodeOf, prepareOrReport, realizeFlagsHelp, reportRefused, rendererFor, secretsOf, summarize } from './_realize-common.ts'
 import { announceReady, exitCodeOfSignal, forwardSignal, launchForeground, receivedSignal } from './_launch.ts'
 
 const command: Command = {
@@ -13,7 +13,7 @@ const command: Command = {
     port: { type: 'string', short: 'p' }, listen: { type: 'string' }, watch: { type: 'boolean' },
     offline: { type: 'boolean' }, frozen: { type: 'boolean' }, jobs: { type: 'string', short: 'j' }, force: { type: 'boolean' },
   },
-  help: `Usage: npx tsx tasks run-ui <id> [--port N] [--listen ADDR] [--watch] [--offline] [--frozen] [-- COMFYUI ARGS]
+  help: `Usage: npx tsx tasks run-ui <id> [--port N] [--listen ADDR] [--watch] [--offline] [--frozen] [--jobs N] [--force] [-- COMFYUI ARGS]
 
 Realizes the version (only what is not up to date), then runs ComfyUI in the foreground:
 <home>/.venv/bin/python main.py --listen ADDR --port N [launch.args] [ARGS]. Prints
@@ -24,7 +24,8 @@ and its exit code becomes this command's.
   --listen ADDR   the address (default: the spec's launch.listen, 127.0.0.1)
   --watch         realize again whenever the spec changes; ComfyUI restarts only when the core,
                   a node or the Python environment changed (not for models alone)
-  -- ARGS         passed to ComfyUI after the spec's launch.args`,
+  -- ARGS         passed to ComfyUI after the spec's launch.args
+${realizeFlagsHelp(['offline', 'frozen', 'jobs', 'force'], 18)}`,
   async run(args, io) {
     const id = versionId(args)
     const json = bool(args, 'json')
@@ -41,7 +42,7 @@ and its exit code becomes this command's.
       prepared, config, force: bool(args, 'force'), secrets: flags.secrets, processEnv: io.env, signal: io.signal,
       renderer: rendererFor(io), stream: process.stderr, onNote: line => io.err(line),
     })
-    if (!realized.ok) { io.err(realized.error); return EXIT.usage }
+    if (!realized.ok) return reportRefused(io, { id, home: prepared.home, json }, realized.error)
     summarize(io, realized.value, prepared.home)
     if (!realized.value.ok) {
       if (json) printJson(io, { version: id, home: prepared.home, ok: false, tasks: realized.value.tasks })

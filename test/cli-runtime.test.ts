@@ -326,13 +326,29 @@ H('--url runs the job on a ComfyUI already running: nothing is realized', within
   }
 }))
 
+H('--url, interrupted by Ctrl-C: exit 130 with the {error} document; the prompt is interrupted and ComfyUI left running', within(async () => {
+  const standin = await startStandin(await makeStandinHome(join(w.dir, 'standin-slow')), { STANDIN_STEP_DELAY: '1' })
+  try {
+    const workflow = await inputFile('slow.json', txt2imgWorkflow({ steps: 20 }))
+    const run = follow(w.spawn(['run-handler', 'not-realized', '--url', standin.url, '--workflow', workflow], { detached: true }))
+    await run.waitFor('stderr', /KSampler|step|\d+\/20/)
+    run.child.kill('SIGINT')
+    const exit = await run.exit
+    assert.is(exit.code, 130, run.stderr())
+    assert.match(JSON.parse(run.stdout()).error, /cancelled/)
+    assert.ok(await answers(standin.url), 'the running ComfyUI is left running')
+  } finally {
+    await standin.stop()
+  }
+}))
+
 H('a UI-format workflow is refused with how to export the API format (exit 2, nothing started)', within(async () => {
   const ui = { last_node_id: 9, last_link_id: 9, nodes: [{ id: 3, type: 'KSampler' }], links: [[1, 4, 0, 3, 0, 'MODEL']], version: 0.4 }
   const r = await w.cli(['run-handler', ID, '--workflow', await inputFile('ui.json', ui)])
   assert.is(r.code, 2)
   assert.match(r.stderr, /UI-format workflow/)
   assert.match(r.stderr, /Export \(API\)/)
-  assert.is(r.stdout, '')
+  assert.match(r.json().error, /UI-format workflow/, 'stdout carries the {error, details} document')
   assert.not.match(r.stderr, /ComfyUI ready|realized:/)
 }))
 
@@ -347,6 +363,22 @@ H('usage mistakes exit 2 before anything starts', within(async () => {
   const badImage = await w.cli(['run-handler', ID, '--workflow', workflow, '--image', 'x.png=/nonexistent/x.png'])
   assert.is(badImage.code, 2)
   assert.match(badImage.stderr, /--image x\.png=\/nonexistent\/x\.png: cannot read \(ENOENT\)/)
+  const badUrl = await w.cli(['run-handler', ID, '--workflow', workflow, '--url', 'notaurl'])
+  assert.is(badUrl.code, 2)
+  for (const r of [both, noDir, badImage, badUrl]) assert.equal(Object.keys(r.json()), ['error', 'details'], r.stdout)
+  assert.match(badUrl.json().error, /--url takes http\(s\):\/\/HOST:PORT/)
+}))
+
+H('a version that cannot be prepared or realized: the {error, details} document, exit 2 for the spec, 1 for a failure', within(async () => {
+  const workflow = await inputFile('demo.json', DEMO_WORKFLOW)
+  const missing = await w.cli(['run-handler', 'nosuch', '--workflow', workflow])
+  assert.is(missing.code, 2)
+  assert.is(missing.json().error, 'the spec of nosuch has problems')
+  assert.match(missing.json().details[0], /nosuch\.json: \(root\): no such spec/)
+  await w.writeSpec('gone', { schema_version: 2, id: 'gone', comfyui: { repo: `file://${w.dir}/no-such-repo`, ref: 'master' } })
+  const failed = await w.cli(['run-handler', 'gone', '--workflow', workflow, '--offline'])
+  assert.is(failed.code, 1, failed.stderr)
+  assert.match(failed.json().error, /no-such-repo/)
 }))
 
 H.run()

@@ -1,8 +1,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { ChildProcess } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, type TestRepo } from './helpers/git-repos.ts'
@@ -209,7 +209,25 @@ W('a spec that is invalid from the start: exit 2 with its errors, nothing watche
     const r = await w.cli(args)
     assert.is(r.code, 2, `${args.join(' ')}\n${r.stderr}`)
     assert.match(r.stderr, /versions\/broken\.json: custom_nodes\[0\]\.repo: /)
-    assert.not.match(r.stderr, /watching .*\(Ctrl-C to stop\)|ComfyUI ready/)
+    assert.not.match(r.stderr, /watching|ComfyUI ready/)
+    const json = await w.cli([...args, '--json'])
+    assert.is(json.code, 2)
+    assert.equal([json.json().ok, json.json().version, json.json().tasks], [false, 'broken', []])
+    assert.match(json.json().errors[0], /custom_nodes\[0\]\.repo: /)
+  }
+}))
+
+W('a home the tool may not build in: exit 2 naming it, not a watch that waits for nothing', within(async () => {
+  const home = join(w.dir, 'users-folder')
+  await mkdir(home, { recursive: true })
+  await writeFile(join(home, 'notes.txt'), 'mine\n')
+  await w.writeSpec('refused', { ...spec(['NodeX']), id: 'refused' })
+  for (const args of [['realize', 'refused', '--watch', '--json'], ['run-ui', 'refused', '--watch', '--port', '0', '--json']]) {
+    const r = await w.cli([...args, '--home', home])
+    assert.is(r.code, 2, `${args.join(' ')}\n${r.stderr}`)
+    assert.match(r.stderr, /is not empty and was not created by comfy-vc/)
+    assert.equal([r.json().ok, r.json().home, r.json().tasks], [false, home, []])
+    assert.ok(existsSync(join(home, 'notes.txt')))
   }
 }))
 
