@@ -6,7 +6,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { collect, makeWorld, type World } from './helpers/cli.ts'
@@ -156,6 +156,30 @@ M('a second realize with models downloads nothing and skips every task', async c
   const report = r.json<Report>()
   assert.ok(report.tasks.every(t => t.status === 'skipped'), r.stdout)
   assert.is(srv.requests.length, seen, 'no request reached the server')
+})
+
+M('a blob written to after it was verified is noticed by the next realize: hashed, fetched again, linked', async ctx => {
+  const { w, srv } = ctx
+  const d = ctx.models.d!
+  await w.writeSpec('seal', spec(ctx, 'seal', [entry(ctx, 'd')]))
+  const first = await w.cli(['realize', 'seal'])
+  assert.is(first.code, 0, first.stderr)
+  const blob = blobOf(w.cache, d.sha256)
+  assert.is(statSync(blob).mtimeMs, 1000, 'a verified blob is sealed with the mtime 1 s')
+  const fetches = gets(srv, d.route).length
+  chmodSync(blob, 0o644)
+  const fd = openSync(blob, 'r+')
+  writeSync(fd, Buffer.from('not the weights'), 0, 15, 100)
+  closeSync(fd)
+  const r = await w.cli(['realize', 'seal', '--json'])
+  assert.is(r.code, 0, r.stderr)
+  const fetch = task(r.json<Report>(), `fetch-model:${d.path}`)
+  assert.is(fetch.status, 'ran')
+  assert.is(gets(srv, d.route).length, fetches + 1, 'fetched again')
+  assert.match(r.stderr, /the store's blob .* was changed on disk/)
+  assert.is(sha(readFileSync(join(w.home('seal'), 'models', d.path))), d.sha256)
+  const again = await w.cli(['realize', 'seal', '--json'])
+  assert.ok(again.json<Report>().tasks.every(t => t.status === 'skipped'), again.stdout)
 })
 
 M('--frozen refuses a model without sha256; validate pins it from the store after a realize', async ctx => {

@@ -9,7 +9,7 @@ import type { Limit } from '../fetch/limit.ts'
 import { discardPartial, sidecarPath } from '../fetch/partial.ts'
 import { problemFromError, type DownloadProblem } from '../fetch/problems.ts'
 import type { Progress } from '../fetch/progress.ts'
-import { blobPath, blobSize, lookupUrl, moveIntoStore, partialPathFor, recordUrl, urlLockPath } from './store.ts'
+import { blobPath, blobState, hashFile, lookupUrl, moveIntoStore, partialPathFor, recordUrl, seal, urlLockPath } from './store.ts'
 
 export interface EnsureBlobOptions {
   modelsDir: string
@@ -25,6 +25,8 @@ export interface EnsureBlobOptions {
   env: Readonly<Record<string, string | undefined>>
   signal?: AbortSignal | undefined
   onProgress?: ((p: Progress) => void) | undefined
+  /** A line for the task's log (a changed blob fetched again). */
+  onNote?: ((line: string) => void) | undefined
   timeouts: { headersMs: number; bodyMs: number }
   retries?: number
   retryDelayMs?: number
@@ -101,8 +103,20 @@ async function inStore(o: EnsureBlobOptions): Promise<Result<EnsuredBlob, Downlo
     if (!known) return undefined
     sha256 = known.sha256
   }
-  const size = await blobSize(o.modelsDir, sha256)
-  if (size === undefined) return undefined
+  const state = await blobState(o.modelsDir, sha256)
+  if (!state) return undefined
+  const blob = blobPath(o.modelsDir, sha256)
+  if (!state.sealed) {
+    // Written to since it was verified (through a hard link, say): hashed again before it is trusted.
+    const actual = await hashFile(blob, o.signal)
+    if (actual.sha256 !== sha256) {
+      o.onNote?.(`${o.name}: the store's blob ${sha256.slice(0, 12)}… was changed on disk (its sha256 is now ${actual.sha256.slice(0, 12)}…); fetching it again`)
+      await rm(blob, { force: true })
+      return undefined
+    }
+    await seal(blob)
+  }
+  const size = state.size
   if (o.size !== undefined && size !== o.size) {
     return err({
       reason: 'size-mismatch', name: o.name, expected: o.size, actual: size,
@@ -111,5 +125,5 @@ async function inStore(o: EnsureBlobOptions): Promise<Result<EnsuredBlob, Downlo
   }
   // A pinned model found by hash also teaches the index its URL (once).
   if (o.sha256 && (await lookupUrl(o.modelsDir, o.url))?.sha256 !== sha256) await recordUrl(o.modelsDir, o.url, sha256, size).catch(() => {})
-  return ok({ sha256, size, blob: blobPath(o.modelsDir, sha256), downloaded: false, bytesFetched: 0 })
+  return ok({ sha256, size, blob, downloaded: false, bytesFetched: 0 })
 }

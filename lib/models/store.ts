@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs'
-import { chmod, copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises'
+import { chmod, copyFile, mkdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { dirname, join, resolve } from 'node:path'
 import { tempSibling, writeFileAtomic } from '../util/atomic.ts'
@@ -49,6 +49,21 @@ export async function recordUrl(modelsDir: string, url: string, sha256: string, 
 }
 
 /** The size of a blob in the store, or undefined when it is not there. */
+/**
+ * The modification time of every verified blob, in seconds (as in the Nix store). Any later write moves it, so a
+ * blob changed after it was verified shows in the same `stat` that reads its size.
+ */
+const SEALED_MTIME_S = 1
+
+/** Marks a verified blob (see SEALED_MTIME_S); the owner may set the times of a read-only file. */
+export const seal = (path: string): Promise<void> => utimes(path, SEALED_MTIME_S, SEALED_MTIME_S)
+
+/** The blob's size, and whether it is as it was verified (sealed, not written to since). */
+export async function blobState(modelsDir: string, sha256: string): Promise<{ size: number; sealed: boolean } | undefined> {
+  const st = await stat(blobPath(modelsDir, sha256)).catch(() => undefined)
+  return st?.isFile() ? { size: st.size, sealed: Math.floor(st.mtimeMs) === SEALED_MTIME_S * 1000 } : undefined
+}
+
 export async function blobSize(modelsDir: string, sha256: string): Promise<number | undefined> {
   const st = await stat(blobPath(modelsDir, sha256)).catch(() => undefined)
   return st?.isFile() ? st.size : undefined
@@ -81,12 +96,14 @@ export async function moveIntoStore(modelsDir: string, source: string, sha256: s
   try {
     await rename(source, blob)
     await chmod(blob, 0o444)
+    await seal(blob)
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e
     const tmp = tempSibling(blob)
     try {
       await copyFile(source, tmp)
       await chmod(tmp, 0o444)
+      await seal(tmp)
       await rename(tmp, blob)
     } catch (copyError) {
       await rm(tmp, { force: true })

@@ -1,5 +1,5 @@
 import { TaskFailure, type Json, type TaskPlugin } from '../plugin.ts'
-import { blobSize } from '../../models/store.ts'
+import { blobState } from '../../models/store.ts'
 import { formatProgress, formatBytes } from '../../fetch/progress.ts'
 
 /** What a fetch records: the blob it made sure of. */
@@ -21,7 +21,9 @@ export const fetchModel: TaskPlugin = {
   })),
   async outputsStand(_task, recorded, ctx) {
     const b = fetchedBlob(recorded)
-    return !!b && (await blobSize(ctx.env.modelsDir, b.sha256)) === b.size
+    const state = b && await blobState(ctx.env.modelsDir, b.sha256)
+    // Size and mtime: a blob written to since it was verified is no longer sealed, and is hashed again.
+    return !!state && state.size === b.size && state.sealed
   },
   async run(task, ctx) {
     const path = task.id.slice('fetch-model:'.length)
@@ -31,7 +33,7 @@ export const fetchModel: TaskPlugin = {
     const r = await ensureBlob({
       modelsDir: ctx.env.modelsDir, url: model.url, sha256: model.sha256, size: model.size, name: model.path,
       offline: ctx.config.offline, rules: ctx.config.auth, env: ctx.processEnv, signal: ctx.signal,
-      onProgress: p => ctx.progress(formatProgress(p)),
+      onProgress: p => ctx.progress(formatProgress(p)), onNote: ctx.log,
       timeouts: { headersMs: ctx.config.timeouts.downloadHeadersS * 1000, bodyMs: ctx.config.timeouts.downloadBodyS * 1000 },
     })
     if (!r.ok) throw new TaskFailure(r.error.message)
