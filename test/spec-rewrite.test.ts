@@ -113,6 +113,12 @@ Pin('an existing value is replaced in place, even when it is not where a new key
   assert.fixture(out, '{\n  "comfyui": {\n    "commit": "' + C1 + '",\n    "repo": "https://x.example/c"\n  },\n  "models": [{"size": 2, "url": "https://x.example/m", "path": "m/x", "sha256": "' + S1 + '"}]\n}\n')
 })
 
+Pin('an only property glued to its brace gets a space after the comma', () => {
+  const text = `{\n  "comfyui": {"repo": "https://x.example/c"},\n  "custom_nodes": [{ "repo": "https://x.example/n" }]\n}\n`
+  const out = applyPins(text, { comfyui: { commit: C1 }, nodes: [{ index: 0, commit: C2 }] })
+  assert.fixture(out, `{\n  "comfyui": {"repo": "https://x.example/c", "commit": "${C1}"},\n  "custom_nodes": [{ "repo": "https://x.example/n", "commit": "${C2}" }]\n}\n`)
+})
+
 Pin('only sha256, only size, and no pins at all', () => {
   const text = `${JSON.stringify({ models: [{ path: 'a/b', url: 'https://x.example/a', size: 5 }, { path: 'a/c', url: 'https://x.example/c', sha256: SOLD }] }, null, 2)}\n`
   const out = applyPins(text, { models: [{ index: 0, sha256: S1 }, { index: 1, size: 9 }] })

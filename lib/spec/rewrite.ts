@@ -95,9 +95,10 @@ function insertAfter(text: string, obj: Node, prop: Node | undefined, fields: [s
   }
   const props = properties(obj)
   const next = props[props.indexOf(prop) + 1]
-  // The next sibling's leading whitespace is the best model: the first property may share the "{" line.
-  const gap = leadingWhitespace(text, (next ?? prop).offset)
+  // The next sibling's leading whitespace is the best model: the first property may share the "{" line. An only
+  // property glued to its "{" says nothing: `{"repo": "x"}` spaces its colon, so it gets `, `; minified JSON `,`.
   const colon = colonStyle(text, prop)
+  const gap = leadingWhitespace(text, (next ?? prop).offset) || (colon.endsWith(' ') ? ' ' : '')
   const body = fields.map(([k, v]) => `,${gap}${JSON.stringify(k)}${colon}${JSON.stringify(v)}`).join('')
   return { offset: prop.offset + prop.length, length: 0, content: body }
 }
