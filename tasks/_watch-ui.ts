@@ -1,9 +1,10 @@
 import type { ComfyServer } from '../lib/comfy/launch.ts'
+import type { TaskReport } from '../lib/engine/execute.ts'
 import type { Prepared } from '../lib/pipeline/prepare.ts'
 import { specFile } from '../lib/pipeline/prepare.ts'
 import { WatchLoop } from '../lib/watch/watch-loop.ts'
 import { EXIT } from './_cli.ts'
-import { firstCheckFailed, realizeCycle, specCheck, type WatchOptions } from './_watch.ts'
+import { firstCheckFailed, printCycle, realizeOnce, specCheck, type WatchOptions } from './_watch.ts'
 import { announceReady, exitCodeOfSignal, forwardSignal, launchForeground, loadedAtStart, receivedSignal, type LaunchFlags } from './_launch.ts'
 
 /** How long ComfyUI may take to stop on the forwarded Ctrl-C before it is killed. */
@@ -26,7 +27,9 @@ export async function watchUi(options: WatchOptions & { flags: LaunchFlags }): P
   /** Tasks that ran since ComfyUI was last started and changed what it loads at start. */
   const unloaded = new Set<string>()
 
-  const start = async (prepared: Prepared, signal: AbortSignal) => {
+  /** Starts (or restarts) ComfyUI; the cycle's `launch` row. */
+  const start = async (prepared: Prepared, signal: AbortSignal): Promise<TaskReport> => {
+    const started = Date.now()
     if (server) {
       o.io.err(`restarting ComfyUI: ${[...unloaded].join(', ')}`)
       const old = server
@@ -35,9 +38,11 @@ export async function watchUi(options: WatchOptions & { flags: LaunchFlags }): P
     }
     // A change during the start supersedes this cycle and aborts the start; so does Ctrl-C.
     const launched = await launchForeground(o.io, prepared, o.flags, { signal })
+    const row = { id: 'launch', kind: 'launch', ms: Date.now() - started }
     if (!launched.ok) {
-      if (!signal.aborted) o.io.err(`${launched.error.message}\nstill watching: the next change starts ComfyUI again`)
-      return
+      if (signal.aborted) return { ...row, status: 'cancelled' }
+      o.io.err(`${launched.error.message}\nstill watching: the next change starts ComfyUI again`)
+      return { ...row, status: 'failed', error: launched.error.message }
     }
     const s = launched.value
     server = s
@@ -48,6 +53,7 @@ export async function watchUi(options: WatchOptions & { flags: LaunchFlags }): P
       server = undefined
       o.io.err(`ComfyUI exited (${e.code ?? e.signal}); still watching: the next change starts it again`)
     })
+    return { ...row, status: 'ran', url: s.url }
   }
 
   o.io.err(`watching ${specFile(o.config, o.id)} (Ctrl-C to stop)`)
@@ -55,13 +61,15 @@ export async function watchUi(options: WatchOptions & { flags: LaunchFlags }): P
     files: [specFile(o.config, o.id)],
     check,
     run: async (prepared, signal, cycle) => {
-      const report = await realizeCycle(o, prepared, signal, cycle)
+      const report = await realizeOnce(o, prepared, signal)
       // A home the tool may not build in stays so whatever the spec says: nothing to wait for.
       if (!report) { refused = true; void loop.stop(); return }
       // Even a failed or cancelled cycle may have changed a checkout: remembered until ComfyUI starts again.
       for (const t of report.tasks) if (loadedAtStart(t)) unloaded.add(t.id)
-      if (!report.ok || signal.aborted) return
-      if (!server || unloaded.size > 0) await start(prepared, signal)
+      if (!report.ok || signal.aborted) { printCycle(o, prepared.home, cycle, report); return }
+      const launch: TaskReport = !server || unloaded.size > 0 ? await start(prepared, signal)
+        : { id: 'launch', kind: 'launch', status: 'skipped', reason: 'ComfyUI keeps running: nothing it loads at start changed' }
+      printCycle(o, prepared.home, cycle, report, launch)
     },
     onError: e => o.io.err(`watch: ${(e as Error).message ?? e}`),
   })

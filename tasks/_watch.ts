@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../lib/config/resolve.ts'
-import type { RunReport } from '../lib/engine/execute.ts'
+import type { RunReport, TaskReport } from '../lib/engine/execute.ts'
 import { prepare, specFile, type Prepared } from '../lib/pipeline/prepare.ts'
 import { realize } from '../lib/pipeline/realize.ts'
 import { renderDiagnostic } from '../lib/spec/diagnostic.ts'
@@ -9,14 +9,16 @@ import { reportRefused, secretsOf } from './_realize-common.ts'
 
 export interface WatchOptions { id: string; config: ResolvedConfig; io: Io; json: boolean; frozen: boolean; force: boolean }
 
-/** One line per cycle: JSON with --json, else a short summary. */
-export function cycleLine(o: { id: string; home: string; cycle: number; report: RunReport; json: boolean }): string {
+/** One line per cycle: JSON with --json, else a short summary. `launch` is run-ui's row for ComfyUI's start. */
+export function cycleLine(o: { id: string; home: string; cycle: number; report: RunReport; json: boolean; launch?: TaskReport }): string {
   const { report } = o
-  if (o.json) return JSON.stringify({ version: o.id, home: o.home, ok: report.ok, cycle: o.cycle, tasks: report.tasks })
-  const ran = report.tasks.filter(t => t.status === 'ran').map(t => t.id)
-  const failed = report.tasks.filter(t => t.status === 'failed').map(t => `${t.id} (${t.error})`)
-  const skipped = report.tasks.filter(t => t.status === 'skipped').length
-  const state = report.cancelled ? 'superseded' : report.ok ? 'ok' : 'failed'
+  const tasks = o.launch ? [...report.tasks, o.launch] : report.tasks
+  const ok = report.ok && (!o.launch || o.launch.status !== 'failed')
+  if (o.json) return JSON.stringify({ version: o.id, home: o.home, ok, cycle: o.cycle, tasks })
+  const ran = tasks.filter(t => t.status === 'ran').map(t => t.id)
+  const failed = tasks.filter(t => t.status === 'failed').map(t => `${t.id} (${t.error})`)
+  const skipped = tasks.filter(t => t.status === 'skipped').length
+  const state = report.cancelled ? 'superseded' : ok ? 'ok' : 'failed'
   return `cycle ${o.cycle}: ${state}; ran ${ran.length ? ran.join(', ') : 'nothing'}; ${skipped} up to date${failed.length ? `; failed: ${failed.join(', ')}` : ''}`
 }
 
@@ -43,17 +45,21 @@ export async function firstCheckFailed(o: WatchOptions): Promise<number> {
   return typeof code === 'number' ? code : EXIT.usage
 }
 
-/** One watch cycle: realize incrementally, then print the cycle's line. Undefined when the home was refused. */
-export async function realizeCycle(o: WatchOptions, prepared: Prepared, signal: AbortSignal, cycle: number): Promise<RunReport | undefined> {
+/** One watch cycle's realize. Undefined when the home was refused (reported). */
+export async function realizeOnce(o: WatchOptions, prepared: Prepared, signal: AbortSignal): Promise<RunReport | undefined> {
   const r = await realize({
     prepared, config: o.config, force: o.force, secrets: secretsOf(o.config, o.io.env), processEnv: o.io.env,
     signal: AbortSignal.any([signal, o.io.signal]), renderer: 'silent', stream: process.stderr, onNote: line => o.io.err(line),
   })
   if (!r.ok) { reportRefused(o.io, { id: o.id, home: prepared.home, json: o.json }, r.error); return undefined }
-  const line = cycleLine({ id: o.id, home: prepared.home, cycle, report: r.value, json: o.json })
+  return r.value
+}
+
+/** Prints a cycle's line: on stdout with --json (JSON lines), else on stderr. */
+export function printCycle(o: WatchOptions, home: string, cycle: number, report: RunReport, launch?: TaskReport): void {
+  const line = cycleLine({ id: o.id, home, cycle, report, json: o.json, ...(launch ? { launch } : {}) })
   if (o.json) o.io.out(`${line}\n`)
   else o.io.err(line)
-  return r.value
 }
 
 /** `realize --watch`: realize, then again after each change of the spec, until Ctrl-C. */
@@ -68,8 +74,10 @@ export async function watchRealize(options: WatchOptions): Promise<number> {
     files: [specFile(o.config, o.id)],
     check,
     run: async (prepared, signal, cycle) => {
+      const report = await realizeOnce(o, prepared, signal)
       // A home the tool may not build in stays so whatever the spec says: nothing to wait for.
-      if (!(await realizeCycle(o, prepared, signal, cycle))) { refused = true; void loop.stop() }
+      if (!report) { refused = true; void loop.stop(); return }
+      printCycle(o, prepared.home, cycle, report)
     },
     onError: e => o.io.err(`watch: ${(e as Error).message ?? e}`),
   })

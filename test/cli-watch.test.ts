@@ -161,7 +161,7 @@ W('run-ui --watch: a new node restarts ComfyUI, a model alone does not; a node c
   const cycleDone = (n: number) => run.until(`cycle ${n}`, () => new RegExp(`^cycle ${n}: .*$`, 'm').exec(run.stderr())?.[0])
 
   const [one] = await ready(1)
-  assert.match(await cycleDone(1), /^cycle 1: ok; ran nothing; \d+ up to date$/)
+  assert.match(await cycleDone(1), /^cycle 1: ok; ran launch; \d+ up to date$/, 'the cycle counts ComfyUI\'s start as its launch task')
   const pid1 = comfyPids(one!.port)
   assert.is(pid1.length, 1)
   assert.ok(await hasNodeClass(one!.url, 'NodeYThing'))
@@ -170,7 +170,7 @@ W('run-ui --watch: a new node restarts ComfyUI, a model alone does not; a node c
   // A node: ComfyUI is restarted and loads it.
   await w.writeSpec(ID, spec(['NodeX', 'NodeY', 'NodeZ'], [model(0)]))
   const two = (await ready(2))[1]!
-  assert.match(await cycleDone(2), /^cycle 2: ok; ran clone-node:NodeZ;/)
+  assert.match(await cycleDone(2), /^cycle 2: ok; ran clone-node:NodeZ, launch;/)
   assert.match(run.stderr(), /restarting ComfyUI: clone-node:NodeZ/)
   assert.equal(comfyPids(one!.port), [], 'the first ComfyUI is gone')
   const pid2 = comfyPids(two.port)
@@ -180,7 +180,7 @@ W('run-ui --watch: a new node restarts ComfyUI, a model alone does not; a node c
 
   // A model alone: a cycle, and the same ComfyUI keeps running.
   await w.writeSpec(ID, spec(['NodeX', 'NodeY', 'NodeZ'], [model(0), model(1)]))
-  assert.match(await cycleDone(3), /^cycle 3: ok; ran fetch-model:vae\/demo-vae\.safetensors, link;/)
+  assert.match(await cycleDone(3), /^cycle 3: ok; ran fetch-model:vae\/demo-vae\.safetensors, link;/, 'launch skipped: ComfyUI keeps running')
 
   // A node and a model whose hash is wrong: the node is cloned but the cycle fails, so no restart yet...
   await w.writeSpec(ID, spec(['NodeX', 'NodeY', 'NodeZ', 'NodeW'], [model(0), model(1), { ...model(0, 'f'.repeat(64)), path: 'checkpoints/wrong.safetensors' }]))
@@ -189,7 +189,7 @@ W('run-ui --watch: a new node restarts ComfyUI, a model alone does not; a node c
   // ...and the next good cycle restarts ComfyUI although it ran nothing ComfyUI loads itself.
   await w.writeSpec(ID, spec(['NodeX', 'NodeY', 'NodeZ', 'NodeW'], [model(0), model(1)]))
   const three = (await ready(3))[2]!
-  assert.match(await cycleDone(5), /^cycle 5: ok;/)
+  assert.match(await cycleDone(5), /^cycle 5: ok; ran launch;/)
   assert.match(run.stderr(), /restarting ComfyUI: clone-node:NodeW/)
   assert.ok(await hasNodeClass(three.url, 'NodeWThing'))
   assert.equal(comfyPids(two.port), [])
