@@ -44,14 +44,22 @@ Run \`npx tsx tasks <command> --help\` for a command's options.
 `
 }
 
+/** Signals this close to the first are the same interrupt delivered twice. */
+const SAME_SIGNAL_MS = 500
+
 async function main(argv: string[]): Promise<number> {
   const controller = new AbortController()
   // Every waiting task and child process listens on this one signal; dozens at once are expected, not a leak.
   setMaxListeners(0, controller.signal)
-  let interrupts = 0
+  let firstAt: number | undefined
   const onSignal = (sig: NodeJS.Signals) => {
-    interrupts++
-    if (interrupts > 1) process.exit(EXIT.interrupted)
+    // The same Ctrl-C can arrive twice within milliseconds: from the terminal's process group and relayed by a
+    // parent (tsx's CLI, npm). Only a later one is the user's "again, to force".
+    if (firstAt !== undefined) {
+      if (Date.now() - firstAt > SAME_SIGNAL_MS) process.exit(EXIT.interrupted)
+      return
+    }
+    firstAt = Date.now()
     process.stderr.write(`\n${sig === 'SIGINT' ? 'Interrupted' : 'Terminated'}: stopping running tasks (again to force)...\n`)
     controller.abort(new Error(sig))
   }

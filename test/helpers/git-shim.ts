@@ -10,6 +10,7 @@
  *
  * `hangOn: 'fetch'` makes every invocation with that argument sleep instead of running git (for
  * killing a process in the middle of a fetch); the log line is written first, so a test can wait for it.
+ * `stopDelayMs` makes such a hanging git take that long to exit once signalled.
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
@@ -24,13 +25,17 @@ export interface GitShim {
   reset(): void
 }
 
-export function makeGitShim(dir: string, opts: { hangOn?: string } = {}): GitShim {
+export function makeGitShim(dir: string, opts: { hangOn?: string; stopDelayMs?: number } = {}): GitShim {
   const binDir = join(dir, 'git-shim-bin')
   const logFile = join(dir, 'git-shim.log')
   const realGit = findOnPath('git', binDir)
   mkdirSync(binDir, { recursive: true })
+  // With stopDelayMs, a hanging git takes that long to die when signalled (as a git finishing a pack write would).
+  const wait = opts.stopDelayMs
+    ? `trap 'sleep ${opts.stopDelayMs / 1000}; kill $! 2>/dev/null; exit 143' TERM INT; sleep 600 & wait; exit 0`
+    : 'exec sleep 600'
   const hang = opts.hangOn
-    ? `for a in "$@"; do if [ "$a" = ${shellQuote(opts.hangOn)} ]; then exec sleep 600; fi; done\n`
+    ? `for a in "$@"; do if [ "$a" = ${shellQuote(opts.hangOn)} ]; then ${wait}; fi; done\n`
     : ''
   writeFileSync(join(binDir, 'git'),
     `#!/bin/sh\nprintf '%s\\n' "$*" >> ${shellQuote(logFile)}\n${hang}exec ${shellQuote(realGit)} "$@"\n`, { mode: 0o755 })
