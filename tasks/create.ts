@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { modelsFromFile, newSpec, nodesFromFile, parseRepoArg, serializeSpec, stripUrlCredentials, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
+import { dedupeNodes, modelsFromFile, newSpec, nodesFromFile, parseRepoArg, serializeSpec, stripUrlCredentials, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
 import { displayPath } from '../lib/spec/load.ts'
 import { parseSpecText } from '../lib/spec/parse-spec.ts'
 import { bool, configFor, list, printJson, reportDiagnostics, str, versionId, EXIT, UsageError, type Command, type Io } from './_cli.ts'
@@ -78,16 +78,23 @@ Writes versions/<id>.json. Needs no network: refs are pinned to commits later by
       if (json) printJson(io, { ok: false, version: id, errors: problems })
       return EXIT.usage
     }
-    const spec = newSpec({ id, comfyui: { ...core, commit: coreCommit }, nodes, models, description: str(args, 'description') })
+    // --node flags, a snapshot and a node list may name the same repository: it is kept once.
+    const unique = dedupeNodes(nodes, warnings)
+    const spec = newSpec({ id, comfyui: { ...core, commit: coreCommit }, nodes: unique, models, description: str(args, 'description') })
     const text = serializeSpec(spec)
     const check = parseSpecText(text, file, id)
-    if (!check.ok) return reportDiagnostics(io, check.error, json, { version: id })
+    if (!check.ok) {
+      for (const w of warnings) io.err(`warning: ${w}`)
+      const code = reportDiagnostics(io, check.error, json, { version: id })
+      io.err(`nothing was written to ${displayPath(file)}`)
+      return code
+    }
     for (const w of warnings) io.err(`warning: ${w}`)
     await mkdir(config.versionsDir, { recursive: true })
     await writeFile(file, text)
-    io.err(`wrote ${displayPath(file)}: ComfyUI ${core.ref ?? ''}${coreCommit ? ` @ ${coreCommit.slice(0, 10)}` : ''}, ${nodes.length} node(s), ${models.length} model(s)`)
+    io.err(`wrote ${displayPath(file)}: ComfyUI ${core.ref ?? ''}${coreCommit ? ` @ ${coreCommit.slice(0, 10)}` : ''}, ${unique.length} node(s), ${models.length} model(s)`)
     io.err(`next: npx tsx tasks validate ${id}   (pins refs to commits and models to sha256)`)
-    if (json) printJson(io, { ok: true, version: id, file: resolve(file), warnings, nodes: nodes.length, models: models.length })
+    if (json) printJson(io, { ok: true, version: id, file: resolve(file), warnings, nodes: unique.length, models: models.length })
     return EXIT.ok
   },
 }

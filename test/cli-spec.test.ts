@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { existsSync, mkdirSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { makeWorld, type World } from './helpers/cli.ts'
@@ -168,6 +168,22 @@ S('config shows each value and where it came from', async ({ w }) => {
   const bad = await w.cli(['config'])
   assert.is(bad.code, 2)
   assert.match(bad.stderr, /cache\.config\.ts: link_mode: /)
+  await rm(join(w.dir, 'cache.config.ts'))
+})
+
+S('create: a node named by --node and by a --nodes list is kept once; two repositories for one folder write nothing', async ({ w }) => {
+  const list = join(w.dir, 'nodes-dup.json')
+  await writeFile(list, JSON.stringify([{ repo: 'https://github.com/a/NodeX' }, { repo: 'https://github.com/b/NodeY' }]))
+  const r = await w.cli(['create', 'dup', '--node', 'https://github.com/a/NodeX@main', '--nodes', list])
+  assert.is(r.code, 0, r.stderr)
+  assert.match(r.stderr, /node "NodeX" is listed more than once/)
+  const spec = JSON.parse(await readFile(join(w.versions, 'dup.json'), 'utf8'))
+  assert.equal(spec.custom_nodes.map((n: { repo: string }) => n.repo), ['https://github.com/a/NodeX', 'https://github.com/b/NodeY'])
+  const clash = await w.cli(['create', 'clash', '--node', 'https://github.com/other/NodeY', '--nodes', list])
+  assert.is(clash.code, 2)
+  assert.match(clash.stderr, /would both be installed as custom_nodes\/NodeY/)
+  assert.match(clash.stderr, /nothing was written to .*clash\.json/)
+  assert.not.ok(existsSync(join(w.versions, 'clash.json')))
 })
 
 S('usage errors exit 2 with a hint', async ({ w }) => {

@@ -227,7 +227,7 @@ const issueText = (issue: { code: string; message: string; input?: unknown; expe
   issue.code === 'invalid_type' ? `expected ${EXPECTED_WORDS[String(issue.expected)] ?? String(issue.expected)}, got ${describe(issue.input)}` : issue.message
 
 /** The same repository listed twice is kept once; two repositories that would share a folder need a "name". */
-function dedupeNodes(nodes: CustomNodeInput[], warnings: string[]): CustomNodeInput[] {
+export function dedupeNodes(nodes: CustomNodeInput[], warnings: string[]): CustomNodeInput[] {
   const byName = new Map<string, CustomNodeInput>()
   const out: CustomNodeInput[] = []
   for (const node of nodes) {
