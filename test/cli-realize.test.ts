@@ -216,6 +216,12 @@ R('an unpinned spec is resolved through the mirrors and said so; --frozen refuse
   const r = await w.cli(['realize', 'loose'])
   assert.is(r.code, 0, r.stderr)
   assert.match(r.stderr, new RegExp(`resolved NodeA: main → ${ctx.a.commits[1]!.slice(0, 10)}`))
+  // Its refs are read from the mirrors' files: the no-op starts no git either.
+  const shim = makeGitShim(join(w.dir, 'shim-loose'))
+  const again = await w.cli(['realize', 'loose', '--json'], { env: { PATH: `${shim.binDir}:${process.env.PATH}` } })
+  assert.is(again.code, 0, again.stderr)
+  assert.ok(again.json().tasks.every((t: { status: string }) => t.status === 'skipped'), again.stdout)
+  assert.is(shim.count(), 0, `git ran: ${shim.lines().join('; ')}`)
 })
 
 R('a node dropped from the spec is removed unless it holds work of its own (a file, a commit); --force removes it', async ctx => {

@@ -12,6 +12,7 @@ import {
   withoutCredentials, PENDING_NOTE, type GitProblem,
 } from '../lib/git/index.ts'
 import { addCommit, git, makeRepo, type FileMap, type TestRepo } from './helpers/git-repos.ts'
+import { lookupInFiles } from '../lib/git/resolve-ref.ts'
 import { makeGitShim, type GitShim } from './helpers/git-shim.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -88,6 +89,34 @@ G('resolveRef: branch, lightweight and annotated tag, short and full sha, defaul
   assert.is(await resolve(c1.toUpperCase()), c1)
   assert.is(await resolve(undefined), c2, 'no ref: the remote default branch')
   assert.is(await resolve('refs/tags/v2'), c1)
+})
+
+G('resolveRef reads branches, tags and HEAD from the mirror\'s files (no git process); a loose annotated tag is left to git', async () => {
+  const { repo, cacheRoot } = await world('refs-in-files', [{ a: '1' }, { a: '2' }, { a: '3' }],
+    { branch: 'trunk', tags: { v1: 0 }, annotatedTags: { v2: 1 } })
+  git(repo.dir, ['branch', 'feature/x', repo.commits[0]!])
+  const [c0, c1, c2] = repo.commits as [string, string, string]
+  const resolve = async (ref: string | undefined) =>
+    value(await resolveRef({ cacheRoot, url: repo.url, ref, offline: true, refresh: false })).commit
+  value(await resolveRef({ cacheRoot, url: repo.url, ref: 'trunk', offline: false, refresh: false }))
+  const mirror = mirrorDir(cacheRoot, repo.url)
+  // As fetched, refs are loose files: branches and HEAD are read from them; a loose tag may be a tag object.
+  // Once packed (git gc), packed-refs gives every tag peeled.
+  const branches: [string | undefined, string][] = [['trunk', c2], ['feature/x', c0], [undefined, c2], ['refs/heads/trunk', c2]]
+  const tags: [string, string][] = [['v1', c0], ['v2', c1]]
+  for (const packed of [false, true]) {
+    if (packed) git(mirror, ['pack-refs', '--all'])
+    const shim = makeGitShim(fresh('shim'))
+    for (const [ref, commit] of [...branches, ...(packed ? tags : [])]) {
+      assert.is(await withShim(shim, () => resolve(ref)), commit, `${ref} (${packed ? 'packed' : 'loose'})`)
+    }
+    assert.is(shim.count(), 0, `git ran: ${shim.lines().join('; ')}`)
+    for (const [ref, commit] of tags) assert.is(await resolve(ref), commit, ref)
+  }
+  git(mirror, ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'tag', '-a', 'v3', '-m', 'annotated', c0])
+  assert.is(lookupInFiles(mirror, 'v3'), undefined, 'a loose tag may be a tag object: the files cannot tell')
+  assert.is(await resolve('v3'), c0, 'git peels it')
+  assert.is(lookupInFiles(mirror, c1.slice(0, 8)), undefined, 'a short sha is git\'s to expand')
 })
 
 G('resolveRef: a missing ref names the ref and the URL', async () => {

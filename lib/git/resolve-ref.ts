@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { err, ok, type Result } from '../result.ts'
 import { gitProblem, type GitProblem } from './git-problem.ts'
 import { mirrorDir } from './mirror-dir.ts'
@@ -79,6 +81,8 @@ export async function resolveRef(opts: ResolveRefOptions): Promise<Result<Resolv
 /** The commit `ref` names in the mirror, or undefined (with git's reason when it has one). */
 async function lookup(mirror: string, ref: string | undefined, signal?: AbortSignal):
   Promise<Result<{ commit?: string; detail?: string }, GitProblem>> {
+  const fromFiles = lookupInFiles(mirror, ref)
+  if (fromFiles) return ok({ commit: fromFiles })
   // Every candidate starts with "refs/", "HEAD" or hex digits, so none can be read as an option.
   const candidates = ref === undefined ? ['HEAD']
     : ref.startsWith('refs/') ? [ref]
@@ -92,3 +96,52 @@ async function lookup(mirror: string, ref: string | undefined, signal?: AbortSig
   }
   return ok({ detail })
 }
+
+/**
+ * The commit a branch, a lightweight or peeled tag, or HEAD names, read from the mirror's files as git would (loose
+ * ref, then packed-refs), so that the no-op realize of an unpinned spec starts no git. Undefined when the files
+ * cannot tell (a loose tag may be an annotated tag object, a short sha needs the object store): git decides then.
+ */
+export function lookupInFiles(mirror: string, ref: string | undefined): string | undefined {
+  if (ref === undefined) {
+    const head = readText(join(mirror, 'HEAD'))?.trim()
+    if (!head) return undefined
+    if (HEX.test(head)) return head
+    const target = /^ref: (refs\/\S+)$/.exec(head)?.[1]
+    return target ? refInFiles(mirror, target) : undefined
+  }
+  if (!/^[\w./-]+$/.test(ref) || ref.split('/').includes('..')) return undefined
+  const names = ref.startsWith('refs/') ? [ref] : [`refs/tags/${ref}`, `refs/heads/${ref}`]
+  for (const name of names) {
+    if (!existsSync(join(mirror, name)) && !packedRefs(mirror).has(name)) continue
+    return refInFiles(mirror, name)
+  }
+  return undefined
+}
+
+const HEX = /^[0-9a-f]{40}$/
+
+function refInFiles(mirror: string, name: string): string | undefined {
+  const loose = readText(join(mirror, name))?.trim()
+  if (loose !== undefined) return HEX.test(loose) && !name.startsWith('refs/tags/') ? loose : undefined
+  const packed = packedRefs(mirror).get(name)
+  return packed?.peeled ?? (packed && (!name.startsWith('refs/tags/') || packed.fullyPeeled) ? packed.sha : undefined)
+}
+
+/** packed-refs: name → sha, the commit an annotated tag peels to (the `^` line after it), and whether every tag was peeled. */
+function packedRefs(mirror: string): Map<string, { sha: string; peeled?: string; fullyPeeled: boolean }> {
+  const refs = new Map<string, { sha: string; peeled?: string; fullyPeeled: boolean }>()
+  const text = readText(join(mirror, 'packed-refs'))
+  if (!text) return refs
+  const fullyPeeled = /^# pack-refs with:.* fully-peeled/m.test(text)
+  let last: { sha: string; peeled?: string; fullyPeeled: boolean } | undefined
+  for (const line of text.split('\n')) {
+    const peel = /^\^([0-9a-f]{40})$/.exec(line)
+    if (peel && last) { last.peeled = peel[1]; continue }
+    const m = /^([0-9a-f]{40}) (refs\/\S+)$/.exec(line)
+    if (m) { last = { sha: m[1]!, fullyPeeled }; refs.set(m[2]!, last) }
+  }
+  return refs
+}
+
+const readText = (path: string): string | undefined => { try { return readFileSync(path, 'utf8') } catch { return undefined } }
