@@ -48,7 +48,6 @@ export async function recordUrl(modelsDir: string, url: string, sha256: string, 
   await writeFileAtomic(indexPath(modelsDir, url), `${JSON.stringify(entry, null, 2)}\n`)
 }
 
-/** The size of a blob in the store, or undefined when it is not there. */
 /**
  * The modification time of every verified blob, in seconds (as in the Nix store). Any later write moves it, so a
  * blob changed after it was verified shows in the same `stat` that reads its size.
@@ -64,6 +63,7 @@ export async function blobState(modelsDir: string, sha256: string): Promise<{ si
   return st?.isFile() ? { size: st.size, sealed: Math.floor(st.mtimeMs) === SEALED_MTIME_S * 1000 } : undefined
 }
 
+/** The size of a blob in the store, or undefined when it is not there. */
 export async function blobSize(modelsDir: string, sha256: string): Promise<number | undefined> {
   const st = await stat(blobPath(modelsDir, sha256)).catch(() => undefined)
   return st?.isFile() ? st.size : undefined
