@@ -5,7 +5,7 @@ import { realize } from '../lib/pipeline/realize.ts'
 import { renderDiagnostic } from '../lib/spec/diagnostic.ts'
 import { WatchLoop } from '../lib/watch/watch-loop.ts'
 import { EXIT, type Io } from './_cli.ts'
-import { reportRefused, secretsOf } from './_realize-common.ts'
+import { prepareOrReport, reportRefused, secretsOf } from './_realize-common.ts'
 
 export interface WatchOptions { id: string; config: ResolvedConfig; io: Io; json: boolean; frozen: boolean; force: boolean }
 
@@ -40,7 +40,6 @@ export function specCheck(o: WatchOptions) {
 
 /** The first check failed: nothing to watch yet. Exit 2 (130 when interrupted), with --json the run's shape. */
 export async function firstCheckFailed(o: WatchOptions): Promise<number> {
-  const { prepareOrReport } = await import('./_realize-common.ts')
   const code = await prepareOrReport(o.io, { id: o.id, config: o.config, frozen: o.frozen, json: o.json })
   return typeof code === 'number' ? code : EXIT.usage
 }
