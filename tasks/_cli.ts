@@ -124,6 +124,14 @@ export function reportDiagnostics(io: Io, diagnostics: Diagnostic[], json: boole
   return EXIT.usage
 }
 
+/** A request the command turns down before changing anything: the reasons on stderr (and with --json as a document), exit 2. */
+export function refuse(io: Io, json: boolean, reasons: string | string[], extra: Record<string, unknown> = {}): number {
+  const errors = typeof reasons === 'string' ? [reasons] : reasons
+  for (const e of errors) io.err(e)
+  if (json) printJson(io, { ok: false, ...extra, errors })
+  return EXIT.usage
+}
+
 export function printJson(io: Io, value: unknown): void {
   io.out(`${io.jsonLines ? JSON.stringify(value) : JSON.stringify(value, null, 2)}\n`)
 }

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs'
 import { loadSpecFile, displayPath } from '../lib/spec/load.ts'
 import { parseSpecText } from '../lib/spec/parse-spec.ts'
 import { renameId } from '../lib/spec/rewrite.ts'
-import { bool, configFor, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
+import { bool, configFor, printJson, refuse, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
 
 const command: Command = {
   name: 'clone',
@@ -27,8 +27,7 @@ Refuses to overwrite an existing spec without --force. The realized home is not 
     const loaded = await loadSpecFile(from)
     if (!loaded.ok) return reportDiagnostics(io, loaded.error, json)
     if (existsSync(to) && !bool(args, 'force')) {
-      io.err(`${displayPath(to)} already exists; pass --force to overwrite it`)
-      return EXIT.usage
+      return refuse(io, json, `${displayPath(to)} already exists; pass --force to overwrite it`, { version: dst })
     }
     const text = renameId(await readFile(from, 'utf8'), dst)
     const check = parseSpecText(text, to, dst)

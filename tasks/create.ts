@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { dedupeNodes, modelsFromFile, newSpec, nodesFromFile, parseRepoArg, serializeSpec, stripUrlCredentials, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
 import { displayPath } from '../lib/spec/load.ts'
 import { parseSpecText } from '../lib/spec/parse-spec.ts'
-import { bool, configFor, list, printJson, reportDiagnostics, str, versionId, EXIT, UsageError, type Command, type Io } from './_cli.ts'
+import { bool, configFor, list, printJson, refuse, reportDiagnostics, str, versionId, EXIT, UsageError, type Command, type Io } from './_cli.ts'
 
 export const DEFAULT_CORE = 'https://github.com/comfyanonymous/ComfyUI@master'
 
@@ -39,9 +39,7 @@ Writes versions/<id>.json. Needs no network: refs are pinned to commits later by
     if (Array.isArray(config)) return reportDiagnostics(io, config, json)
     const file = join(config.versionsDir, `${id}.json`)
     if (existsSync(file) && !bool(args, 'force')) {
-      io.err(`${displayPath(file)} already exists; pass --force to overwrite it`)
-      if (json) printJson(io, { ok: false, version: id, error: 'spec exists' })
-      return EXIT.usage
+      return refuse(io, json, `${displayPath(file)} already exists; pass --force to overwrite it`, { version: id })
     }
     const warnings: string[] = []
     const problems: string[] = []
@@ -73,11 +71,7 @@ Writes versions/<id>.json. Needs no network: refs are pinned to commits later by
       if (!r.ok) problems.push(...r.error.map(e => `${modelsPath}: ${e}`))
       else { models.push(...r.value.models); warnings.push(...r.value.warnings.map(w => `${modelsPath}: ${w}`)) }
     }
-    if (problems.length) {
-      for (const p of problems) io.err(p)
-      if (json) printJson(io, { ok: false, version: id, errors: problems })
-      return EXIT.usage
-    }
+    if (problems.length) return refuse(io, json, problems, { version: id })
     // --node flags, a snapshot and a node list may name the same repository: it is kept once.
     const unique = dedupeNodes(nodes, warnings)
     const spec = newSpec({ id, comfyui: { ...core, commit: coreCommit }, nodes: unique, models, description: str(args, 'description') })

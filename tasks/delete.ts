@@ -4,7 +4,7 @@ import { homeFor } from '../lib/config/resolve.ts'
 import { readOwner } from '../lib/engine/home.ts'
 import { resolvedLockPath } from '../lib/pipeline/resolved-lock.ts'
 import { displayPath } from '../lib/spec/load.ts'
-import { bool, configFor, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
+import { bool, configFor, printJson, refuse, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
 
 const command: Command = {
   name: 'delete',
@@ -28,14 +28,10 @@ lock from the cache. Shared caches (git mirrors, the model store) are kept: othe
     const owner = await readOwner(home)
     const exists = await stat(home).then(() => true, () => false)
     if (exists && !owner) {
-      io.err(`${home} was not created by comfy-vc; it is left untouched (nothing was deleted)`)
-      if (json) printJson(io, { ok: false, version: id, error: 'home not created by comfy-vc' })
-      return EXIT.usage
+      return refuse(io, json, `${home} was not created by comfy-vc; it is left untouched (nothing was deleted)`, { version: id })
     }
     if (owner && owner.version !== id) {
-      io.err(`${home} now holds version "${owner.version}", not "${id}"; nothing was deleted (delete ${owner.version} instead)`)
-      if (json) printJson(io, { ok: false, version: id, error: `home holds ${owner.version}` })
-      return EXIT.usage
+      return refuse(io, json, `${home} now holds version "${owner.version}", not "${id}"; nothing was deleted (delete ${owner.version} instead)`, { version: id })
     }
     const removed: string[] = []
     if (owner) { await rm(home, { recursive: true, force: true }); removed.push(home) }

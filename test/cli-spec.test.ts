@@ -144,6 +144,10 @@ S('clone copies under a new id; list shows versions; delete never touches a fold
   const c = await w.cli(['clone', 'orig', 'copy'])
   assert.is(c.code, 0, c.stderr)
   assert.is(JSON.parse(await readFile(join(w.versions, 'copy.json'), 'utf8')).id, 'copy')
+  const again = await w.cli(['clone', 'orig', 'copy', '--json'])
+  assert.is(again.code, 2)
+  assert.equal(again.json(), { ok: false, version: 'copy', errors: [again.stderr.trim()] })
+  assert.match(again.stderr, /copy\.json already exists; pass --force to overwrite it/)
   const l = await w.cli(['list', '--json'])
   const rows = l.json().versions as { id: string; pinned: boolean }[]
   assert.equal(rows.find(r => r.id === 'copy'), { ...rows.find(r => r.id === 'copy')!, pinned: true })
