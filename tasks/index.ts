@@ -93,17 +93,47 @@ async function main(argv: string[]): Promise<number> {
     // A command decides its own code when interrupted (run-ui returns ComfyUI's exit code).
     return await cmd.run(args, io)
   } catch (e) {
+    // --json promises one document on stdout, a failure included.
+    const document = (message: string) => {
+      if (cmd.errorDocument) printJson(io, cmd.errorDocument(message, []))
+      else if (rest.slice(0, rest.indexOf('--') >>> 0).includes('--json')) printJson(io, { ok: false, errors: [message] })
+    }
     if (e instanceof UsageError) {
       io.err(`comfy-vc ${name}: ${e.message}\nRun \`npx tsx tasks ${name} --help\` for usage.`)
-      // --json promises one document on stdout, a mistake in the call included.
-      if (cmd.errorDocument) printJson(io, cmd.errorDocument(e.message, []))
-      else if (rest.slice(0, rest.indexOf('--') >>> 0).includes('--json')) printJson(io, { ok: false, errors: [e.message] })
+      document(e.message)
       return EXIT.usage
     }
     if (controller.signal.aborted) return EXIT.interrupted
+    const fs = fileSystemProblem(e)
+    if (fs) {
+      io.err(`comfy-vc ${name}: ${fs.message}`)
+      document(fs.message)
+      return fs.code
+    }
     io.err(`comfy-vc ${name}: internal error, please report it with this output:\n${(e as Error).stack ?? String(e)}`)
+    document(`internal error: ${(e as Error).message ?? String(e)}`)
     return EXIT.failed
   }
+}
+
+const ERRNO_WORDS: Record<string, string> = {
+  EACCES: 'permission denied', EPERM: 'not permitted', ENOTDIR: 'a part of that path is a file, not a folder',
+  EISDIR: 'it is a folder', EEXIST: 'something else is already there', EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device', ELOOP: 'too many symbolic links', ENAMETOOLONG: 'the name is too long',
+}
+
+/**
+ * A file or folder the command could not use (a cache, home or versions folder that is not writable, a file where
+ * a folder should be): a message naming it, without a stack. Exit 2 when nothing could start (the locations are
+ * wrong), 1 when the disk failed under a run (full, I/O error).
+ */
+function fileSystemProblem(e: unknown): { message: string; code: number } | undefined {
+  const x = e as NodeJS.ErrnoException
+  if (!x || typeof x.code !== 'string' || typeof x.path !== 'string' || !x.syscall) return undefined
+  const words = ERRNO_WORDS[x.code] ?? x.code
+  const hint = 'check that path and its permissions, or choose other locations (--versions-dir, --home, --cache-root, --models-dir, or their environment variables)'
+  const usage = ['EACCES', 'EPERM', 'ENOTDIR', 'EISDIR', 'EEXIST', 'EROFS', 'ELOOP', 'ENAMETOOLONG'].includes(x.code)
+  return { message: `cannot ${x.syscall} ${x.path}: ${words}; ${hint}`, code: usage ? EXIT.usage : EXIT.failed }
 }
 
 process.exitCode = await main(process.argv.slice(2))

@@ -190,6 +190,53 @@ S('create: a node named by --node and by a --nodes list is kept once; two reposi
   assert.not.ok(existsSync(join(w.versions, 'clash.json')))
 })
 
+S('a broken cache.config.ts or environment is a config error (exit 2) naming what to fix, never a stack', async ({ w, core }) => {
+  await w.writeSpec('cfg', { schema_version: 2, id: 'cfg', comfyui: { repo: core.url, commit: core.commits[0] } })
+  const config = join(w.dir, 'cache.config.ts')
+  const cases: [string, RegExp][] = [
+    ['export const x = 1\n', /cache\.config\.ts: \(root\): has no default export; write `export default defineConfig/],
+    ['export default {\n', /cache\.config\.ts: \(root\): cannot load: .*cache\.config\.ts:\d+:\d+: ERROR: /],
+    ['export default null\n', /cache\.config\.ts: \(root\): /],
+    [`export default { plugins: [{ kind: 'mine', resource: 'none', tasks() { throw new Error('boom') }, outputsStand: async () => true, run: async () => ({ outputs: null }) }] }\n`,
+      /plugins: plugin "mine": tasks\(\) threw: boom/],
+    [`export default { plugins: [{ kind: 'link', resource: 'none', tasks: () => [], outputsStand: async () => true, run: async () => ({ outputs: null }) }] }\n`,
+      /two plugins have the kind "link" \(a built-in kind cannot be replaced\)/],
+    [`export default { plugins: [{ kind: 'mine', resource: 'none', tasks: () => [{ id: 'mine', kind: 'mine', inputs: {} }], outputsStand: async () => true, run: async () => ({ outputs: null }) }] }\n`,
+      /plugin "mine": task mine: "deps" must be a list of task ids/],
+  ]
+  try {
+    for (const [text, message] of cases) {
+      await writeFile(config, text)
+      const r = await w.cli(['plan', 'cfg', '--json'])
+      assert.is(r.code, 2, `${text}\n${r.stderr}`)
+      assert.match(r.stderr, message)
+      assert.not.match(r.stderr, /internal error|\n\s+at /)
+      assert.is(r.json().ok, false)
+    }
+  } finally {
+    await rm(config, { force: true })
+  }
+  const banana = await w.cli(['plan', 'cfg'], { env: { COMFY_OFFLINE: 'banana' } })
+  assert.is(banana.code, 2)
+  assert.match(banana.stderr, /COMFY_OFFLINE: expected 1 or 0/)
+  const off = await w.cli(['config', '--json'], { env: { COMFY_OFFLINE: 'off' } })
+  assert.is(off.json().values.offline, false)
+  const empty = await w.cli(['plan', 'cfg', '--cache-root', ''])
+  assert.is(empty.code, 2)
+  assert.match(empty.stderr, /--cache-root: is empty/)
+})
+
+S('a location that cannot be used (a file where a folder should be) is named, exit 2, no stack', async ({ w, core }) => {
+  await w.writeSpec('loc', { schema_version: 2, id: 'loc', comfyui: { repo: core.url, commit: core.commits[0] } })
+  const file = join(w.dir, 'a-file')
+  await writeFile(file, 'not a folder\n')
+  const r = await w.cli(['realize', 'loc', '--json'], { env: { COMFY_CACHE_ROOT: file } })
+  assert.is(r.code, 2, r.stderr)
+  assert.match(r.stderr, /cannot mkdir .*a-file.*: a part of that path is a file, not a folder; check that path/)
+  assert.not.match(r.stderr, /internal error|\n\s+at /)
+  assert.match(r.json().errors[0], /cannot mkdir/)
+})
+
 S('usage errors exit 2 with a hint', async ({ w }) => {
   const r = await w.cli(['realize'])
   assert.is(r.code, 2)

@@ -81,7 +81,13 @@ export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, 
   }
   const cacheRoot = path('cacheRoot', flags.cacheRoot, env.COMFY_CACHE_ROOT, file.cache_root, '~/.cache/comfy-vc')
   const defaultHome = env.RUNPOD_POD_ID ? DEFAULT_HOME_RUNPOD : DEFAULT_HOME_LOCAL
-  const envOffline = env.COMFY_OFFLINE === undefined || env.COMFY_OFFLINE === '' ? undefined : !['0', 'false', 'no'].includes(env.COMFY_OFFLINE.toLowerCase())
+  const envOffline = offlineFromEnv(env.COMFY_OFFLINE)
+  if (envOffline === 'bad') {
+    return err([{ file: 'environment', path: 'COMFY_OFFLINE', message: `expected 1 or 0 (true/false, yes/no, on/off), got "${env.COMFY_OFFLINE}"` }])
+  }
+  for (const [flag, value] of [['--versions-dir', flags.versionsDir], ['--home', flags.home], ['--cache-root', flags.cacheRoot], ['--models-dir', flags.modelsDir]] as const) {
+    if (value !== undefined && value.trim() === '') return err([{ file: 'command line', path: flag, message: 'is empty; give a folder, or leave the flag out' }])
+  }
   const envInstaller = env.COMFY_INSTALLER as ResolvedConfig['installer'] | undefined
   if (envInstaller && !['auto', 'uv', 'pip'].includes(envInstaller)) {
     return err([{ file: 'environment', path: 'COMFY_INSTALLER', message: `expected "uv", "pip" or "auto", got "${envInstaller}"` }])
@@ -123,16 +129,36 @@ export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, 
 async function loadConfigFile(file: string): Promise<Result<ConfigFile, Diagnostic[]>> {
   const shown = displayPath(file)
   if (!existsSync(file)) return err([{ file: shown, path: '(root)', message: 'config file not found' }])
-  let mod: { default?: unknown }
+  let value: unknown
   try {
-    mod = await import(pathToFileURL(file).href) as { default?: unknown }
+    const mod = await import(pathToFileURL(file).href) as { default?: unknown }
+    if (!('default' in mod)) return err([{ file: shown, path: '(root)', message: 'has no default export; write `export default defineConfig({ ... })`' }])
+    value = await mod.default
   } catch (e) {
-    return err([{ file: shown, path: '(root)', message: `cannot load: ${(e as Error).message.split('\n')[0]}` }])
+    return err([{ file: shown, path: '(root)', message: `cannot load: ${loadError(e)}` }])
   }
   const { ConfigFileSchema } = await import('./schema.ts')
-  const parsed = ConfigFileSchema.safeParse(mod.default ?? {})
+  let parsed
+  try { parsed = ConfigFileSchema.safeParse(value) } catch (e) {
+    return err([{ file: shown, path: '(root)', message: `cannot read its settings: ${(e as Error).message}` }])
+  }
   if (!parsed.success) {
     return err(parsed.error.issues.map(i => ({ file: shown, path: formatPath(i.path), message: i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : i.message })))
   }
-  return ok(mod.default as ConfigFile)
+  return ok(value as ConfigFile)
+}
+
+/** The useful line of an import failure: esbuild's `file:line:col: ERROR: …` when there is one, else the first line. */
+function loadError(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e)
+  return message.split('\n').find(l => /ERROR:/.test(l))?.trim() ?? message.split('\n')[0]!
+}
+
+/** COMFY_OFFLINE: unset or empty is undefined; anything but the usual words for on and off is 'bad'. */
+function offlineFromEnv(value: string | undefined): boolean | undefined | 'bad' {
+  if (value === undefined || value === '') return undefined
+  const v = value.trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true
+  if (['0', 'false', 'no', 'off'].includes(v)) return false
+  return 'bad'
 }

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import type * as ListrModule from 'listr2'
 import type { Graph } from '../graph/compile.ts'
 import { fingerprintOf, fingerprintRecord } from '../graph/fingerprint.ts'
-import { TaskFailure, type Json, type Resource, type TaskContext, type TaskDef, type TaskPlugin } from '../graph/plugin.ts'
+import { TaskFailure, type Json, type Resource, type RunOutcome, type TaskContext, type TaskDef, type TaskPlugin } from '../graph/plugin.ts'
 import { redactSecrets } from '../util/redact.ts'
 import type { MarkerStore } from './markers.ts'
 import { Semaphore } from './semaphore.ts'
@@ -120,8 +120,9 @@ export async function execute(opts: ExecuteOptions): Promise<RunReport> {
       try {
         // Invalidate first: a run that dies half-way must not look finished next time.
         await markers.remove(task.id)
-        const outcome = await plugin.run(task, ctx)
+        const outcome = await plugin.run(task, ctx) as RunOutcome | undefined
         signal.throwIfAborted()
+        if (!outcome || typeof outcome !== 'object' || !('outputs' in outcome)) throw new TaskFailure(`the "${task.kind}" plugin's run() returned no { outputs }`)
         await markers.write({ id: task.id, fingerprint, record, outputs: outcome.outputs })
         const extra = { ...(outcome.note ? { note: redactSecrets(outcome.note, secrets) } : {}), ...(outcome.report ? JSON.parse(redactSecrets(JSON.stringify(outcome.report), secrets)) as object : {}) }
         return { report: report('ran', extra), fingerprint, outputs: outcome.outputs }

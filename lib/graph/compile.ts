@@ -15,8 +15,20 @@ export interface Graph {
 export function compileGraph(spec: ResolvedSpec, env: GraphEnv, plugins: readonly TaskPlugin[]): Result<Graph, string[]> {
   const problems: string[] = []
   const tasks = new Map<string, TaskDef>()
+  const kinds = new Set<string>()
   for (const plugin of plugins) {
-    for (const task of plugin.tasks(spec, env, [...tasks.values()])) {
+    // A plugin (from cache.config.ts) is the user's code: what it gets wrong is reported, not thrown.
+    if (kinds.has(plugin.kind)) { problems.push(`two plugins have the kind "${plugin.kind}" (a built-in kind cannot be replaced); rename one`); continue }
+    kinds.add(plugin.kind)
+    let made: unknown
+    try { made = plugin.tasks(spec, env, [...tasks.values()]) } catch (e) {
+      problems.push(`plugin "${plugin.kind}": tasks() threw: ${(e as Error).message ?? e}`)
+      continue
+    }
+    if (!Array.isArray(made)) { problems.push(`plugin "${plugin.kind}": tasks() must return a list of tasks`); continue }
+    for (const task of made as TaskDef[]) {
+      const bad = taskShapeProblem(task)
+      if (bad) { problems.push(`plugin "${plugin.kind}": ${bad}`); continue }
       if (task.kind !== plugin.kind) problems.push(`plugin "${plugin.kind}" produced task ${task.id} of kind "${task.kind}"`)
       if (tasks.has(task.id)) problems.push(`two tasks have the id ${task.id}`)
       tasks.set(task.id, task)
@@ -29,6 +41,15 @@ export function compileGraph(spec: ResolvedSpec, env: GraphEnv, plugins: readonl
   if (problems.length) return err(problems)
   const order = topologicalOrder(tasks)
   return order.ok ? ok({ tasks, order: order.value }) : err([order.error])
+}
+
+/** What makes a plugin's task unusable: no id, deps that are not a list of ids, inputs that are not plain JSON. */
+function taskShapeProblem(task: TaskDef): string | undefined {
+  if (!task || typeof task !== 'object' || typeof task.id !== 'string' || !task.id) return 'a task has no string "id"'
+  if (!Array.isArray(task.deps) || task.deps.some(d => typeof d !== 'string')) return `task ${task.id}: "deps" must be a list of task ids`
+  if (task.inputDeps !== undefined && (!Array.isArray(task.inputDeps) || task.inputDeps.some(d => typeof d !== 'string'))) return `task ${task.id}: "inputDeps" must be a list of task ids`
+  try { JSON.stringify(task.inputs) } catch (e) { return `task ${task.id}: "inputs" must be plain JSON (${(e as Error).message})` }
+  return undefined
 }
 
 /** Depth-first, in insertion order, so a cycle is always reported with the same trail. */
