@@ -11,12 +11,26 @@ import { redact } from '../util/redact.ts'
 /** Validates spec text; `expectedId` is the file name without `.json`. */
 export function parseSpecText(text: string, file: string, expectedId: string): Result<LoadedSpec, Diagnostic[]> {
   const shown = displayPath(file)
+  try {
+    return parseChecked(text, file, shown, expectedId)
+  } catch (e) {
+    // The JSON parser recurses: thousands of nested brackets exhaust the stack. No spec looks like that.
+    if (e instanceof RangeError) return err([{ file: shown, path: '(root)', message: 'is nested too deeply to be a spec (thousands of levels of brackets)' }])
+    throw e
+  }
+}
+
+function parseChecked(text: string, file: string, shown: string, expectedId: string): Result<LoadedSpec, Diagnostic[]> {
   const syntax = jsonSyntaxErrors(text, shown)
   if (syntax.length) return err(syntax)
-  const raw: unknown = parse(text)
   const tree = parseTree(text)
-  const diagnostics: Diagnostic[] = []
   const at = (path: (string | number)[], message: string): Diagnostic => ({ file: shown, path: formatPath(path), message, ...locate(text, tree, path) })
+  // JSON.parse and jsonc-parser keep the last of two equal keys, and "__proto__" sets an object's prototype:
+  // either would make the tool read something other than what validate rewrites.
+  const keys = keyProblems(tree, [], at)
+  if (keys.length) return err(keys)
+  const raw: unknown = parse(text)
+  const diagnostics: Diagnostic[] = []
 
   const parsed = SpecSchema.safeParse(raw, { reportInput: true })
   if (!parsed.success) diagnostics.push(...parsed.error.issues.flatMap(issue => issueToDiagnostics(issue, at)))
@@ -24,6 +38,25 @@ export function parseSpecText(text: string, file: string, expectedId: string): R
   diagnostics.push(...semanticProblems(raw, expectedId, at))
   if (parsed.success && !diagnostics.length) return ok({ spec: parsed.data, file, text })
   return err(diagnostics)
+}
+
+function keyProblems(node: Node | undefined, path: (string | number)[], at: (p: (string | number)[], m: string) => Diagnostic): Diagnostic[] {
+  if (!node) return []
+  const out: Diagnostic[] = []
+  if (node.type === 'object') {
+    const seen = new Set<string>()
+    for (const prop of node.children ?? []) {
+      const key = prop.children?.[0]?.value
+      if (typeof key !== 'string') continue
+      if (key === '__proto__') out.push(at([...path, key], 'the key "__proto__" is not allowed'))
+      else if (seen.has(key)) out.push(at([...path, key], `duplicate key "${key}": JSON keeps only the last one; remove the other`))
+      seen.add(key)
+      out.push(...keyProblems(prop.children?.[1], [...path, key], at))
+    }
+  } else if (node.type === 'array') {
+    node.children?.forEach((child, i) => out.push(...keyProblems(child, [...path, i], at)))
+  }
+  return out
 }
 
 const idMismatch = (id: string, expected: string) =>

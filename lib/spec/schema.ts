@@ -10,8 +10,8 @@ export const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/
 const HEX40 = /^[0-9a-f]{40}$/
 const HEX64 = /^[0-9a-f]{64}$/
 
-const REPO_URL = /^(https?:\/\/[^\s/]+\/\S+|ssh:\/\/\S+|file:\/\/\/?\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$/
-const MODEL_URL = /^(https?:\/\/[^\s/]+\/\S*|file:\/\/\/?\S+)$/
+const REPO_URL = /^(https?:\/\/[^\s/]+\/\S+|ssh:\/\/\S+|file:\/\/(localhost)?\/\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$/
+const MODEL_URL = /^(https?:\/\/[^\s/]+\/\S*|file:\/\/(localhost)?\/\S+)$/
 
 const safeRelativePath = (what: string) => z.string({ error: `${what} must be a string` })
   .min(1, { error: `${what} must not be empty` })
@@ -22,7 +22,7 @@ const safeRelativePath = (what: string) => z.string({ error: `${what} must be a 
 
 const commit = z.string().regex(HEX40, { error: 'commit must be a full 40-character lowercase hex sha (run `validate` to pin it)' })
 const repoUrl = z.string({ error: 'repo must be a string' }).min(1, { error: 'repo must not be empty', abort: true })
-  .regex(REPO_URL, { error: 'repo must be an https://, http://, ssh://, git@host:path or file:// URL' })
+  .regex(REPO_URL, { error: 'repo must be an https://, http://, ssh://, git@host:path or file:///absolute/path URL' })
 const ref = z.string().min(1, { error: 'ref must not be empty' }).regex(/^[^\s~^:?*[\\]+$/, { error: 'ref is not a valid git ref name' })
 
 export const ComfyuiSchema = z.strictObject({
@@ -54,7 +54,7 @@ export const CustomNodeSchema = z.strictObject({
 export const ModelSchema = z.strictObject({
   /** Relative to ComfyUI's models/ folder. */
   path: safeRelativePath('path'),
-  url: z.string({ error: 'url must be a string' }).regex(MODEL_URL, { error: 'url must be an https://, http:// or file:// URL' }),
+  url: z.string({ error: 'url must be a string' }).regex(MODEL_URL, { error: 'url must be an https://, http:// or file:///absolute/path URL' }),
   sha256: z.string().regex(HEX64, { error: 'sha256 must be 64 lowercase hex characters' }).optional(),
   size: z.number({ error: 'size must be a number of bytes' }).int({ error: 'size must be a whole number of bytes' })
     .nonnegative({ error: 'size must not be negative' }).optional(),
