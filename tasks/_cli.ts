@@ -1,4 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { statSync } from 'node:fs'
+import { isIP } from 'node:net'
+import { dirname, resolve as resolvePath } from 'node:path'
 import { resolveConfig, type ConfigFlags, type ResolvedConfig } from '../lib/config/resolve.ts'
 import { renderDiagnostic, type Diagnostic } from '../lib/spec/diagnostic.ts'
 
@@ -122,6 +125,30 @@ export function reportDiagnostics(io: Io, diagnostics: Diagnostic[], json: boole
   for (const d of diagnostics) io.err(renderDiagnostic(d))
   if (json) printJson(io, { ok: false, ...extra, errors: diagnostics.map(renderDiagnostic) })
   return EXIT.usage
+}
+
+/** A folder the command will write into: refused before any work when a file stands at it or above it. */
+export function writableDirArg(io: Io, flag: string, value: string): string {
+  const path = resolvePath(io.cwd, value)
+  for (let p = path; ; p = dirname(p)) {
+    let st
+    try { st = statSync(p, { throwIfNoEntry: false }) } catch { st = undefined } // ENOTDIR: a file above; found next
+    if (st) {
+      if (!st.isDirectory()) throw new UsageError(`${flag} ${value}: ${p === path ? 'is a file, not a folder' : `${p} is a file, not a folder`}`)
+      return path
+    }
+    if (dirname(p) === p) return path
+  }
+}
+
+/** An address to listen on: an IP address or a host name (checked before anything is realized). */
+export function listenArg(args: ParsedArgs): string | undefined {
+  const value = str(args, 'listen')
+  if (value === undefined) return undefined
+  if (!isIP(value) && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(value)) {
+    throw new UsageError(`--listen takes an IP address or a host name (127.0.0.1, 0.0.0.0, ::), got "${value}"`)
+  }
+  return value
 }
 
 /** A request the command turns down before changing anything: the reasons on stderr (and with --json as a document), exit 2. */

@@ -1,10 +1,11 @@
+import { statSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { runJob, parseJobInput, parseImageOption, formatJobProgress, type JobImage } from '../lib/comfy/job.ts'
 import { realize } from '../lib/pipeline/realize.ts'
 import { prepare } from '../lib/pipeline/prepare.ts'
 import { renderDiagnostic } from '../lib/spec/diagnostic.ts'
-import { bool, configFor, int, list, printJson, str, versionId, EXIT, UsageError, type Command, type Io, type ParsedArgs } from './_cli.ts'
+import { bool, configFor, int, list, printJson, str, versionId, writableDirArg, EXIT, UsageError, type Command, type Io, type ParsedArgs } from './_cli.ts'
 import { exitCodeOf, realizeFlagsHelp, rendererFor, secretsOf, summarize } from './_realize-common.ts'
 import { announceReady, launchForeground, forwardIfKept } from './_launch.ts'
 
@@ -55,7 +56,14 @@ the configuration, 1 when the version could not be realized or the job failed, 1
     if (outputMode === 'files' && !str(args, 'out-dir')) throw new UsageError('--output files needs --out-dir D')
     const input = await readJobInput(args, io)
     const timeoutS = int(args, 'timeout', 1, 7 * 24 * 3600)
+    // Where the result goes is checked now: a job's result is not thrown away after minutes of work.
     const outDir = str(args, 'out-dir')
+    if (outDir !== undefined) writableDirArg(io, '--out-dir', outDir)
+    const outFile = str(args, 'out-file')
+    if (outFile !== undefined) {
+      if (statSync(resolve(io.cwd, outFile), { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--out-file ${outFile}: is a folder; give a file name`)
+      writableDirArg(io, '--out-file', dirname(outFile))
+    }
     const job = {
       workflow: input.workflow, images: input.images, output: outputMode as 'base64' | 'files',
       ...(outDir ? { outDir: resolve(io.cwd, outDir) } : {}), ...(timeoutS ? { timeoutMs: timeoutS * 1000 } : {}),

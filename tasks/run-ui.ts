@@ -1,6 +1,6 @@
 import { realize } from '../lib/pipeline/realize.ts'
 import type { ComfyServer } from '../lib/comfy/launch.ts'
-import { bool, configFor, int, printJson, reportDiagnostics, str, versionId, EXIT, type Command } from './_cli.ts'
+import { bool, configFor, int, listenArg, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
 import { exitCodeOf, prepareOrReport, realizeFlagsHelp, reportRefused, rendererFor, secretsOf, summarize } from './_realize-common.ts'
 import { announceReady, exitCodeOfSignal, forwardSignal, launchForeground, receivedSignal } from './_launch.ts'
 
@@ -31,7 +31,7 @@ ${realizeFlagsHelp(['offline', 'frozen', 'jobs', 'force'], 18)}`,
     const json = bool(args, 'json')
     const config = await configFor(args, io, { offline: bool(args, 'offline') || undefined, jobs: int(args, 'jobs', 1, 256) })
     if (Array.isArray(config)) return reportDiagnostics(io, config, json)
-    const flags = { port: int(args, 'port', 0, 65535), listen: str(args, 'listen'), extraArgs: args.rest, secrets: secretsOf(config, io.env) }
+    const flags = { port: int(args, 'port', 0, 65535), listen: listenArg(args), extraArgs: args.rest, secrets: secretsOf(config, io.env) }
     if (bool(args, 'watch')) {
       const { watchUi } = await import('./_watch-ui.ts')
       return watchUi({ id, config, io, json, frozen: bool(args, 'frozen'), force: bool(args, 'force'), flags })

@@ -365,7 +365,21 @@ H('usage mistakes exit 2 before anything starts', within(async () => {
   assert.match(badImage.stderr, /--image x\.png=\/nonexistent\/x\.png: cannot read \(ENOENT\)/)
   const badUrl = await w.cli(['run-handler', ID, '--workflow', workflow, '--url', 'notaurl'])
   assert.is(badUrl.code, 2)
-  for (const r of [both, noDir, badImage, badUrl]) assert.equal(Object.keys(r.json()), ['error', 'details'], r.stdout)
+  // Where the result goes is checked before the job runs, not after.
+  const outIsDir = await w.cli(['run-handler', ID, '--workflow', workflow, '--out-file', w.dir])
+  assert.is(outIsDir.code, 2)
+  assert.match(outIsDir.stderr, /--out-file .*: is a folder; give a file name/)
+  const dirUnderFile = await w.cli(['run-handler', ID, '--workflow', workflow, '--output', 'files', '--out-dir', `${workflow}/out`])
+  assert.is(dirUnderFile.code, 2)
+  assert.match(dirUnderFile.stderr, /--out-dir .*demo\.json is a file, not a folder/)
+  for (const r of [both, noDir, badImage, badUrl, outIsDir, dirUnderFile]) {
+    assert.equal(Object.keys(r.json()), ['error', 'details'], r.stdout)
+    assert.not.match(r.stderr, /ComfyUI ready|realized:/)
+  }
+  const listen = await w.cli(['run-ui', ID, '--listen', 'not an address!'])
+  assert.is(listen.code, 2)
+  assert.match(listen.stderr, /--listen takes an IP address or a host name/)
+  assert.not.match(listen.stderr, /realized:/)
   assert.match(badUrl.json().error, /--url takes http\(s\):\/\/HOST:PORT/)
 }))
 
