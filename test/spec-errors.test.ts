@@ -4,7 +4,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -78,6 +79,26 @@ Corpus('a missing spec file says how to create one', async () => {
     ])
   } finally {
     await rm(home, { recursive: true, force: true })
+  }
+})
+
+Corpus('a spec path that is a folder, a FIFO or a dangling link is named for what it is (and a FIFO does not hang); a BOM is read past', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'comfy-vc-spec-kinds-'))
+  try {
+    const message = async (name: string) => {
+      const r = await loadSpecFile(join(dir, name))
+      return r.ok ? 'loaded' : r.error.map(d => d.message).join('; ')
+    }
+    await mkdir(join(dir, 'folder.json'))
+    execFileSync('mkfifo', [join(dir, 'fifo.json')])
+    await symlink(join(dir, 'gone.json'), join(dir, 'dangling.json'))
+    await writeFile(join(dir, 'bom.json'), `\uFEFF${JSON.stringify({ schema_version: 2, id: 'bom', comfyui: { repo: 'https://github.com/comfyanonymous/ComfyUI' } })}`)
+    assert.is(await message('folder.json'), 'is a folder; a spec is a JSON file')
+    assert.is(await message('fifo.json'), 'is not a regular file; a spec is a JSON file')
+    assert.is(await message('dangling.json'), 'is a symbolic link to a file that does not exist')
+    assert.is(await message('bom.json'), 'loaded')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
   }
 })
 

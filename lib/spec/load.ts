@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises'
+import { lstat, mkdir, readFile, stat } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import { basename, join, relative, isAbsolute } from 'node:path'
 import type { Spec } from './schema.ts'
@@ -34,13 +34,23 @@ const validator = (): string =>
  */
 export async function loadSpecFile(file: string, opts: { cacheDir?: string } = {}): Promise<Result<LoadedSpec, Diagnostic[]>> {
   let text: string
+  const problem = (message: string) => err([{ file: displayPath(file), path: '(root)', message }])
   try {
+    // Only a regular file: reading a FIFO would wait forever, a folder gives a cryptic EISDIR.
+    const st = await stat(file)
+    if (!st.isFile()) return problem(`is ${st.isDirectory() ? 'a folder' : 'not a regular file'}; a spec is a JSON file`)
     text = await readFile(file, 'utf8')
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
-    const message = code === 'ENOENT' ? 'no such spec (create it with `create`, or check --versions-dir)' : `cannot read: ${(e as Error).message}`
-    return err([{ file: displayPath(file), path: '(root)', message }])
+    if (code === 'ENOENT') {
+      const dangling = await lstat(file).then(l => l.isSymbolicLink(), () => false)
+      return problem(dangling ? 'is a symbolic link to a file that does not exist' : 'no such spec (create it with `create`, or check --versions-dir)')
+    }
+    return problem(code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot read: ${(e as Error).message}`)
   }
+  // A byte order mark or UTF-16 reads as an invisible "invalid symbol" at line 1 otherwise.
+  if (text.startsWith('\uFEFF')) text = text.slice(1)
+  else if (text.includes('\u0000')) return problem('is not UTF-8 text (UTF-16?); save it as UTF-8')
   const id = basename(file).replace(/\.json$/, '')
   const cached = opts.cacheDir ? join(opts.cacheDir, `${sha256(`${validator()}\0${id}\0${text}`)}.json`) : undefined
   if (cached) {
