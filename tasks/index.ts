@@ -117,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const ERRNO_WORDS: Record<string, string> = {
-  EACCES: 'permission denied', EPERM: 'not permitted', ENOTDIR: 'a part of that path is a file, not a folder',
+  EACCES: 'permission denied', EPERM: 'not permitted', ENOTDIR: 'it, or a folder above it, is a file',
   EISDIR: 'it is a folder', EEXIST: 'something else is already there', EROFS: 'the file system is read-only',
   ENOSPC: 'no space left on the device', ELOOP: 'too many symbolic links', ENAMETOOLONG: 'the name is too long',
 }

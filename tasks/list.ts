@@ -21,7 +21,9 @@ commit, every model with a sha256), and where it is realized.`,
     const json = bool(args, 'json')
     const config = await configFor(args, io)
     if (Array.isArray(config)) return reportDiagnostics(io, config, json)
-    const files = (await readdir(config.versionsDir).catch(() => [] as string[])).filter(f => f.endsWith('.json')).sort()
+    // A versions folder that does not exist yet has no versions; one that cannot be read is an error (thrown, named).
+    const files = (await readdir(config.versionsDir).catch((e: NodeJS.ErrnoException) => { if (e.code === 'ENOENT') return [] as string[]; throw e }))
+      .filter(f => f.endsWith('.json')).sort()
     const rows: Row[] = []
     for (const f of files) {
       const id = f.slice(0, -5)

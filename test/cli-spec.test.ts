@@ -232,7 +232,7 @@ S('a location that cannot be used (a file where a folder should be) is named, ex
   await writeFile(file, 'not a folder\n')
   const r = await w.cli(['realize', 'loc', '--json'], { env: { COMFY_CACHE_ROOT: file } })
   assert.is(r.code, 2, r.stderr)
-  assert.match(r.stderr, /cannot mkdir .*a-file.*: a part of that path is a file, not a folder; check that path/)
+  assert.match(r.stderr, /cannot mkdir .*a-file.*: it, or a folder above it, is a file; check that path/)
   assert.not.match(r.stderr, /internal error|\n\s+at /)
   assert.match(r.json().errors[0], /cannot mkdir/)
 })
