@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { writeFileAtomic } from '../lib/util/atomic.ts'
 import { join } from 'node:path'
 import { existsSync } from 'node:fs'
 import { loadSpecFile, displayPath } from '../lib/spec/load.ts'
@@ -32,7 +33,7 @@ Refuses to overwrite an existing spec without --force. The realized home is not 
     const text = renameId(await readFile(from, 'utf8'), dst)
     const check = parseSpecText(text, to, dst)
     if (!check.ok) return reportDiagnostics(io, check.error, json)
-    await writeFile(to, text)
+    await writeFileAtomic(to, text) // a kill mid-write must not leave a truncated spec
     io.err(`wrote ${displayPath(to)} (a copy of ${src})`)
     if (json) printJson(io, { ok: true, version: dst, from: src, file: to })
     return EXIT.ok

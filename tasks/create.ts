@@ -1,4 +1,5 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
+import { writeFileAtomic } from '../lib/util/atomic.ts'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { dedupeNodes, modelsFromFile, newSpec, nodesFromFile, parseRepoArg, serializeSpec, stripUrlCredentials, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
@@ -85,7 +86,7 @@ Writes versions/<id>.json. Needs no network: refs are pinned to commits later by
     }
     for (const w of warnings) io.err(`warning: ${w}`)
     await mkdir(config.versionsDir, { recursive: true })
-    await writeFile(file, text)
+    await writeFileAtomic(file, text) // a kill mid-write must not leave a truncated spec
     io.err(`wrote ${displayPath(file)}: ComfyUI ${core.ref ?? ''}${coreCommit ? ` @ ${coreCommit.slice(0, 10)}` : ''}, ${unique.length} node(s), ${models.length} model(s)`)
     io.err(`next: npx tsx tasks validate ${id}   (pins refs to commits and models to sha256)`)
     if (json) printJson(io, { ok: true, version: id, file: resolve(file), warnings, nodes: unique.length, models: models.length })

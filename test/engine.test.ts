@@ -1,6 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { redact } from '../lib/util/redact.ts'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -139,6 +140,19 @@ E('secrets are redacted from failure messages', async () => {
   const leaky: TaskPlugin = { ...w.plugin, run: async () => { throw new TaskFailure('GET https://user:pw@host/x failed with s3cret-token') } }
   const r = await run({ ...w, plugin: leaky }, new MarkerStore(join(dir, 'markers')))
   assert.is(r.tasks[0]!.error, 'GET https://****@host/x failed with ****')
+})
+
+E('a marker keeps credentials out and stays JSON: a token in a query, an empty user name', async () => {
+  const markers = new MarkerStore(join(dir, 'markers'))
+  const url = 'https://h.example/m.bin?token=QTOKEN_s3cr3t'
+  const repo = 'http://:GITPASS_s3cr3t@h.example/r.git'
+  await markers.write({ id: 'fetch-model:m', fingerprint: 'f', record: { kind: 'fetch-model', cache_schema: 1, inputs: { url, repo }, discovered: {}, deps: {} }, outputs: { url } })
+  const text = await readFile(join(dir, 'markers', (await readdir(join(dir, 'markers')))[0]!), 'utf8')
+  assert.not.match(text, /s3cr3t/)
+  const read = await markers.read('fetch-model:m')
+  assert.ok(read, 'the marker reads back (it would not if redaction had eaten a closing quote)')
+  assert.equal(read!.outputs, { url: 'https://h.example/m.bin?token=****' })
+  assert.is(redact(`"${repo}"`), '"http://****@h.example/r.git"')
 })
 
 E.run()

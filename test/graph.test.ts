@@ -2,6 +2,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { compileGraph, type Graph } from '../lib/graph/compile.ts'
 import { fingerprintGraph, explainChange, fingerprintRecord } from '../lib/graph/fingerprint.ts'
+import { redactJson } from '../lib/util/redact.ts'
 import { BUILTIN_PLUGINS } from '../lib/graph/kinds/index.ts'
 import type { GraphEnv, ResolvedSpec, TaskPlugin } from '../lib/graph/plugin.ts'
 import { SpecSchema } from '../lib/spec/schema.ts'
@@ -112,6 +113,16 @@ G('explainChange names the input that changed', () => {
   const fps3 = fingerprintGraph(graphOf(spec3))
   const c1 = g1.tasks.get('collect-deps')!
   assert.is(explainChange(fingerprintRecord(c1, fps), fingerprintRecord(c1, fps3)), 'dependency venv changed')
+})
+
+G('explainChange compares with the redacted record a marker holds, and never shows a credential', () => {
+  const withIndex = (url: string) => { const s = baseSpec(); s.python.index_url = url; return graphOf(s).tasks.get('uv-compile')! }
+  const fps = fingerprintGraph(graphOf(baseSpec()))
+  const stored = redactJson(fingerprintRecord(withIndex('https://u:OLDPASS@idx.example/simple'), fps))
+  const newPassword = explainChange(stored, fingerprintRecord(withIndex('https://u:NEWPASS@idx.example/simple'), fps))
+  assert.is(newPassword, 'a credential in its inputs changed')
+  const newHost = explainChange(stored, fingerprintRecord(withIndex('https://u:NEWPASS@other.example/simple'), fps))
+  assert.is(newHost, 'index_url changed (https://****@idx.example/simple → https://****@other.example/simple)')
 })
 
 const postStep: TaskPlugin = {

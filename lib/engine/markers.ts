@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { CACHE_SCHEMA, type FingerprintRecord } from '../graph/fingerprint.ts'
 import type { Json } from '../graph/plugin.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
-import { redact } from '../util/redact.ts'
+import { redactJson } from '../util/redact.ts'
 
 /** A skip marker: written only after a task succeeded, removed before it runs again. */
 export interface Marker {
@@ -43,7 +43,7 @@ export class MarkerStore {
   async write(marker: Omit<Marker, 'at'>): Promise<void> {
     await mkdir(this.dir, { recursive: true })
     // Credentials must never reach a marker: inputs are stored redacted (the hash was taken before).
-    const text = redact(JSON.stringify({ ...marker, at: new Date().toISOString() }, null, 2))
+    const text = JSON.stringify(redactJson({ ...marker, at: new Date().toISOString() }), null, 2)
     await writeFileAtomic(this.#file(marker.id), `${text}\n`)
   }
 

@@ -1,5 +1,6 @@
 import type { Json, TaskDef } from './plugin.ts'
 import { canonicalJson, sha256 } from '../util/hash.ts'
+import { redactJson } from '../util/redact.ts'
 
 /**
  * Bumped whenever what a task produces for the same inputs changes (a new checkout layout, a new
@@ -50,8 +51,11 @@ export function fingerprintGraph(
 }
 
 /** What differs between a stored record and the current one, in words, for `plan`. */
-export function explainChange(before: FingerprintRecord | undefined, now: FingerprintRecord): string {
+export function explainChange(before: FingerprintRecord | undefined, current: FingerprintRecord): string {
   if (!before) return 'not run before'
+  // The stored record is redacted (markers never hold credentials): compare it with the current one redacted alike,
+  // and never show a credential. A change only in a credential shows as the whole record changing.
+  const now = redactJson(current)
   if (before.cache_schema !== now.cache_schema) return `cache schema changed (${before.cache_schema} → ${now.cache_schema})`
   const changed = (a: Record<string, unknown>, b: Record<string, unknown>) =>
     [...new Set([...Object.keys(a), ...Object.keys(b)])].sort().filter(k => canonicalJson(a[k] ?? null) !== canonicalJson(b[k] ?? null))
@@ -61,7 +65,7 @@ export function explainChange(before: FingerprintRecord | undefined, now: Finger
   if (found.length) return found.map(k => `${k} changed`).join('; ')
   const deps = changed(before.deps, now.deps)
   if (deps.length) return `dependency ${deps.join(', ')} changed`
-  return 'fingerprint changed'
+  return canonicalJson(before) === canonicalJson(now) ? 'a credential in its inputs changed' : 'fingerprint changed'
 }
 
 function short(v: unknown): string {

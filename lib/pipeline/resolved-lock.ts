@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import type { Spec } from '../spec/schema.ts'
 import { nodeName } from '../spec/names.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
-import { redact } from '../util/redact.ts'
+import { redactJson } from '../util/redact.ts'
 
 /** The resolved lock `validate` writes: what every ref and model resolved to, and when. */
 export interface ResolvedLock {
@@ -25,6 +25,6 @@ export async function writeResolvedLock(cacheRoot: string, spec: Spec): Promise<
   }
   const path = resolvedLockPath(cacheRoot, spec.id)
   // URLs may carry credentials; a lock never does.
-  await writeFileAtomic(path, `${redact(JSON.stringify(lock, null, 2))}\n`)
+  await writeFileAtomic(path, `${JSON.stringify(redactJson(lock), null, 2)}\n`)
   return path
 }

@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { writeFileAtomic } from '../util/atomic.ts'
 import type { ResolvedConfig } from '../config/resolve.ts'
 import { resolveRef } from '../git/resolve-ref.ts'
 import { pinFromMetadata } from '../models/pin.ts'
@@ -100,7 +101,7 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     // Never write a spec that would not load back.
     const check = parseSpecText(text, file, spec.id)
     if (!check.ok) throw new Error(`internal error: pinning produced an invalid spec: ${check.error.map(d => d.message).join('; ')}`)
-    await writeFile(file, text)
+    await writeFileAtomic(file, text) // a kill mid-write must not leave a truncated spec
     result.written = true
     result.lockPath = await writeResolvedLock(o.config.cacheRoot, check.value.spec)
   } else {

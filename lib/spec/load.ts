@@ -6,6 +6,7 @@ import type { Diagnostic } from './diagnostic.ts'
 import { err, ok, type Result } from '../result.ts'
 import { sha256 } from '../util/hash.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
+import { redact } from '../util/redact.ts'
 
 /** A spec as loaded: the validated value, plus the text it came from (for rewriting it in place). */
 export interface LoadedSpec {
@@ -59,7 +60,8 @@ export async function loadSpecFile(file: string, opts: { cacheDir?: string } = {
   }
   const { parseSpecText } = await import('./parse-spec.ts')
   const parsed = parseSpecText(text, file, id)
-  if (parsed.ok && cached) {
+  // A spec with credentials in it (a token in a URL) is not copied into the cache: it is validated each time.
+  if (parsed.ok && cached && redact(text) === text) {
     await mkdir(opts.cacheDir!, { recursive: true })
     await writeFileAtomic(cached, JSON.stringify(parsed.value.spec))
   }
