@@ -167,6 +167,19 @@ P('a folder that is not an environment is refused, a half-made one is made again
   if (!missing.ok) assert.match(missing.error.message, /Python 3\.99 was not found/)
 })
 
+P('an environment a killed run left half-deleted (no pyvenv.cfg, the tool\'s note beside it) is made again, not refused', async () => {
+  const half = join(root, 'half-venv')
+  mkdirSync(join(half, 'lib', 'python3', 'site-packages', 'pip'), { recursive: true })
+  mkdirSync(join(half, 'bin'), { recursive: true })
+  writeFileSync(`${half}.comfy-vc-making`, '')
+  const lines: string[] = []
+  const r = await createVenv({ venvDir: half, backend, envPATH: PATH, cacheRoot, offline: true, timeoutMs: 120_000, env, onLine: l => lines.push(l) })
+  assert.equal(r.ok && r.value.created, true, r.ok ? '' : r.error.message)
+  assert.ok(lines.includes('the environment was left half-made; making it again'), lines.join('\n'))
+  assert.ok(existsSync(join(half, 'pyvenv.cfg')))
+  assert.not.ok(existsSync(`${half}.comfy-vc-making`), 'the note goes once the environment is complete')
+})
+
 P('pip argument lists', () => {
   const index = indexOptions(PythonSchema.parse({ index_url: 'https://u:p@mirror.example/simple', extra_index_urls: ['https://x.example/simple'], find_links: ['wheels'] }),
     { indexUrls: ['https://node.example/simple'], extraIndexUrls: [] }, { offline: false, baseDir: '/spec' })

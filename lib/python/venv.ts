@@ -1,7 +1,7 @@
 import type { StepOptions } from './step-options.ts'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { err, ok, type Result } from '../result.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
 import { describeFailure, exec } from '../util/exec.ts'
@@ -54,15 +54,22 @@ export async function createVenv(o: VenvOptions): Promise<Result<VenvResult, Ven
   if (existing && marker && same) {
     return ok({ python: existing.python, version: existing.version, ...(existing.fullVersion ? { fullVersion: existing.fullVersion } : {}), ...(interp ? { interpreter: interp } : {}), created: false })
   }
+  // Present from before the tool touches the folder until the environment is complete: a folder left by a run
+  // killed while making or deleting it (no pyvenv.cfg any more, say) is then known to be the tool's own.
+  const making = `${o.venvDir}.comfy-vc-making`
+  const ours = existsSync(making)
+  const noteMaking = async () => { await mkdir(dirname(making), { recursive: true }); await writeFile(making, '') }
   if (existsSync(o.venvDir)) {
     const isVenv = existsSync(join(o.venvDir, 'pyvenv.cfg'))
-    if (!isVenv && readdirSync(o.venvDir).length) {
+    if (!isVenv && !ours && readdirSync(o.venvDir).length) {
       return err({ reason: 'not-a-venv', message: `${o.venvDir} exists and is not a Python environment; move it away so the environment can be made there`, details: [] })
     }
     o.onLine?.(marker ? `the environment was made from another interpreter; making it again with ${interp?.path ?? `Python ${o.version}`}`
-      : isVenv ? 'the environment was left half-made; making it again' : `making the environment in ${o.venvDir}`)
+      : isVenv || ours ? 'the environment was left half-made; making it again' : `making the environment in ${o.venvDir}`)
+    await noteMaking()
     await rm(o.venvDir, { recursive: true, force: true })
   }
+  await noteMaking()
   const [file, ...pre] = o.backend.kind === 'uv' ? o.backend.command : [interp!.path]
   const args = o.backend.kind === 'uv'
     ? [...pre, 'venv', o.venvDir, '--python', interp?.path ?? o.version ?? 'python3', ...(o.offline ? ['--offline'] : [])]
@@ -85,6 +92,7 @@ export async function createVenv(o: VenvOptions): Promise<Result<VenvResult, Ven
   }
   const m: Marker = { realpath: interp?.realpath ?? null, version: interp?.version ?? made.version ?? null }
   await writeFileAtomic(join(o.venvDir, VENV_MARKER), `${JSON.stringify(m)}\n`)
+  await rm(making, { force: true })
   return ok({ python: made.python, version: made.version, ...(made.fullVersion ? { fullVersion: made.fullVersion } : {}), ...(interp ? { interpreter: interp } : {}), created: true })
 }
 
