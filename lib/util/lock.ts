@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -25,8 +25,32 @@ export async function acquireLock(path: string, signal?: AbortSignal, pollMs = 5
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
     }
-    if (await isStale(path)) { await rm(path, { recursive: true, force: true }); continue }
+    if (await isStale(path) && await removeStale(path)) continue
     await sleep(pollMs, undefined, signal ? { signal } : undefined)
+  }
+}
+
+/**
+ * Removes a stale lock under a guard, judging it stale again inside: without the guard, a process that judged the
+ * old lock stale could delete the fresh lock another process has just taken in its place. False when another
+ * process is doing it (the caller waits and looks again).
+ */
+async function removeStale(path: string): Promise<boolean> {
+  const guard = `${path}.takeover`
+  try {
+    await mkdir(guard)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    // Held for a few milliseconds; one still there after seconds was left by a killed process.
+    const st = await stat(guard).catch(() => undefined)
+    if (st && Date.now() - st.mtimeMs > 5_000) await rm(guard, { recursive: true, force: true })
+    return false
+  }
+  try {
+    if (await isStale(path)) await rm(path, { recursive: true, force: true })
+    return true
+  } finally {
+    await rm(guard, { recursive: true, force: true })
   }
 }
 
@@ -36,7 +60,6 @@ async function isStale(path: string): Promise<boolean> {
     owner = JSON.parse(await readFile(`${path}/owner.json`, 'utf8')) as Owner
   } catch {
     // The owner file is written right after mkdir; give a live owner a moment before judging.
-    const { stat } = await import('node:fs/promises')
     const st = await stat(path).catch(() => undefined)
     return !!st && Date.now() - st.mtimeMs > 5_000
   }
