@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
-import { appendFile, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { appendFile, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { removeDeadTemps } from '../util/atomic.ts'
 import { basename, dirname, join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { err, ok, type Result } from '../result.ts'
@@ -192,17 +193,3 @@ function checkoutProblem(o: CheckoutAtOptions, r: ExecResult): GitProblem {
 }
 
 const tempSuffix = (): string => `${TEMP_TAG}-${process.pid}-${randomBytes(4).toString('hex')}`
-
-/** Removes temp folders `prefix<pid>-<hex>` in `parent` whose process is gone (a killed run). */
-async function removeDeadTemps(parent: string, prefix: string): Promise<void> {
-  const names = await readdir(parent).catch(() => [] as string[])
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue
-    const pid = Number(/^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length))?.[1])
-    if (pid && !isAlive(pid)) await rm(join(parent, name), { recursive: true, force: true })
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM' }
-}

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs'
 import { copyFile, link, lstat, mkdir, readFile, readlink, realpath, rename, rm, stat, symlink } from 'node:fs/promises'
-import { dirname, join, resolve, sep } from 'node:path'
-import { tempSibling, writeFileAtomic } from '../util/atomic.ts'
+import { basename, dirname, join, resolve, sep } from 'node:path'
+import { removeDeadTemps, tempSibling, writeFileAtomic } from '../util/atomic.ts'
 import { err, ok, type Result } from '../result.ts'
 import { guardedPath } from './safe-path.ts'
 import { blobPath, blobSize, hashFile, moveIntoStore } from './store.ts'
@@ -200,6 +200,7 @@ async function isOurs(path: string, rec: LinkRecord, storeRoot: string): Promise
 
 /** Puts a link to `blob` at `path` through a temporary sibling and a rename; returns the mode it managed. */
 async function place(path: string, blob: string, mode: LinkMode): Promise<LinkMode> {
+  await removeDeadTemps(dirname(path), `${basename(path)}.link-`) // a copy a killed run left half-made
   const tmp = tempSibling(path, 'link')
   try {
     if (mode === 'symlink') { await symlink(blob, tmp); await rename(tmp, path); return 'symlink' }

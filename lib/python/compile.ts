@@ -1,9 +1,9 @@
 import type { StepOptions } from './step-options.ts'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { PythonRules } from '../spec/schema.ts'
 import { err, ok, type Result } from '../result.ts'
-import { writeFileAtomic } from '../util/atomic.ts'
+import { makeWorkDir, writeFileAtomic } from '../util/atomic.ts'
 import { describeFailure, exec, type ExecResult } from '../util/exec.ts'
 import { canonicalJson, sha256 } from '../util/hash.ts'
 import { redact } from '../util/redact.ts'
@@ -128,9 +128,7 @@ export async function compile(o: CompileOptions): Promise<Result<CompileResult, 
     if (o.rules.torch_backend) say(`note: python.torch_backend (${o.rules.torch_backend}) is uv-only; pip ignores it`)
     if (o.rules.exclude_newer) say(`note: python.exclude_newer (${o.rules.exclude_newer}) is uv-only; pip ignores it`)
   }
-  const tmpRoot = join(o.cacheRoot, 'tmp')
-  await mkdir(tmpRoot, { recursive: true })
-  const work = await mkdtemp(join(tmpRoot, 'compile-'))
+  const work = await makeWorkDir(join(o.cacheRoot, 'tmp'), 'compile-')
   try {
     // Paths relative to the work folder keep temporary names out of uv's "# via -r …" annotations.
     const input = 'requirements.in'

@@ -1,5 +1,6 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { makeWorkDir } from '../util/atomic.ts'
 import { err, ok, type Result } from '../result.ts'
 import { redact } from '../util/redact.ts'
 import { renderConstraints, type CollectedDeps } from './collect.ts'
@@ -29,9 +30,7 @@ export async function installPerNode(o: Omit<InstallOptions, 'lockPath'> & { col
     if (!list.includes(r.spec)) list.push(r.spec)
     bySource.set(r.source, list)
   }
-  const tmpRoot = join(o.cacheRoot, 'tmp')
-  await mkdir(tmpRoot, { recursive: true })
-  const work = await mkdtemp(join(tmpRoot, 'per-node-'))
+  const work = await makeWorkDir(join(o.cacheRoot, 'tmp'), 'per-node-')
   const outcomes: PerNodeOutcome[] = []
   const installed: string[] = []
   try {
