@@ -1,10 +1,8 @@
 import type { ComfyServer } from '../lib/comfy/launch.ts'
 import type { TaskReport } from '../lib/engine/execute.ts'
 import type { Prepared } from '../lib/pipeline/prepare.ts'
-import { specFile } from '../lib/pipeline/prepare.ts'
-import { WatchLoop } from '../lib/watch/watch-loop.ts'
 import { EXIT } from './_cli.ts'
-import { firstCheckFailed, printCycle, realizeOnce, specCheck, type WatchOptions } from './_watch.ts'
+import { printCycle, watchCycles, type WatchOptions } from './_watch.ts'
 import { announceReady, exitCodeOfSignal, forwardSignal, launchForeground, loadedAtStart, receivedSignal, type LaunchFlags } from './_launch.ts'
 
 /** How long ComfyUI may take to stop on the forwarded Ctrl-C before it is killed. */
@@ -18,12 +16,8 @@ const STOP_GRACE_MS = 10_000
  */
 export async function watchUi(options: WatchOptions & { flags: LaunchFlags }): Promise<number> {
   const o = { ...options, io: { ...options.io, jsonLines: true } }
-  const check = specCheck(o)
-  const first = await check()
-  if (!first.ok) return firstCheckFailed(o)
   let server: ComfyServer | undefined
   let stopping = false
-  let refused = false
   /** Tasks that ran since ComfyUI was last started and changed what it loads at start. */
   const unloaded = new Set<string>()
 
@@ -56,27 +50,17 @@ export async function watchUi(options: WatchOptions & { flags: LaunchFlags }): P
     return { ...row, status: 'ran', url: s.url }
   }
 
-  o.io.err(`watching ${specFile(o.config, o.id)} (Ctrl-C to stop)`)
-  const loop = new WatchLoop<Prepared>({
-    files: [specFile(o.config, o.id)],
-    check,
-    run: async (prepared, signal, cycle) => {
-      const report = await realizeOnce(o, prepared, signal)
-      // A home the tool may not build in stays so whatever the spec says: nothing to wait for.
-      if (!report) { refused = true; void loop.stop(); return }
-      // Even a failed or cancelled cycle may have changed a checkout: remembered until ComfyUI starts again.
-      for (const t of report.tasks) if (loadedAtStart(t)) unloaded.add(t.id)
-      if (!report.ok || signal.aborted) { printCycle(o, prepared.home, cycle, report); return }
-      const launch: TaskReport = !server || unloaded.size > 0 ? await start(prepared, signal)
-        : { id: 'launch', kind: 'launch', status: 'skipped', reason: 'ComfyUI keeps running: nothing it loads at start changed' }
-      printCycle(o, prepared.home, cycle, report, launch)
-    },
-    onError: e => o.io.err(`watch: ${(e as Error).message ?? e}`),
-  })
-  o.io.signal.addEventListener('abort', () => { stopping = true; void loop.stop() }, { once: true })
-  await loop.start(first.value)
+  const code = await watchCycles(o, async (_o, prepared, signal, cycle, report) => {
+    // Even a failed or cancelled cycle may have changed a checkout: remembered until ComfyUI starts again.
+    for (const t of report.tasks) if (loadedAtStart(t)) unloaded.add(t.id)
+    if (!report.ok || signal.aborted) { printCycle(o, prepared.home, cycle, report); return }
+    const launch: TaskReport = !server || unloaded.size > 0 ? await start(prepared, signal)
+      : { id: 'launch', kind: 'launch', status: 'skipped', reason: 'ComfyUI keeps running: nothing it loads at start changed' }
+    printCycle(o, prepared.home, cycle, report, launch)
+  }, () => { stopping = true })
+  if (code !== undefined) return code
   const s = server as ComfyServer | undefined
-  if (!s) return refused ? EXIT.usage : EXIT.interrupted
+  if (!s) return EXIT.interrupted
   forwardSignal(s, receivedSignal(o.io.signal))
   const kill = setTimeout(() => s.kill('SIGKILL'), STOP_GRACE_MS)
   const exit = await s.exited

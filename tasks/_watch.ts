@@ -61,8 +61,13 @@ export function printCycle(o: WatchOptions, home: string, cycle: number, report:
   else o.io.err(line)
 }
 
-/** `realize --watch`: realize, then again after each change of the spec, until Ctrl-C. */
-export async function watchRealize(options: WatchOptions): Promise<number> {
+/**
+ * The watch both commands share: the spec is checked first (a bad one ends it, exit 2); then each change realizes
+ * again and `onCycle` gets the report. Ends on Ctrl-C (`onStop` is told first), with undefined, or on a refused
+ * home, which no edit of the spec fixes, with exit 2. Documents are JSON lines throughout.
+ */
+export async function watchCycles(options: WatchOptions, onCycle: (o: WatchOptions, prepared: Prepared, signal: AbortSignal, cycle: number, report: RunReport) => Promise<void>,
+  onStop?: () => void): Promise<number | undefined> {
   const o = { ...options, io: { ...options.io, jsonLines: true } }
   const check = specCheck(o)
   const first = await check()
@@ -74,13 +79,18 @@ export async function watchRealize(options: WatchOptions): Promise<number> {
     check,
     run: async (prepared, signal, cycle) => {
       const report = await realizeOnce(o, prepared, signal)
-      // A home the tool may not build in stays so whatever the spec says: nothing to wait for.
       if (!report) { refused = true; void loop.stop(); return }
-      printCycle(o, prepared.home, cycle, report)
+      await onCycle(o, prepared, signal, cycle, report)
     },
     onError: e => o.io.err(`watch: ${(e as Error).message ?? e}`),
   })
-  o.io.signal.addEventListener('abort', () => void loop.stop(), { once: true })
+  o.io.signal.addEventListener('abort', () => { onStop?.(); void loop.stop() }, { once: true })
   await loop.start(first.value)
-  return refused ? EXIT.usage : EXIT.interrupted
+  return refused ? EXIT.usage : undefined
+}
+
+/** `realize --watch`: realize, then again after each change of the spec, until Ctrl-C. */
+export async function watchRealize(o: WatchOptions): Promise<number> {
+  const code = await watchCycles(o, async (w, prepared, _signal, cycle, report) => printCycle(w, prepared.home, cycle, report))
+  return code ?? EXIT.interrupted
 }
