@@ -23,7 +23,7 @@ export function cycleLine(o: { id: string; home: string; cycle: number; report: 
 }
 
 /** Checks the spec again; an invalid one is reported and the watch keeps the last good state. */
-export function specCheck(o: WatchOptions) {
+function specCheck(o: WatchOptions) {
   return async (): Promise<{ ok: true; value: Prepared } | { ok: false; report(): void }> => {
     const r = await prepare({ id: o.id, config: o.config, frozen: o.frozen, signal: o.io.signal, onResolve: line => o.io.err(`resolved ${line}`) })
     if (r.ok) return r
@@ -39,13 +39,13 @@ export function specCheck(o: WatchOptions) {
 }
 
 /** The first check failed: nothing to watch yet. Exit 2 (130 when interrupted), with --json the run's shape. */
-export async function firstCheckFailed(o: WatchOptions): Promise<number> {
+async function firstCheckFailed(o: WatchOptions): Promise<number> {
   const code = await prepareOrReport(o.io, { id: o.id, config: o.config, frozen: o.frozen, json: o.json })
   return typeof code === 'number' ? code : EXIT.usage
 }
 
 /** One watch cycle's realize. Undefined when the home was refused (reported). */
-export async function realizeOnce(o: WatchOptions, prepared: Prepared, signal: AbortSignal): Promise<RunReport | undefined> {
+async function realizeOnce(o: WatchOptions, prepared: Prepared, signal: AbortSignal): Promise<RunReport | undefined> {
   const r = await realize({
     prepared, config: o.config, force: o.force, secrets: secretsOf(o.config, o.io.env), processEnv: o.io.env,
     signal: AbortSignal.any([signal, o.io.signal]), renderer: 'silent', stream: process.stderr, onNote: line => o.io.err(line),

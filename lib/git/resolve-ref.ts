@@ -103,38 +103,38 @@ async function lookup(mirror: string, ref: string | undefined, signal?: AbortSig
  * cannot tell (a loose tag may be an annotated tag object, a short sha needs the object store): git decides then.
  */
 export function lookupInFiles(mirror: string, ref: string | undefined): string | undefined {
+  const packed = packedRefs(mirror)
   if (ref === undefined) {
     const head = readText(join(mirror, 'HEAD'))?.trim()
     if (!head) return undefined
     if (HEX.test(head)) return head
     const target = /^ref: (refs\/\S+)$/.exec(head)?.[1]
-    return target ? refInFiles(mirror, target) : undefined
+    return target ? refInFiles(mirror, packed, target) : undefined
   }
   if (!/^[\w./-]+$/.test(ref) || ref.split('/').includes('..')) return undefined
   const names = ref.startsWith('refs/') ? [ref] : [`refs/tags/${ref}`, `refs/heads/${ref}`]
-  for (const name of names) {
-    if (!existsSync(join(mirror, name)) && !packedRefs(mirror).has(name)) continue
-    return refInFiles(mirror, name)
-  }
-  return undefined
+  const name = names.find(n => existsSync(join(mirror, n)) || packed.has(n))
+  return name ? refInFiles(mirror, packed, name) : undefined
 }
 
 const HEX = /^[0-9a-f]{40}$/
 
-function refInFiles(mirror: string, name: string): string | undefined {
+type PackedRef = { sha: string; peeled?: string; fullyPeeled: boolean }
+
+function refInFiles(mirror: string, packedRefs: ReadonlyMap<string, PackedRef>, name: string): string | undefined {
   const loose = readText(join(mirror, name))?.trim()
   if (loose !== undefined) return HEX.test(loose) && !name.startsWith('refs/tags/') ? loose : undefined
-  const packed = packedRefs(mirror).get(name)
+  const packed = packedRefs.get(name)
   return packed?.peeled ?? (packed && (!name.startsWith('refs/tags/') || packed.fullyPeeled) ? packed.sha : undefined)
 }
 
 /** packed-refs: name → sha, the commit an annotated tag peels to (the `^` line after it), and whether every tag was peeled. */
-function packedRefs(mirror: string): Map<string, { sha: string; peeled?: string; fullyPeeled: boolean }> {
-  const refs = new Map<string, { sha: string; peeled?: string; fullyPeeled: boolean }>()
+function packedRefs(mirror: string): Map<string, PackedRef> {
+  const refs = new Map<string, PackedRef>()
   const text = readText(join(mirror, 'packed-refs'))
   if (!text) return refs
   const fullyPeeled = /^# pack-refs with:.* fully-peeled/m.test(text)
-  let last: { sha: string; peeled?: string; fullyPeeled: boolean } | undefined
+  let last: PackedRef | undefined
   for (const line of text.split('\n')) {
     const peel = /^\^([0-9a-f]{40})$/.exec(line)
     if (peel && last) { last.peeled = peel[1]; continue }
