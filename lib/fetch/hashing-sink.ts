@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
 import type { FileHandle } from 'node:fs/promises'
 import type { Hash } from 'node:crypto'
+import { releaseRead } from './read-arena.ts'
 
 /**
  * The running hash of exactly the bytes in a file, kept across the attempts of one download.
@@ -16,7 +17,7 @@ export interface HashState {
  * thread pool, the hash on this thread), so hashing costs no second pass and little extra time. Chunks that
  * arrive during a write are batched into the next writev. `state` describes exactly the bytes on disk after each
  * successful write, so after a dropped connection the next attempt continues without reading the file again.
- * The file is flushed to disk every 64 MiB in the background and once more at the end (the caller then renames
+ * The file is flushed to disk every 8 MiB in the background and once more at the end (the caller then renames
  * it into place, so a blob in the store survives a power cut).
  */
 export class HashingFileSink extends Writable {
@@ -51,6 +52,8 @@ export class HashingFileSink extends Writable {
       this.state.bytes = -1
       throw e
     }
+    // Hashed and on disk: socket memory these chunks were read into may be read into again.
+    for (const b of buffers) releaseRead(b)
     this.state.bytes += total
     this.onBytes(total)
     // Flushing as we go keeps the final fsync short: the disk writes while the network delivers.
@@ -62,7 +65,9 @@ export class HashingFileSink extends Writable {
   }
 }
 
-const FLUSH_EVERY = 64 << 20
+// Small, so that little is left to flush once the last byte arrives; one flush at a time, so a slow disk
+// gets fewer, larger ones.
+const FLUSH_EVERY = 8 << 20
 
 /** The buffers after the first `skip` bytes (to finish a short write). */
 function rest(buffers: Buffer[], skip: number): Buffer[] {
