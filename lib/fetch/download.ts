@@ -160,7 +160,8 @@ async function downloadLocked(o: DownloadOptions): Promise<Result<Downloaded, Do
       } else {
         state ??= prefix ? await prefix : { hash: createHash('sha256'), bytes: 0 }
         mixed = true
-        if (op.kind === 'partial') fh = await open(pp, 'a')
+        // Not 'a': the sink writes at explicit positions, which O_APPEND would ignore.
+        if (op.kind === 'partial') fh = await open(pp, 'r+')
       }
     } catch (e) {
       if (op.kind !== 'complete') await dumpBody(op.body)

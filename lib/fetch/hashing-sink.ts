@@ -13,10 +13,11 @@ export interface HashState {
 }
 
 /**
- * Appends to an open file and hashes the same chunks while the write is in flight (the write runs on libuv's
- * thread pool, the hash on this thread), so hashing costs no second pass and little extra time. Chunks that
- * arrive during a write are batched into the next writev. `state` describes exactly the bytes on disk after each
- * successful write, so after a dropped connection the next attempt continues without reading the file again.
+ * Writes chunks at the end of an open file (`state.bytes` is where that is) and hashes them while the writes
+ * are in flight (they run on libuv's thread pool, the hash on this thread), so hashing costs no second pass and
+ * little extra time. Chunks that arrive during a batch's writes form the next batch. `state` describes exactly
+ * the bytes on disk after each successful batch, so after a dropped connection the next attempt continues
+ * without reading the file again.
  * The file is flushed to disk every 8 MiB in the background and once more at the end (the caller then renames
  * it into place, so a blob in the store survives a power cut).
  */
@@ -43,14 +44,19 @@ export class HashingFileSink extends Writable {
 
   private async writeAll(buffers: Buffer[]): Promise<void> {
     const total = buffers.reduce((n, b) => n + b.length, 0)
-    const writing = this.fh.writev(buffers)
+    const start = this.state.bytes
+    // All pieces at once, each at its own position: the thread pool writes them back to back, without waiting
+    // for this thread (busy hashing) between two of them.
+    const pieces: Promise<void>[] = []
+    for (let at = 0; at < total; at += WRITE_MAX) pieces.push(this.writePiece(slice(buffers, at, WRITE_MAX), start + at))
     for (const b of buffers) this.state.hash.update(b)
-    try {
-      let written = (await writing).bytesWritten
-      while (written < total) written += (await this.fh.writev(rest(buffers, written))).bytesWritten
-    } catch (e) {
+    const failed = (await Promise.allSettled(pieces)).find(r => r.status === 'rejected')
+    if (failed) {
+      // The hash now covers bytes that are not all on disk: drop this batch from the file, and the next
+      // attempt hashes what is left from disk.
       this.state.bytes = -1
-      throw e
+      await this.fh.truncate(start).catch(() => {})
+      throw failed.reason
     }
     // Hashed and on disk: socket memory these chunks were read into may be read into again.
     for (const b of buffers) releaseRead(b)
@@ -63,18 +69,33 @@ export class HashingFileSink extends Writable {
       this.flushing = this.fh.datasync().catch(() => {}).finally(() => { this.flushing = undefined })
     }
   }
+
+  private async writePiece(buffers: Buffer[], at: number): Promise<void> {
+    const length = buffers.reduce((n, b) => n + b.length, 0)
+    for (let done = 0; done < length;) {
+      const { bytesWritten } = await this.fh.writev(done ? slice(buffers, done, length) : buffers, at + done)
+      if (bytesWritten === 0) throw Object.assign(new Error(`no bytes written at offset ${at + done}`), { code: 'EIO', syscall: 'write' })
+      done += bytesWritten
+    }
+  }
 }
 
 // Small, so that little is left to flush once the last byte arrives; one flush at a time, so a slow disk
 // gets fewer, larger ones.
 const FLUSH_EVERY = 8 << 20
+// One write call takes at most this much: the kernel backs a larger write with larger page-cache folios, and
+// 2 MiB ones were now and then 5 times slower to get (on a VM whose free memory goes back to the host).
+const WRITE_MAX = 512 << 10
 
-/** The buffers after the first `skip` bytes (to finish a short write). */
-function rest(buffers: Buffer[], skip: number): Buffer[] {
+/** At most `max` bytes of the buffers, starting `skip` bytes in. */
+function slice(buffers: Buffer[], skip: number, max: number): Buffer[] {
   const out: Buffer[] = []
   for (const b of buffers) {
+    if (max <= 0) break
     if (skip >= b.length) { skip -= b.length; continue }
-    out.push(skip > 0 ? b.subarray(skip) : b)
+    const part = b.subarray(skip, skip + max)
+    out.push(part)
+    max -= part.length
     skip = 0
   }
   return out
