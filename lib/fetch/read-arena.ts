@@ -10,6 +10,8 @@ import type { Socket } from 'node:net'
  * does this after a chunk is hashed and written). Bytes nobody hands back (headers, a small JSON body, chunks a
  * stream concatenated into a new buffer) keep their slab out of reuse: it is left to the garbage collector like
  * any other buffer. So a consumer that does not know about the arena is always safe, merely not faster.
+ * Leave the socket's highWaterMark small (undici's 64 KiB): each read is then taken on its own, whereas with a
+ * large one the stream joins several reads into fresh memory (measured: 295 against 253 ms per 200 MB).
  */
 
 const SLAB = 2 << 20
