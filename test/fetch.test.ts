@@ -115,8 +115,46 @@ F('a download killed with SIGKILL is resumed by the next process from its partia
   assert.is(r.value.bytesFetched, body.length - left)
 })
 
+F('a disk that fills up midway gives an error naming the file, and the next run resumes from what was written', async ctx => {
+  const body = randomBytes(3 * 1024 * 1024)
+  const s = await serve(ctx, { '/m.bin': { body, etag: '"v1"', bytesPerSecond: 8 * 1024 * 1024 } })
+  const script = join(ctx.dir, 'child.mts')
+  await writeFile(script, [
+    `import { download } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'lib/fetch/download.ts')).href)}`,
+    'const [url, partialPath] = process.argv.slice(2)',
+    'const r = await download({ url, partialPath, rules: [], env: {}, headersTimeoutMs: 5000, bodyTimeoutMs: 5000, retryDelayMs: 10 })',
+    'console.log(JSON.stringify(r))',
+  ].join('\n'))
+  const partial = join(ctx.dir, 'part', 'model.incomplete')
+  // A 1 MiB file size limit stands in for a full disk: writes past it fail (EFBIG) as they would with ENOSPC.
+  const child = spawn('bash', ['-c', 'trap "" XFSZ; ulimit -f 1024; exec "$0" --import tsx "$@"', process.execPath, script, `${s.url}/m.bin`, partial],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', d => { out += d })
+  await new Promise(resolve => child.on('exit', resolve))
+  const r1 = JSON.parse(out) as Awaited<ReturnType<typeof download>>
+  assert.ok(!r1.ok)
+  if (r1.ok) return
+  assert.is(r1.error.reason, 'io')
+  assert.match(r1.error.message, `writing ${partial}`)
+  assert.match(r1.error.message, /EFBIG/)
+  const left = await readFile(partial)
+  assert.ok(left.length > 0 && left.length <= 1024 * 1024, `${left.length} bytes left`)
+  assert.ok(left.equals(body.subarray(0, left.length)), 'the partial holds bytes that are not the file\'s')
+
+  s.routes['/m.bin']!.bytesPerSecond = undefined
+  const before = s.requests.length
+  const r = await download(opts(ctx, `${s.url}/m.bin`, { expectedSha256: sha(body) }))
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error))
+  if (!r.ok) return
+  assert.is(r.value.resumedFrom, left.length)
+  assert.is(s.requests[before]!.headers.range, `bytes=${left.length}-`)
+  assert.is(r.value.sha256, sha(body))
+})
+
 F('cancelling keeps the partial, and the next call resumes it', async ctx => {
-  const body = randomBytes(1024 * 1024)
+  // Large enough that the resumed part arrives in batches of many pieces written side by side.
+  const body = randomBytes(24 * 1024 * 1024)
   const s = await serve(ctx, { '/m.bin': { body, etag: '"e1"', bytesPerSecond: 512 * 1024 } })
   const ac = new AbortController()
   const first = download(opts(ctx, `${s.url}/m.bin`, { signal: ac.signal, onProgress: p => { if (p.bytes > 100_000) ac.abort() } }))
@@ -126,8 +164,12 @@ F('cancelling keeps the partial, and the next call resumes it', async ctx => {
   assert.ok(kept > 0)
   s.routes['/m.bin']!.bytesPerSecond = undefined
   const r2 = await download(opts(ctx, `${s.url}/m.bin`))
-  assert.ok(r2.ok && r2.value.sha256 === sha(body))
+  assert.ok(r2.ok, JSON.stringify(!r2.ok && r2.error))
+  if (!r2.ok) return
+  assert.is(r2.value.sha256, sha(body))
   assert.is(s.requests.at(-1)!.headers.range, `bytes=${kept}-`)
+  // Right the first time: not fetched again from scratch after a hash mismatch.
+  assert.is(r2.value.bytesFetched, body.length - kept)
 })
 
 F('a 200 answer to a range request starts over cleanly', async ctx => {

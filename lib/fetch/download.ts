@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdir, open, type FileHandle } from 'node:fs/promises'
+import { mkdir, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -8,7 +8,7 @@ import type { AuthRule } from '../config/schema.ts'
 import { acquireLock } from '../util/lock.ts'
 import { err, ok, type Result } from '../result.ts'
 import { secretsFor } from './auth.ts'
-import { HashingFileSink, type HashState } from './hashing-sink.ts'
+import { HashingFileSink, openForSink, type HashState } from './hashing-sink.ts'
 import { shownUrl } from './http-request.ts'
 import type { Limit } from './limit.ts'
 import { discardPartial, fileSize, hashPrefix, readPartialMeta, writePartialMeta } from './partial.ts'
@@ -154,14 +154,13 @@ async function downloadLocked(o: DownloadOptions): Promise<Result<Downloaded, Do
     try {
       if (op.kind === 'full') {
         await writePartialMeta(pp, { url_key: key, ...op.validator, total: op.total })
-        fh = await open(pp, 'w')
+        fh = await openForSink(pp, 0)
         state = { hash: createHash('sha256'), bytes: 0 }
         mixed = false
       } else {
         state ??= prefix ? await prefix : { hash: createHash('sha256'), bytes: 0 }
         mixed = true
-        // Not 'a': the sink writes at explicit positions, which O_APPEND would ignore.
-        if (op.kind === 'partial') fh = await open(pp, 'r+')
+        if (op.kind === 'partial') fh = await openForSink(pp, state.bytes)
       }
     } catch (e) {
       if (op.kind !== 'complete') await dumpBody(op.body)
@@ -178,7 +177,8 @@ async function downloadLocked(o: DownloadOptions): Promise<Result<Downloaded, Do
         await pipeline(op.body, sink, ...(o.signal ? [{ signal: o.signal }] : []))
       } catch (e) {
         await fh.close().catch(() => {})
-        const p = problemFromError(e, `GET ${shown}`, o.signal, secrets)
+        const onDisk = ['write', 'fdatasync', 'ftruncate'].includes((e as NodeJS.ErrnoException | undefined)?.syscall ?? '')
+        const p = problemFromError(e, onDisk ? `writing ${pp}` : `GET ${shown}`, o.signal, secrets)
         if (p.reason === 'cancelled') return err(cancelled())
         if (p.reason === 'io') return err(withName(p, o.name))
         if (received > 0) failures = 0

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream'
-import type { FileHandle } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
 import type { Hash } from 'node:crypto'
 import { releaseRead } from './read-arena.ts'
 
@@ -13,7 +13,13 @@ export interface HashState {
 }
 
 /**
- * Writes chunks at the end of an open file (`state.bytes` is where that is) and hashes them while the writes
+ * Opens a partial for a sink that continues it after its first `bytes` (0: a new, empty file). Never in append
+ * mode: the sink writes at explicit positions, which O_APPEND would ignore on Linux.
+ */
+export const openForSink = (path: string, bytes: number): Promise<FileHandle> => open(path, bytes === 0 ? 'w' : 'r+')
+
+/**
+ * Writes chunks at the end of a file opened with `openForSink` (`state.bytes` is where that is) and hashes them while the writes
  * are in flight (they run on libuv's thread pool, the hash on this thread), so hashing costs no second pass and
  * little extra time. Chunks that arrive during a batch's writes form the next batch. `state` describes exactly
  * the bytes on disk after each successful batch, so after a dropped connection the next attempt continues

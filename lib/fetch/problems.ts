@@ -42,7 +42,7 @@ export function problemFromError(e: unknown, what: string, signal: AbortSignal |
       : code === 'UND_ERR_BODY_TIMEOUT' ? 'the body stalled (no bytes in time)' : 'could not connect in time'
     return { reason: 'timeout', message: text(`${what}: ${which}`) }
   }
-  if (['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'ENOENT', 'EISDIR', 'EDQUOT', 'EIO'].includes(code) && error?.syscall) {
+  if (['ENOSPC', 'EDQUOT', 'EFBIG', 'EACCES', 'EPERM', 'EROFS', 'ENOENT', 'EISDIR', 'EIO'].includes(code) && error?.syscall) {
     return { reason: 'io', message: text(`${what}: ${detail}`) }
   }
   return { reason: 'network', message: text(`${what}: ${code ? `${code} ` : ''}${detail}`.replace(/\s+$/, '')) }
