@@ -19,13 +19,12 @@ export interface HashState {
 export const openForSink = (path: string, bytes: number): Promise<FileHandle> => open(path, bytes === 0 ? 'w' : 'r+')
 
 /**
- * Writes chunks at the end of a file opened with `openForSink` (`state.bytes` is where that is) and hashes them while the writes
- * are in flight (they run on libuv's thread pool, the hash on this thread), so hashing costs no second pass and
- * little extra time. Chunks that arrive during a batch's writes form the next batch. `state` describes exactly
- * the bytes on disk after each successful batch, so after a dropped connection the next attempt continues
- * without reading the file again.
- * The file is flushed to disk every 8 MiB in the background and once more at the end (the caller then renames
- * it into place, so a blob in the store survives a power cut).
+ * Writes chunks at the end of a file opened with `openForSink` (`state.bytes` is where that is) and hashes them
+ * while the writes are in flight (they run on libuv's thread pool, the hash on this thread), so hashing costs no
+ * second pass and little extra time. Chunks that arrive during a batch's writes form the next batch. `state`
+ * describes exactly the bytes on disk after each successful batch, so after a dropped connection the next attempt
+ * continues without reading the file again. The file is flushed to disk every 8 MiB in the background and once
+ * more at the end (the caller then renames it into place, so a blob in the store survives a power cut).
  */
 export class HashingFileSink extends Writable {
   /** Bytes written since the last flush was started, and the flush in flight. */
