@@ -3,7 +3,7 @@ import type { TaskReport } from '../lib/engine/execute.ts'
 import type { Prepared } from '../lib/pipeline/prepare.ts'
 import { EXIT } from './_cli.ts'
 import { printCycle, watchCycles, type WatchOptions } from './_watch.ts'
-import { announceReady, exitCodeOfSignal, forwardSignal, launchForeground, loadedAtStart, receivedSignal, type LaunchFlags } from './_launch.ts'
+import { announceReady, forwardSignal, launchForeground, loadedAtStart, receivedSignal, type LaunchFlags } from './_launch.ts'
 
 /** How long ComfyUI may take to stop on the forwarded Ctrl-C before it is killed. */
 const STOP_GRACE_MS = 10_000
@@ -12,7 +12,7 @@ const STOP_GRACE_MS = 10_000
  * `run-ui --watch`: each spec change realizes again; ComfyUI is (re)started after a good cycle when
  * something it loads at start (the core, a node, the Python environment) changed since it was started,
  * in this cycle or in a failed or superseded one, and left running when only models changed. Ctrl-C is
- * forwarded to ComfyUI as in run-ui, and its exit code is the command's.
+ * forwarded to ComfyUI as in run-ui; once it has stopped, the command exits 130.
  */
 export async function watchUi(options: WatchOptions & { flags: LaunchFlags }): Promise<number> {
   const o = { ...options, io: { ...options.io, jsonLines: true } }
@@ -63,7 +63,7 @@ export async function watchUi(options: WatchOptions & { flags: LaunchFlags }): P
   if (!s) return EXIT.interrupted
   forwardSignal(s, receivedSignal(o.io.signal))
   const kill = setTimeout(() => s.kill('SIGKILL'), STOP_GRACE_MS)
-  const exit = await s.exited
+  await s.exited
   clearTimeout(kill)
-  return exit.code ?? exitCodeOfSignal(exit.signal)
+  return EXIT.interrupted
 }

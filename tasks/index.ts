@@ -90,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
       io.out(`${cmd.help.trim()}\n${cmd.locations ? LOCATION_HELP : ''}\n${COMMON_HELP}\n`)
       return EXIT.ok
     }
-    // A command decides its own code when interrupted (run-ui returns ComfyUI's exit code).
+    // A command reports its own interruption (130, with its --json document).
     return await cmd.run(args, io)
   } catch (e) {
     // --json promises one document on stdout, a failure included.

@@ -1,6 +1,6 @@
 import { realize } from '../lib/pipeline/realize.ts'
 import type { ComfyServer } from '../lib/comfy/launch.ts'
-import { bool, configFor, int, listenArg, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
+import { bool, configFor, int, listenArg, printJson, reportDiagnostics, versionId, EXIT, type Command, type Io } from './_cli.ts'
 import { exitCodeOf, prepareOrReport, realizeFlagsHelp, reportRefused, rendererFor, secretsOf, summarize } from './_realize-common.ts'
 import { announceReady, exitCodeOfSignal, forwardSignal, launchForeground, receivedSignal } from './_launch.ts'
 
@@ -18,7 +18,8 @@ const command: Command = {
 Realizes the version (only what is not up to date), then runs ComfyUI in the foreground:
 <home>/.venv/bin/python main.py --listen ADDR --port N [launch.args] [ARGS]. Prints
 "ComfyUI ready at http://HOST:PORT" once it answers. Ctrl-C or SIGTERM is passed on to ComfyUI,
-and its exit code becomes this command's.
+and once it has stopped the command exits 130. When ComfyUI exits on its own, the command exits 0 if
+ComfyUI did, else 1 (--json reports ComfyUI's own code as the launch's exit_code).
 
   --port N        the port (default: the spec's launch.port, 8188); 0 picks a free one
   --listen ADDR   the address (default: the spec's launch.listen, 127.0.0.1)
@@ -51,30 +52,37 @@ ${realizeFlagsHelp(['offline', 'frozen', 'jobs', 'force'], 18)}`,
     // A Ctrl-C while ComfyUI starts stops it; once it is up, the Ctrl-C is forwarded to it.
     const started = Date.now()
     const launched = await launchForeground(io, prepared, flags)
-    const report = (ok: boolean, extra: Record<string, unknown>) => ({
-      version: id, home: prepared.home, ok, tasks: [...realized.value.tasks, { id: 'launch', kind: 'launch', status: ok ? 'ran' : 'failed', ms: Date.now() - started, ...extra }],
+    const report = (status: 'ran' | 'failed' | 'cancelled', extra: Record<string, unknown>) => ({
+      version: id, home: prepared.home, ok: status === 'ran', tasks: [...realized.value.tasks, { id: 'launch', kind: 'launch', status, ms: Date.now() - started, ...extra }],
     })
     if (!launched.ok) {
       io.err(launched.error.message)
-      if (json) printJson(io, report(false, { error: launched.error.message }))
+      if (json) printJson(io, report(io.signal.aborted ? 'cancelled' : 'failed', { error: launched.error.message }))
       return io.signal.aborted ? EXIT.interrupted : EXIT.failed
     }
     const server = launched.value
     announceReady(io, server, json)
-    return forwardUntilExit(io, server, json, code => report(code === 0, { url: server.url, exit_code: code }))
+    const exit = await forwardUntilExit(io, server)
+    if (json) printJson(io, report(exit.status, { url: server.url, exit_code: exit.comfyCode }))
+    return exit.code
   },
 }
 export default command
 
-/** Forwards Ctrl-C / SIGTERM to ComfyUI and ends with its exit code. */
-export async function forwardUntilExit(io: import('./_cli.ts').Io, server: ComfyServer, json: boolean, report?: (code: number) => unknown): Promise<number> {
+/**
+ * Forwards Ctrl-C / SIGTERM to ComfyUI and waits for it to exit. The command's code follows the contract: 130 when
+ * the user interrupted it (whatever ComfyUI's own code), else 0 or 1 as ComfyUI ended well or not.
+ */
+async function forwardUntilExit(io: Io, server: ComfyServer): Promise<{ code: number; comfyCode: number; status: 'ran' | 'failed' | 'cancelled' }> {
   const forward = () => forwardSignal(server, receivedSignal(io.signal))
   // The signal may have come in between the readiness probe and here.
   if (io.signal.aborted) forward()
   else io.signal.addEventListener('abort', forward, { once: true })
   const exit = await server.exited
   io.signal.removeEventListener('abort', forward)
-  const code = exit.code ?? exitCodeOfSignal(exit.signal)
-  if (json && report) printJson(io, report(code))
-  return code
+  const comfyCode = exit.code ?? exitCodeOfSignal(exit.signal)
+  if (io.signal.aborted) return { code: EXIT.interrupted, comfyCode, status: 'cancelled' }
+  if (comfyCode === 0) return { code: EXIT.ok, comfyCode, status: 'ran' }
+  io.err(`ComfyUI exited on its own (${exit.code !== null ? `exit code ${exit.code}` : exit.signal}); see its log above`)
+  return { code: EXIT.failed, comfyCode, status: 'failed' }
 }

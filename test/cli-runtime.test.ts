@@ -100,12 +100,12 @@ async function handler(args: string[], env: Record<string, string> = {}) {
 }
 
 /**
- * ComfyUI stopped on exactly one SIGINT: the stand-in ends a KeyboardInterrupt with 0 and run-ui passes that on
- * (a second SIGINT during Python's shutdown would give 130), it printed its own shutdown line and no traceback,
- * and nothing serves the port any more.
+ * ComfyUI stopped on exactly one SIGINT: it printed its own shutdown line (a second SIGINT during Python's shutdown
+ * would kill it, at times with a traceback), and nothing serves the port any more. run-ui exits 130, as every
+ * interrupted command does.
  */
 function assertStoppedOnce(code: number | null, output: string, port: string): void {
-  assert.is(code, 0, `exit code ${code}:\n${output}`)
+  assert.is(code, 130, `exit code ${code}:\n${output}`)
   assert.match(output, /Stopped server/)
   assert.not.match(output, /Traceback/)
   assert.equal(comfyPids(port), [])
@@ -136,24 +136,38 @@ U('prints the ready line once /system_stats answers, passes -- ARGS on, and forw
   assert.not.ok(await answers(url!))
 }))
 
-U('SIGTERM is forwarded and run-ui exits as ComfyUI did (killed by SIGTERM: 143); --json reports the launch', within(async () => {
+U('SIGTERM is forwarded and run-ui exits 130; --json reports the launch cancelled, with ComfyUI\'s own code (143)', within(async () => {
   const run = follow(w.spawn(['run-ui', ID, '--offline', '--port', '0', '--json'], { detached: true }))
   const [, url, port] = await run.waitFor('stderr', READY)
   assert.ok(await answers(url!))
   run.child.kill('SIGTERM')
   const exit = await run.exit
-  assert.is(exit.code, 143, run.stderr())
+  assert.is(exit.code, 130, run.stderr())
   const report = JSON.parse(run.stdout())
   assert.is(report.ok, false)
   const launch = report.tasks.at(-1)
   assert.is(launch.id, 'launch')
+  assert.is(launch.status, 'cancelled')
   assert.is(launch.url, url)
   assert.is(launch.exit_code, 143)
   assert.ok(report.tasks.slice(0, -1).every((t: { status: string }) => t.status === 'skipped'), 'the realize part was a no-op')
   assert.equal(comfyPids(port!), [])
 }))
 
-U('Ctrl-C typed in a terminal: ComfyUI gets it once and run-ui exits with its code', within(async () => {
+U('ComfyUI dying on its own (killed from outside) ends run-ui with exit 1 and says so; --json reports the launch failed', within(async () => {
+  const run = follow(w.spawn(['run-ui', ID, '--offline', '--port', '0', '--json'], { detached: true }))
+  const [, url, port] = await run.waitFor('stderr', READY)
+  const [pid] = comfyPids(port!)
+  assert.ok(pid, 'ComfyUI serves the port')
+  process.kill(pid!, 'SIGKILL')
+  const exit = await run.exit
+  assert.is(exit.code, 1, run.stderr())
+  assert.match(run.stderr(), /ComfyUI exited on its own \(SIGKILL\)/)
+  const launch = JSON.parse(run.stdout()).tasks.at(-1)
+  assert.equal([launch.status, launch.url, launch.exit_code], ['failed', url, 137])
+}))
+
+U('Ctrl-C typed in a terminal: ComfyUI gets it once and run-ui exits 130', within(async () => {
   if (!existsSync('/usr/bin/script')) { console.warn('  (no util-linux script: terminal Ctrl-C not tested)'); return }
   // `script` gives run-ui a pseudo-terminal; a ^C written to it reaches the whole foreground group, ComfyUI included.
   const cmd = [process.execPath, '--import', import.meta.resolve('tsx'), join(ROOT, 'tasks', 'index.ts'), 'run-ui', ID, '--offline', '--port', '0']

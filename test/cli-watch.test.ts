@@ -196,7 +196,8 @@ W('run-ui --watch: a new node restarts ComfyUI, a model alone does not; a node c
 
   run.child.kill('SIGINT')
   const exit = await run.exit
-  assert.is(exit.code, 0, `ComfyUI's exit code (the stand-in ends a KeyboardInterrupt with 0)\n${run.stderr()}`)
+  assert.is(exit.code, 130, `interrupted, after ComfyUI stopped\n${run.stderr()}`)
+  assert.match(run.stderr(), /Stopped server/)
   assert.is(readyLines(run.stdout()).length, 3, 'ComfyUI was started three times: first, NodeZ, NodeW')
   assert.equal(comfyPids(three.port), [])
   assert.match(run.stderr(), /Stopped server/)
