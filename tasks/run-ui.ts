@@ -1,5 +1,6 @@
 import { realize } from '../lib/pipeline/realize.ts'
 import type { ComfyServer } from '../lib/comfy/launch.ts'
+import type { TaskStatus } from '../lib/engine/execute.ts'
 import { bool, configFor, int, listenArg, printJson, reportDiagnostics, versionId, EXIT, type Command, type Io } from './_cli.ts'
 import { exitCodeOf, prepareOrReport, realizeFlagsHelp, reportRefused, rendererFor, secretsOf, summarize } from './_realize-common.ts'
 import { announceReady, exitCodeOfSignal, forwardSignal, launchForeground, receivedSignal } from './_launch.ts'
@@ -52,7 +53,7 @@ ${realizeFlagsHelp(['offline', 'frozen', 'jobs', 'force'], 18)}`,
     // A Ctrl-C while ComfyUI starts stops it; once it is up, the Ctrl-C is forwarded to it.
     const started = Date.now()
     const launched = await launchForeground(io, prepared, flags)
-    const report = (status: 'ran' | 'failed' | 'cancelled', extra: Record<string, unknown>) => ({
+    const report = (status: LaunchStatus, extra: Record<string, unknown>) => ({
       version: id, home: prepared.home, ok: status === 'ran', tasks: [...realized.value.tasks, { id: 'launch', kind: 'launch', status, ms: Date.now() - started, ...extra }],
     })
     if (!launched.ok) {
@@ -69,11 +70,13 @@ ${realizeFlagsHelp(['offline', 'frozen', 'jobs', 'force'], 18)}`,
 }
 export default command
 
+type LaunchStatus = Extract<TaskStatus, 'ran' | 'failed' | 'cancelled'>
+
 /**
  * Forwards Ctrl-C / SIGTERM to ComfyUI and waits for it to exit. The command's code follows the contract: 130 when
  * the user interrupted it (whatever ComfyUI's own code), else 0 or 1 as ComfyUI ended well or not.
  */
-async function forwardUntilExit(io: Io, server: ComfyServer): Promise<{ code: number; comfyCode: number; status: 'ran' | 'failed' | 'cancelled' }> {
+async function forwardUntilExit(io: Io, server: ComfyServer): Promise<{ code: number; comfyCode: number; status: LaunchStatus }> {
   const forward = () => forwardSignal(server, receivedSignal(io.signal))
   // The signal may have come in between the readiness probe and here.
   if (io.signal.aborted) forward()
