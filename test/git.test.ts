@@ -73,13 +73,19 @@ G('normalizeRepoUrl: one key per repository, never a credential', () => {
   assert.is(mirrorDir('/c', 'https://u:p@GITHUB.com/comfyanonymous/ComfyUI/'), m)
 })
 
-G('resolveRef: branch, lightweight and annotated tag, short and full sha, default branch', async () => {
-  const { repo, cacheRoot } = await world('resolve', [{ a: '1' }, { a: '2' }, { a: '3' }],
+/** Three commits on `trunk`, a branch `feature/x` at the first, tag v1 (first) and annotated tag v2 (second). */
+async function refsWorld(name: string, offline: boolean) {
+  const { repo, cacheRoot } = await world(name, [{ a: '1' }, { a: '2' }, { a: '3' }],
     { branch: 'trunk', tags: { v1: 0 }, annotatedTags: { v2: 1 } })
   git(repo.dir, ['branch', 'feature/x', repo.commits[0]!])
   const [c0, c1, c2] = repo.commits as [string, string, string]
   const resolve = async (ref: string | undefined) =>
-    value(await resolveRef({ cacheRoot, url: repo.url, ref, offline: false, refresh: false })).commit
+    value(await resolveRef({ cacheRoot, url: repo.url, ref, offline, refresh: false })).commit
+  return { repo, cacheRoot, c0, c1, c2, resolve }
+}
+
+G('resolveRef: branch, lightweight and annotated tag, short and full sha, default branch', async () => {
+  const { c0, c1, c2, resolve } = await refsWorld('resolve', false)
   assert.is(await resolve('trunk'), c2)
   assert.is(await resolve('feature/x'), c0)
   assert.is(await resolve('v1'), c0)
@@ -92,12 +98,7 @@ G('resolveRef: branch, lightweight and annotated tag, short and full sha, defaul
 })
 
 G('resolveRef reads branches, tags and HEAD from the mirror\'s files (no git process); a loose annotated tag is left to git', async () => {
-  const { repo, cacheRoot } = await world('refs-in-files', [{ a: '1' }, { a: '2' }, { a: '3' }],
-    { branch: 'trunk', tags: { v1: 0 }, annotatedTags: { v2: 1 } })
-  git(repo.dir, ['branch', 'feature/x', repo.commits[0]!])
-  const [c0, c1, c2] = repo.commits as [string, string, string]
-  const resolve = async (ref: string | undefined) =>
-    value(await resolveRef({ cacheRoot, url: repo.url, ref, offline: true, refresh: false })).commit
+  const { repo, cacheRoot, c0, c1, c2, resolve } = await refsWorld('refs-in-files', true)
   value(await resolveRef({ cacheRoot, url: repo.url, ref: 'trunk', offline: false, refresh: false }))
   const mirror = mirrorDir(cacheRoot, repo.url)
   // As fetched, refs are loose files: branches and HEAD are read from them; a loose tag may be a tag object.
