@@ -1,6 +1,6 @@
 import { homeFor, type ResolvedConfig } from '../lib/config/resolve.ts'
 import type { RendererChoice, RunReport } from '../lib/engine/execute.ts'
-import { prepare, type Prepared } from '../lib/pipeline/prepare.ts'
+import { prepare, type Prepared, type PrepareProblem } from '../lib/pipeline/prepare.ts'
 import { EXIT, printJson, reportDiagnostics, type Io } from './_cli.ts'
 
 /** The default renderer on a terminal, the simple one in CI or without a TTY. */
@@ -15,12 +15,16 @@ export const secretsOf = (config: ResolvedConfig, env: NodeJS.ProcessEnv): strin
 /** Runs the preparation stages and turns their failures into output and an exit code. */
 export async function prepareOrReport(io: Io, o: { id: string; config: ResolvedConfig; frozen: boolean; json: boolean }): Promise<Prepared | number> {
   const r = await prepare({ ...o, signal: io.signal, onResolve: line => io.err(`resolved ${line}`) })
-  if (r.ok) return r.value
+  return r.ok ? r.value : reportUnprepared(io, o, r.error)
+}
+
+/** A spec or config that could not be prepared: its problems on stderr, with --json a run's shape with them added. */
+export function reportUnprepared(io: Io, o: { id: string; config: ResolvedConfig; json: boolean }, problem: PrepareProblem): number {
   // The --json document keeps the shape of a run's (version, home, ok, tasks), with what went wrong added.
   const home = homeFor(o.config, o.id)
-  if (r.error.reason === 'spec') return reportDiagnostics(io, r.error.diagnostics, o.json, { version: o.id, home, tasks: [] })
-  io.err(r.error.message)
-  if (o.json) printJson(io, { version: o.id, home, ok: false, error: r.error.message, tasks: [] })
+  if (problem.reason === 'spec') return reportDiagnostics(io, problem.diagnostics, o.json, { version: o.id, home, tasks: [] })
+  io.err(problem.message)
+  if (o.json) printJson(io, { version: o.id, home, ok: false, error: problem.message, tasks: [] })
   return io.signal.aborted ? EXIT.interrupted : EXIT.failed
 }
 

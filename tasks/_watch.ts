@@ -2,10 +2,9 @@ import type { ResolvedConfig } from '../lib/config/resolve.ts'
 import type { RunReport, TaskReport } from '../lib/engine/execute.ts'
 import { prepare, specFile, type Prepared } from '../lib/pipeline/prepare.ts'
 import { realize } from '../lib/pipeline/realize.ts'
-import { renderDiagnostic } from '../lib/spec/diagnostic.ts'
 import { WatchLoop } from '../lib/watch/watch-loop.ts'
 import { EXIT, type Io } from './_cli.ts'
-import { prepareOrReport, reportRefused, secretsOf } from './_realize-common.ts'
+import { prepareOrReport, reportRefused, reportUnprepared, secretsOf } from './_realize-common.ts'
 
 export interface WatchOptions { id: string; config: ResolvedConfig; io: Io; json: boolean; frozen: boolean; force: boolean }
 
@@ -22,7 +21,10 @@ export function cycleLine(o: { id: string; home: string; cycle: number; report: 
   return `cycle ${o.cycle}: ${state}; ran ${ran.length ? ran.join(', ') : 'nothing'}; ${skipped} up to date${failed.length ? `; failed: ${failed.join(', ')}` : ''}`
 }
 
-/** Checks the spec again; an invalid one is reported and the watch keeps the last good state. */
+/**
+ * Checks the spec again; an invalid one is reported (with --json as a line of the run's shape, `ok` false, its
+ * errors added) and the watch keeps the last good state.
+ */
 function specCheck(o: WatchOptions) {
   return async (): Promise<{ ok: true; value: Prepared } | { ok: false; report(): void }> => {
     const r = await prepare({ id: o.id, config: o.config, frozen: o.frozen, signal: o.io.signal, onResolve: line => o.io.err(`resolved ${line}`) })
@@ -30,8 +32,7 @@ function specCheck(o: WatchOptions) {
     return {
       ok: false,
       report: () => {
-        if (r.error.reason === 'spec') for (const d of r.error.diagnostics) o.io.err(renderDiagnostic(d))
-        else o.io.err(r.error.message)
+        reportUnprepared(o.io, o, r.error)
         o.io.err('the spec has problems; still watching, with the last good version in place')
       },
     }

@@ -59,8 +59,10 @@ function within(fn: () => Promise<void>, ms = 90_000): () => Promise<void> {
   }
 }
 
-interface CycleLine { version: string; ok: boolean; cycle: number; tasks: { id: string; status: string }[] }
+/** A line of a watch's --json output: a cycle's run, or (no `cycle`, `errors` instead) an invalid spec. */
+interface CycleLine { version: string; ok: boolean; cycle?: number; tasks: { id: string; status: string }[]; errors?: string[] }
 const jsonLines = (text: string): CycleLine[] => text.split('\n').filter(l => l.trim()).map(l => JSON.parse(l))
+const cycleLines = (text: string) => jsonLines(text).filter(l => l.cycle !== undefined)
 const ran = (line: CycleLine) => line.tasks.filter(t => t.status === 'ran').map(t => t.id).sort()
 const count = (text: string, re: RegExp) => text.match(new RegExp(re.source, 'g'))?.length ?? 0
 
@@ -115,7 +117,7 @@ W.after(async () => { await w?.cleanup() })
 
 W('realize --watch --json: one line per cycle; a new node runs its clone only; an invalid edit is reported and the watch goes on', within(async () => {
   const run = follow(w.spawn(['realize', ID, '--watch', '--json', '--offline'], { detached: true }))
-  const cycles = (n: number) => run.until(`cycle ${n}`, () => { const l = jsonLines(run.stdout()); return l.length >= n && l })
+  const cycles = (n: number) => run.until(`cycle ${n}`, () => { const l = cycleLines(run.stdout()); return l.length >= n && l })
 
   const [first] = await cycles(1)
   assert.equal({ version: first!.version, ok: first!.ok, cycle: first!.cycle }, { version: ID, ok: true, cycle: 1 }, JSON.stringify(first))
@@ -134,10 +136,15 @@ W('realize --watch --json: one line per cycle; a new node runs its clone only; a
   await w.writeSpec(ID, invalid)
   await run.until('the spec error', () => /still watching/.test(run.stderr()))
   assert.match(run.stderr(), /versions\/w\.json: custom_nodes\[1\].*colour/)
+  // On stdout too, as a line of the run's shape that failed with the spec's errors.
+  const rejected = await run.until('the spec error\'s line', () => jsonLines(run.stdout()).find(l => l.errors))
+  assert.equal({ version: rejected.version, ok: rejected.ok, tasks: rejected.tasks }, { version: ID, ok: false, tasks: [] })
+  assert.match(rejected.errors!.join('\n'), /versions\/w\.json: custom_nodes\[1\].*colour/)
   // Broken JSON: reported with its line.
   await w.writeSpec(ID, '{\n  "schema_version": 2,\n  "id": "w",\n')
   await run.until('the second spec error', () => count(run.stderr(), /still watching/) >= 2)
   assert.match(run.stderr(), /versions\/w\.json: .*line \d+/)
+  await run.until('the second spec error\'s line', () => jsonLines(run.stdout()).filter(l => l.errors).length >= 2)
 
   // A valid edit again: a new cycle that fetches and links the model, nothing else.
   await w.writeSpec(ID, spec(['NodeX', 'NodeY'], [model(0)]))
@@ -150,7 +157,8 @@ W('realize --watch --json: one line per cycle; a new node runs its clone only; a
   run.child.kill('SIGINT')
   const exit = await run.exit
   assert.is(exit.code, 130)
-  assert.is(jsonLines(run.stdout()).length, 3)
+  assert.is(cycleLines(run.stdout()).length, 3)
+  assert.is(jsonLines(run.stdout()).length, 5, 'three cycles and the two invalid edits')
   assert.not.match(run.stderr(), /internal error|\n\s+at .+:\d+:\d+/)
 }))
 
@@ -200,7 +208,6 @@ W('run-ui --watch: a new node restarts ComfyUI, a model alone does not; a node c
   assert.match(run.stderr(), /Stopped server/)
   assert.is(readyLines(run.stdout()).length, 3, 'ComfyUI was started three times: first, NodeZ, NodeW')
   assert.equal(comfyPids(three.port), [])
-  assert.match(run.stderr(), /Stopped server/)
   assert.not.match(run.stderr(), /still watching: the next change starts it again/)
 }))
 
