@@ -199,6 +199,28 @@ F('a changed file (If-Range no longer matches) is downloaded afresh', async ctx 
   assert.is(s.requests.at(-1)!.headers['if-range'], '"old"')
 })
 
+F('a 206 for another version of the file (a server that ignores If-Range) starts over instead of splicing', async ctx => {
+  const old = randomBytes(600_000)
+  const s = await serve(ctx, { '/m.bin': { body: old, etag: '"v1"', dropAfter: 200_000 } })
+  assert.not.ok((await download(opts(ctx, `${s.url}/m.bin`, { retries: 0 }))).ok)
+  const fresh = randomBytes(600_000)
+  // Answers every range with the new file's bytes and its new ETag, whatever If-Range says.
+  s.routes['/m.bin'] = {
+    handler: (req, res) => {
+      const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0)
+      const headers = { etag: '"v2"', 'content-length': String(fresh.length - from) }
+      if (from === 0) res.writeHead(200, headers).end(fresh)
+      else res.writeHead(206, { ...headers, 'content-range': `bytes ${from}-${fresh.length - 1}/${fresh.length}` }).end(fresh.subarray(from))
+    },
+  }
+  const before = s.requests.length
+  const r = await download(opts(ctx, `${s.url}/m.bin`))
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error))
+  if (!r.ok) return
+  assert.is(r.value.sha256, sha(fresh), 'the old part was kept under the new one')
+  assert.equal(s.requests.slice(before).map(q => q.headers.range), ['bytes=200000-', undefined])
+})
+
 F('a resumed file that fails its hash is downloaded once more from scratch', async ctx => {
   const old = randomBytes(400_000)
   const s = await serve(ctx, { '/m.bin': { body: old, etag: '"same"', dropAfter: 150_000 } })
@@ -247,6 +269,19 @@ F('retries a 503 and succeeds; gives up with the status after the retries', asyn
   assert.is(d.error.reason, 'http-status')
   assert.match(d.error.message, /503 from 127\.0\.0\.1:\d+: server error/)
   assert.is(s.hits('/down'), 3)
+})
+
+F('attempts that start over and break at the same place again run out of retries', async ctx => {
+  // Ignores ranges, sends the same first 1000 bytes and then stalls: no attempt gets further than the first.
+  const first = randomBytes(1000)
+  const s = await serve(ctx, {
+    '/m.bin': { handler: (_req, res) => { res.writeHead(200, { etag: '"v"', 'content-length': '100000' }).write(first) } },
+  })
+  const r = await download(opts(ctx, `${s.url}/m.bin`, { retries: 3, bodyTimeoutMs: 300, signal: AbortSignal.timeout(20_000) }))
+  assert.not.ok(r.ok)
+  if (r.ok) return
+  assert.is(r.error.reason, 'timeout', r.error.message)
+  assert.is(s.hits('/m.bin'), 4, 'the first attempt and three retries')
 })
 
 F('no response headers within the timeout is a timeout, after the retries', async ctx => {

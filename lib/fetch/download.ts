@@ -99,6 +99,14 @@ async function downloadLocked(o: DownloadOptions): Promise<Result<Downloaded, Do
   let retriedMismatch = false
   let fetched = 0
   let resumedFrom: number | undefined
+  // The most bytes the partial has held: only an attempt that gets past it made progress (one that starts over
+  // and stalls at the same place again must not earn new retries).
+  let furthest = 0
+  const madeProgress = (bytes: number): boolean => {
+    if (bytes <= furthest) return false
+    furthest = bytes
+    return true
+  }
 
   // Waits before the next attempt; false when the attempt budget is spent or the wait was cancelled.
   const backoff = async (p: DownloadProblem): Promise<boolean> => {
@@ -120,6 +128,7 @@ async function downloadLocked(o: DownloadOptions): Promise<Result<Downloaded, Do
       meta = undefined
     }
     resumedFrom ??= offset
+    furthest = Math.max(furthest, offset)
     if (state && state.bytes !== offset) state = undefined
     // Hash what an earlier process left while the request is on its way.
     const prefix = offset > 0 && !state ? hashPrefix(pp, offset, o.signal) : undefined
@@ -170,9 +179,8 @@ async function downloadLocked(o: DownloadOptions): Promise<Result<Downloaded, Do
     }
 
     if (fh && op.kind !== 'complete') {
-      let received = 0
       meter.reset(state.bytes, op.total)
-      const sink = new HashingFileSink(fh, state, n => { received += n; fetched += n; meter.add(n) })
+      const sink = new HashingFileSink(fh, state, n => { fetched += n; meter.add(n) })
       try {
         await pipeline(op.body, sink, ...(o.signal ? [{ signal: o.signal }] : []))
       } catch (e) {
@@ -181,7 +189,7 @@ async function downloadLocked(o: DownloadOptions): Promise<Result<Downloaded, Do
         const p = problemFromError(e, onDisk ? `writing ${pp}` : `GET ${shown}`, o.signal, secrets)
         if (p.reason === 'cancelled') return err(cancelled())
         if (p.reason === 'io') return err(withName(p, o.name))
-        if (received > 0) failures = 0
+        if (madeProgress(state.bytes)) failures = 0
         if (await backoff(p)) continue
         if (o.signal?.aborted) return err(cancelled())
         const kept = await fileSize(pp)
@@ -193,6 +201,7 @@ async function downloadLocked(o: DownloadOptions): Promise<Result<Downloaded, Do
       if (op.total !== undefined && state.bytes !== op.total) {
         // The body ended early without an error (no Content-Length on a dropped connection): try to resume.
         const p: DownloadProblem = { reason: 'network', message: `${shown} ended after ${state.bytes} of ${op.total} bytes` }
+        if (madeProgress(state.bytes)) failures = 0
         if (await backoff(p)) continue
         return err(withName(p, o.name))
       }

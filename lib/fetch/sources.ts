@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs'
+import type { IncomingHttpHeaders } from 'node:http'
 import { stat } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Readable } from 'node:stream'
@@ -46,7 +47,7 @@ export async function openHttp(url: string, offset: number, meta: PartialMeta | 
   if (res.status === 206) {
     const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header(res.headers, 'content-range') ?? '')
     const total = m?.[3] && m[3] !== '*' ? Number(m[3]) : undefined
-    if (!m || Number(m[1]) !== offset || (meta?.total !== undefined && total !== undefined && total !== meta.total)) {
+    if (!m || Number(m[1]) !== offset || (meta?.total !== undefined && total !== undefined && total !== meta.total) || changedSince(meta, res.headers)) {
       await res.body.dump().catch(() => {})
       return ok({ kind: 'restart' })
     }
@@ -58,6 +59,17 @@ export async function openHttp(url: string, offset: number, meta: PartialMeta | 
     return ok(m && Number(m[1]) === offset ? { kind: 'complete', total: offset } : { kind: 'restart' })
   }
   return err(await statusProblem(res, shownUrl(url)))
+}
+
+/**
+ * Whether a 206 answer names another version of the file than the partial's: a server that ignores `If-Range`
+ * would otherwise splice its new bytes onto the old ones.
+ */
+function changedSince(meta: PartialMeta | undefined, headers: IncomingHttpHeaders): boolean {
+  const etag = header(headers, 'etag')
+  if (meta?.etag) return etag !== undefined && etag !== meta.etag
+  const lastModified = header(headers, 'last-modified')
+  return !!meta?.last_modified && lastModified !== undefined && lastModified !== meta.last_modified
 }
 
 /** Opens a file:// URL (a local disk, a network volume); its size and mtime serve as the validator. */
