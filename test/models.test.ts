@@ -89,6 +89,19 @@ M('an unpinned URL is downloaded once, then found through the index; a pinned bl
   for (const f of index) assert.not.ok((await readFile(join(ctx.store, 'index', 'url', f), 'utf8')).includes('SECRET'))
 })
 
+M('two URLs that differ only in a secret-looking query value are two files, not one', async ctx => {
+  const a = randomBytes(20_000)
+  const b = randomBytes(20_000)
+  const s = await serve(ctx, { '/download': { handler: (req, res) => { res.end(req.url?.endsWith('key=b') ? b : a) } } })
+  const first = await ensure(ctx, `${s.url}/download?key=a`)
+  const second = await ensure(ctx, `${s.url}/download?key=b`)
+  assert.ok(first.ok && second.ok)
+  if (!first.ok || !second.ok) return
+  assert.is(first.value.sha256, sha(a))
+  assert.is(second.value.sha256, sha(b), 'the second URL was taken for the first one')
+  assert.is(s.requests.length, 2)
+})
+
 M('pinFromMetadata: the index first, then the host (a sha256 only from X-Linked-Etag); offline asks no host', async ctx => {
   const body = randomBytes(30_000)
   const s = await serve(ctx, {

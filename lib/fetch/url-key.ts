@@ -1,14 +1,15 @@
 import { sha256 } from '../util/hash.ts'
-import { redact } from '../util/redact.ts'
 
 /**
- * The key of a URL in the store's index and of its partial download: a hash of the URL without userinfo,
- * fragment or secret-looking query values, so the same file under another token is the same key.
+ * The key of a URL in the store's index and of its partial download: a hash of the URL without userinfo or
+ * fragment (neither selects the file). The query stays whole, secret-looking values included: a parameter such as
+ * `key=` may name the file itself, and two files under one key would link the wrong model. Values only go
+ * through the hash; no URL is stored under its key.
  */
 export function urlKey(url: string): string {
   const u = new URL(url)
   u.username = ''
   u.password = ''
   u.hash = ''
-  return sha256(redact(u.href)).slice(0, 32)
+  return sha256(u.href).slice(0, 32)
 }

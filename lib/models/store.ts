@@ -14,7 +14,7 @@ import { urlKey } from '../fetch/url-key.ts'
  *   incomplete/<key>             a download in progress (and `<key>.json`, its resume validator)
  *   locks/<key>.lock             held while a URL is being fetched into the store
  *
- * Keys are hashes of the URL without credentials (see urlKey); no token is ever stored.
+ * Keys are hashes of the URL without userinfo (see urlKey); no URL is stored under its key but redacted.
  */
 export const blobPath = (modelsDir: string, sha256: string): string => join(resolve(modelsDir), 'sha256', sha256.slice(0, 2), sha256)
 
