@@ -34,7 +34,8 @@ export interface DownloadOptions {
   headersTimeoutMs: number
   /** The longest pause between two body chunks. */
   bodyTimeoutMs: number
-  /** Further attempts after a 5xx/408/429, a dropped connection or a timeout (default 4); progress resets the count. */
+  /** Further attempts after a 5xx/408/429, a dropped connection or a timeout (default 4); getting further than any
+   * attempt before resets the count. */
   retries?: number
   /** The first pause between attempts (default 1000 ms), doubled each time, at most 30 s. */
   retryDelayMs?: number
@@ -59,7 +60,8 @@ export interface Downloaded {
  *
  * - Resumes a partial left by an earlier call or a killed process with `Range`, and `If-Range` when the server gave
  *   a strong ETag or a Last-Modified; a partial from another URL, or one with no validator and no pinned sha256,
- *   is discarded. A 200 answer to a range request, or a range that does not fit, starts over cleanly.
+ *   is discarded. A 200 answer to a range request, a range that does not fit, or a 206 whose ETag or
+ *   Last-Modified is not the partial's, starts over cleanly.
  * - Retries with exponential backoff (and Retry-After) on 5xx, 408, 429, dropped connections and timeouts,
  *   continuing from the bytes already written.
  * - Checks the announced and the final size against `expectedSize`, and the sha256 against `expectedSha256`. On a
