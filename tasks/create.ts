@@ -27,7 +27,8 @@ Writes versions/<id>.json. Needs no network: refs are pinned to commits later by
   --node URL[@REF]      a custom node; repeat for more
   --nodes FILE          a JSON list of node entries ({"repo", "ref", "commit", "name", ...} or "URL@REF"),
                         or a ComfyUI-Manager snapshot (git nodes are pinned to their hashes; CNR and
-                        file nodes and pips cannot be pinned as git repos: they are listed and left out)
+                        file nodes and pips cannot be pinned as git repos: they are listed and left out;
+                        its core commit is not used: the core stays as --repo says)
   --from-snapshot FILE  a ComfyUI-Manager snapshot: its core commit and its git nodes
   --models FILE         a JSON list of {url, path}, ComfyUI-Manager model-list entries
                         ({url, save_path, filename, type}) or a workflow's models ({name, url, directory})
@@ -62,8 +63,14 @@ Writes versions/<id>.json. Needs no network: refs are pinned to commits later by
       if (!r.ok) { problems.push(...r.error.map(e => `${path}: ${e}`)); continue }
       nodes.push(...r.value.nodes)
       warnings.push(...r.value.warnings.map(w => `${path}: ${w}`))
-      if (r.value.comfyui?.commit) coreCommit = r.value.comfyui.commit
-      if (flag === 'from-snapshot' && !r.value.comfyui?.commit) warnings.push(`${path}: the snapshot has no ComfyUI commit; the core stays at ${core.ref ?? 'its default branch'}`)
+      const snapshotCore = r.value.comfyui?.commit
+      if (flag === 'from-snapshot') {
+        if (snapshotCore) coreCommit = snapshotCore
+        else warnings.push(`${path}: the snapshot has no ComfyUI commit; the core stays at ${core.ref ?? 'its default branch'}`)
+      } else if (snapshotCore) {
+        // --nodes takes nodes only: the core stays as --repo says.
+        warnings.push(`${path}: the snapshot's ComfyUI commit ${snapshotCore.slice(0, 10)} is not used (--from-snapshot ${path} pins the core to it)`)
+      }
     }
     const models: ModelInput[] = []
     const modelsPath = str(args, 'models')

@@ -48,6 +48,14 @@ S('create from a ComfyUI-Manager snapshot pins its git nodes and warns about wha
   const again = await w.cli(['create', 'snap', '--repo', core.url])
   assert.is(again.code, 2)
   assert.match(again.stderr, /already exists; pass --force/)
+
+  // --nodes takes the snapshot's nodes only: the core stays at the ref --repo gives.
+  const nodesOnly = await w.cli(['create', 'snap-nodes', '--repo', `${core.url}@master`, '--nodes', snapshot])
+  assert.is(nodesOnly.code, 0, nodesOnly.stderr)
+  assert.match(nodesOnly.stderr, /the snapshot's ComfyUI commit \w{10} is not used \(--from-snapshot .* pins the core to it\)/)
+  const nodesSpec = JSON.parse(await readFile(join(w.versions, 'snap-nodes.json'), 'utf8'))
+  assert.equal(nodesSpec.comfyui, { repo: core.url, ref: 'master' })
+  assert.is(nodesSpec.custom_nodes.length, 2)
 })
 
 S('validate resolves refs through the mirrors and writes the commits in place, formatting kept', async ({ w, core, a, b }) => {
