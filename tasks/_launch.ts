@@ -1,4 +1,4 @@
-import { launchComfy, readyLine, type ComfyServer } from '../lib/comfy/launch.ts'
+import { launchComfy, readyLine, type ComfyServer, type LaunchProblem } from '../lib/comfy/launch.ts'
 import { venvDirOf } from '../lib/graph/kinds/python.ts'
 import { venvPython } from '../lib/python/interpreter.ts'
 import type { Prepared } from '../lib/pipeline/prepare.ts'
@@ -74,6 +74,12 @@ export function exitCodeOfSignal(sig: NodeJS.Signals | null): number {
   const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 }
   return 128 + (sig ? numbers[sig] ?? 0 : 0)
 }
+
+/** A failed start's facts for the `launch` row: the error, and ComfyUI's own exit code when it exited before it was ready. */
+export const failedLaunchFacts = (problem: LaunchProblem): { error: string; exit_code?: number } =>
+  problem.reason === 'exited'
+    ? { error: problem.message, exit_code: problem.exit.code ?? exitCodeOfSignal(problem.exit.signal) }
+    : { error: problem.message }
 
 /** The signal the user sent us (the abort reason set in tasks/index.ts), to forward to ComfyUI. */
 export const receivedSignal = (signal: AbortSignal): NodeJS.Signals =>

@@ -3,7 +3,7 @@ import type { TaskReport } from '../lib/engine/execute.ts'
 import type { Prepared } from '../lib/pipeline/prepare.ts'
 import { EXIT } from './_cli.ts'
 import { printCycle, watchCycles, type WatchOptions } from './_watch.ts'
-import { announceReady, forwardSignal, launchForeground, loadedAtStart, receivedSignal, type LaunchFlags } from './_launch.ts'
+import { announceReady, failedLaunchFacts, forwardSignal, launchForeground, loadedAtStart, receivedSignal, type LaunchFlags } from './_launch.ts'
 
 /** How long ComfyUI may take to stop on the forwarded Ctrl-C before it is killed. */
 const STOP_GRACE_MS = 10_000
@@ -36,7 +36,7 @@ export async function watchUi(options: WatchOptions & { flags: LaunchFlags }): P
     if (!launched.ok) {
       if (signal.aborted) return { ...row, status: 'cancelled' }
       o.io.err(`${launched.error.message}\nstill watching: the next change starts ComfyUI again`)
-      return { ...row, status: 'failed', error: launched.error.message }
+      return { ...row, status: 'failed', ...failedLaunchFacts(launched.error) }
     }
     const s = launched.value
     server = s

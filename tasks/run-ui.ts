@@ -3,7 +3,7 @@ import type { ComfyServer } from '../lib/comfy/launch.ts'
 import type { TaskStatus } from '../lib/engine/execute.ts'
 import { bool, configFor, int, listenArg, printJson, reportDiagnostics, versionId, EXIT, type Command, type Io } from './_cli.ts'
 import { exitCodeOf, prepareOrReport, realizeFlagsHelp, reportRefused, rendererFor, secretsOf, summarize } from './_realize-common.ts'
-import { announceReady, exitCodeOfSignal, forwardSignal, launchForeground, receivedSignal } from './_launch.ts'
+import { announceReady, exitCodeOfSignal, failedLaunchFacts, forwardSignal, launchForeground, receivedSignal } from './_launch.ts'
 
 const command: Command = {
   name: 'run-ui',
@@ -58,7 +58,7 @@ ${realizeFlagsHelp(['offline', 'frozen', 'jobs', 'force'], 18)}`,
     })
     if (!launched.ok) {
       io.err(launched.error.message)
-      if (json) printJson(io, report(io.signal.aborted ? 'cancelled' : 'failed', { error: launched.error.message }))
+      if (json) printJson(io, report(io.signal.aborted ? 'cancelled' : 'failed', failedLaunchFacts(launched.error)))
       return io.signal.aborted ? EXIT.interrupted : EXIT.failed
     }
     const server = launched.value

@@ -167,6 +167,15 @@ U('ComfyUI dying on its own (killed from outside) ends run-ui with exit 1 and sa
   assert.equal([launch.status, launch.url, launch.exit_code], ['failed', url, 137])
 }))
 
+U('ComfyUI failing before it is ready: exit 1 with its last log lines; --json reports the launch failed with its exit code', within(async () => {
+  const r = await w.cli(['run-ui', ID, '--offline', '--port', '0', '--json'], { env: { STANDIN_STARTUP_ERROR: 'No module named torch' } })
+  assert.is(r.code, 1, r.stderr)
+  assert.match(r.stderr, /ComfyUI exited with code 1 before it was ready; the last lines of its log:\n[^]*No module named torch/)
+  const launch = JSON.parse(r.stdout).tasks.at(-1)
+  assert.equal([launch.id, launch.status, launch.exit_code], ['launch', 'failed', 1])
+  assert.match(launch.error, /before it was ready/)
+}))
+
 U('Ctrl-C typed in a terminal: ComfyUI gets it once and run-ui exits 130', within(async () => {
   if (!existsSync('/usr/bin/script')) { console.warn('  (no util-linux script: terminal Ctrl-C not tested)'); return }
   // `script` gives run-ui a pseudo-terminal; a ^C written to it reaches the whole foreground group, ComfyUI included.
