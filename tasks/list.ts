@@ -6,7 +6,8 @@ import { loadSpecFile } from '../lib/spec/load.ts'
 import { unpinned } from '../lib/pipeline/prepare.ts'
 import { bool, configFor, printJson, reportDiagnostics, EXIT, type Command } from './_cli.ts'
 
-interface Row { id: string; valid: boolean; pinned: boolean | null; nodes: number | null; models: number | null; home: string; realized: boolean; problems?: number }
+/** `realized`: the home holds this version whole; `incomplete`: its last realize failed or was stopped. */
+interface Row { id: string; valid: boolean; pinned: boolean | null; nodes: number | null; models: number | null; home: string; realized: boolean; incomplete: boolean; problems?: number }
 
 const command: Command = {
   name: 'list',
@@ -16,7 +17,8 @@ const command: Command = {
   help: `Usage: npx tsx tasks list [--json]
 
 Lists the specs in the versions folder: whether each is valid and fully pinned (every repo at a
-commit, every model with a sha256), and where it is realized.`,
+commit, every model with a sha256), and where it is realized; a home whose last realize failed or
+was stopped is marked incomplete.`,
   async run(args, io) {
     const json = bool(args, 'json')
     const config = await configFor(args, io)
@@ -30,10 +32,11 @@ commit, every model with a sha256), and where it is realized.`,
       const home = homeFor(config, id)
       const owner = await readOwner(home)
       const loaded = await loadSpecFile(join(config.versionsDir, f))
-      const realized = owner?.version === id
+      const here = owner?.version === id
+      const state = { realized: here && owner.complete !== false, incomplete: here && owner.complete === false }
       rows.push(loaded.ok
-        ? { id, valid: true, pinned: unpinned(loaded.value.spec).length === 0, nodes: loaded.value.spec.custom_nodes.length, models: loaded.value.spec.models.length, home, realized }
-        : { id, valid: false, pinned: null, nodes: null, models: null, home, realized, problems: loaded.error.length })
+        ? { id, valid: true, pinned: unpinned(loaded.value.spec).length === 0, nodes: loaded.value.spec.custom_nodes.length, models: loaded.value.spec.models.length, home, ...state }
+        : { id, valid: false, pinned: null, nodes: null, models: null, home, ...state, problems: loaded.error.length })
     }
     if (json) {
       printJson(io, { ok: true, versions_dir: config.versionsDir, versions: rows })
@@ -47,7 +50,7 @@ commit, every model with a sha256), and where it is realized.`,
     io.out(`${'id'.padEnd(w)}  state     pinned  nodes  models  home\n`)
     for (const r of rows) {
       const state = r.valid ? 'valid  ' : `invalid (${r.problems} problem${r.problems === 1 ? '' : 's'})`
-      io.out(`${r.id.padEnd(w)}  ${state.padEnd(8)}  ${r.pinned === null ? '-     ' : r.pinned ? 'yes   ' : 'no    '}  ${String(r.nodes ?? '-').padStart(5)}  ${String(r.models ?? '-').padStart(6)}  ${r.home}${r.realized ? '' : ' (not realized)'}\n`)
+      io.out(`${r.id.padEnd(w)}  ${state.padEnd(8)}  ${r.pinned === null ? '-     ' : r.pinned ? 'yes   ' : 'no    '}  ${String(r.nodes ?? '-').padStart(5)}  ${String(r.models ?? '-').padStart(6)}  ${r.home}${r.realized ? '' : r.incomplete ? ' (incomplete: its last realize failed or was stopped)' : ' (not realized)'}\n`)
     }
     return EXIT.ok
   },

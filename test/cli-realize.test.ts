@@ -136,6 +136,10 @@ R('a commit that does not exist fails its task, exits 1 and lists the blocked ta
   assert.is(s['clone-core'], 'ran')
   assert.match(r.stderr, /blocked \(a dependency failed\): collect-deps/)
   assert.match(r.stderr, /f{10}/)
+  // list does not call the home realized.
+  const row = (await w.cli(['list', '--json'])).json().versions.find((v: { id: string }) => v.id === 'bad')
+  assert.equal([row.realized, row.incomplete], [false, true])
+  assert.match((await w.cli(['list'])).stdout, /bad .*\(incomplete: its last realize failed or was stopped\)/)
 })
 
 R('realize killed with SIGKILL in the middle of a clone, then re-run, ends in the same tree', async ctx => {
@@ -149,8 +153,14 @@ R('realize killed with SIGKILL in the middle of a clone, then re-run, ends in th
   assert.ok(shim.count('checkout') > 0, 'a checkout started')
   process.kill(-child.pid!, 'SIGKILL')
   await done
+  const listed = async () => {
+    const row = (await w.cli(['list', '--json'])).json().versions.find((v: { id: string }) => v.id === 'killed')
+    return [row.realized, row.incomplete]
+  }
+  assert.equal(await listed(), [false, true], 'a killed realize leaves the home marked incomplete')
   const again = await w.cli(['realize', 'killed'], { env: { COMFY_CACHE_ROOT: join(w.dir, 'cache-killed') } })
   assert.is(again.code, 0, again.stderr)
+  assert.equal(await listed(), [true, false])
   const clean = await w.cli(['realize', 'clean'])
   assert.is(clean.code, 0, clean.stderr)
   assert.equal(tree(w.home('killed')), tree(w.home('clean')))

@@ -7,7 +7,13 @@ import { err, ok, type Result } from '../result.ts'
 export const STATE_DIR = '.comfy-vc'
 const OWNER_FILE = 'home.json'
 
-export interface HomeOwner { tool: 'comfy-vc'; version: string; created: string }
+export interface HomeOwner {
+  tool: 'comfy-vc'
+  version: string
+  created: string
+  /** False from the start of a realize that has work to do until one ends with every task done (absent: older homes). */
+  complete?: boolean
+}
 
 export async function readOwner(home: string): Promise<HomeOwner | undefined> {
   try {
@@ -22,20 +28,31 @@ export async function readOwner(home: string): Promise<HomeOwner | undefined> {
  * Makes sure `home` is a folder the tool may build in: absent or empty (then it is created and
  * stamped as ours), or stamped by an earlier run. A user's non-empty folder is refused.
  */
-export async function claimHome(home: string, versionId: string): Promise<Result<{ created: boolean }, string>> {
+export async function claimHome(home: string, versionId: string): Promise<Result<{ created: boolean; owner: HomeOwner }, string>> {
   const owner = await readOwner(home)
   if (owner) {
     // One home may hold different versions over time (RunPod's /workspace/ComfyUI): note the latest.
-    if (owner.version !== versionId) await writeOwner(home, { ...owner, version: versionId })
-    return ok({ created: false })
+    if (owner.version === versionId) return ok({ created: false, owner })
+    const switched = { ...owner, version: versionId, complete: false }
+    await writeOwner(home, switched)
+    return ok({ created: false, owner: switched })
   }
   const st = await stat(home).catch(() => undefined)
   if (st && !st.isDirectory()) return err(`${home} exists and is not a folder; choose another --home`)
   if (st && (await readdir(home)).length > 0) {
     return err(`${home} is not empty and was not created by comfy-vc; it is left untouched. Choose another --home (or COMFY_HOME), or empty that folder`)
   }
-  await writeOwner(home, { tool: 'comfy-vc', version: versionId, created: new Date().toISOString() })
-  return ok({ created: true })
+  const created: HomeOwner = { tool: 'comfy-vc', version: versionId, created: new Date().toISOString(), complete: false }
+  await writeOwner(home, created)
+  return ok({ created: true, owner: created })
+}
+
+/** Records whether the home now holds its version whole (`list` shows it); writes only on a change. */
+export async function markComplete(home: string, owner: HomeOwner, complete: boolean): Promise<HomeOwner> {
+  if (owner.complete === complete) return owner
+  const next = { ...owner, complete }
+  await writeOwner(home, next)
+  return next
 }
 
 async function writeOwner(home: string, owner: HomeOwner): Promise<void> {

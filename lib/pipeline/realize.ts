@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../config/resolve.ts'
-import { claimHome } from '../engine/home.ts'
+import { claimHome, markComplete } from '../engine/home.ts'
 import { MarkerStore, type Marker } from '../engine/markers.ts'
 import type { ExecuteOptions, RendererChoice, RunReport } from '../engine/execute.ts'
 import type { TaskContext } from '../graph/plugin.ts'
@@ -37,13 +37,17 @@ export async function realize(o: RealizeOptions): Promise<Result<RunReport, stri
   if (rows.every(r => r.status === 'skip')) {
     const tasks = rows.map(r => ({ id: r.id, kind: r.kind, status: 'skipped' as const, reason: r.reason }))
     for (const t of tasks) o.onTask?.(t)
+    await markComplete(prepared.home, claimed.value.owner, true)
     return ok({ ok: true, cancelled: false, tasks })
   }
+  // Not complete until this run says so: a run killed midway leaves the home marked incomplete.
+  const owner = await markComplete(prepared.home, claimed.value.owner, false)
   const { execute } = await import('../engine/execute.ts')
   const report = await execute({
     graph: prepared.graph, plugins: prepared.plugins, markers, base,
     limits: { ...config.concurrency }, signal: o.signal, renderer: o.renderer, stream: o.stream, onTask: o.onTask,
   })
+  if (report.ok) await markComplete(prepared.home, owner, true)
   return ok(report)
 }
 
