@@ -116,7 +116,12 @@ export function int(args: ParsedArgs, name: string, min: number, max: number): n
 export function versionId(args: ParsedArgs, index = 0, what = '<id>'): string {
   const id = args.positionals[index]
   if (!id) throw new UsageError(`missing ${what}`)
-  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(id)) throw new UsageError(`"${id}" is not a valid version id: use lowercase letters, digits, ".", "_" and "-" (at most 64 characters)`)
+  return checkedVersionId(id)
+}
+
+/** `id` when it can name a version (a file name and a home), else a usage error saying what may be used. */
+export function checkedVersionId(id: string, flag = ''): string {
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(id)) throw new UsageError(`${flag ? `${flag} ` : ''}"${id}" is not a valid version id: use lowercase letters, digits, ".", "_" and "-" (at most 64 characters)`)
   return id
 }
 

@@ -1,5 +1,5 @@
 import { homeFor } from '../lib/config/resolve.ts'
-import { bool, configFor, printJson, reportDiagnostics, str, EXIT, type Command } from './_cli.ts'
+import { bool, checkedVersionId, configFor, printJson, reportDiagnostics, str, EXIT, type Command } from './_cli.ts'
 
 const command: Command = {
   name: 'config',
@@ -11,9 +11,10 @@ const command: Command = {
 Prints the effective configuration and where each value came from: a flag, the environment,
 cache.config.ts, or the built-in default. --id shows the home of that version.`,
   async run(args, io) {
+    const idArg = str(args, 'id')
+    const id = idArg === undefined ? undefined : checkedVersionId(idArg, '--id')
     const config = await configFor(args, io, { offline: bool(args, 'offline') || undefined })
     if (Array.isArray(config)) return reportDiagnostics(io, config, bool(args, 'json'))
-    const id = str(args, 'id')
     const rows: [string, string, string][] = [
       ['config file', config.configFile ?? '(none: no ./cache.config.ts)', config.sources.configFile ?? 'default'],
       ['versions dir', config.versionsDir, config.sources.versionsDir ?? 'default'],

@@ -80,7 +80,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[name]
   if (!load) {
-    io.err(`comfy-vc: unknown command "${name}"\n\n${mainHelp()}`)
+    const problem = name.startsWith('-') ? `a command comes first, before "${name}"` : `unknown command "${name}"`
+    io.err(`comfy-vc: ${problem}\n\n${mainHelp()}`)
+    // --json promises one document on stdout, even when the command is not known.
+    if (argv.includes('--json')) printJson(io, { ok: false, errors: [problem] })
     return EXIT.usage
   }
   const cmd = (await load()).default
