@@ -15,7 +15,10 @@ Checks versions/<id>.json and pins it: every ref (branch, tag, short sha) is res
 commit through the shared git mirrors, and models get their size and, where the host publishes it
 (Hugging Face) or the model store already has the file, their sha256. The pins are written into the
 spec, keeping its key order and formatting, and the resolved lock into the cache. No model is
-downloaded.
+downloaded. HEAD is best effort: a host that refuses it (405, 403, 401) or does not answer it in
+time leaves the model unpinned with a note (exit 0). A ref that does not exist, or a model URL
+that names nothing (404, 410, a file:// path that does not exist) is a spec error (exit 2); a host
+that cannot be reached at all, exit 1.
 
   --update    re-resolve refs that are already pinned (follow the branch to its newest commit)
   --check     write nothing; exit 1 when anything is unpinned (for CI)
@@ -39,10 +42,11 @@ downloaded.
     if (r.diagnostics.length) return reportDiagnostics(io, r.diagnostics, json, { version: id })
     for (const p of r.pinned) io.err(`pinned ${p.what}: ${p.path} = ${p.value}${p.from ? ` (from ${p.from})` : ''}`)
     for (const u of r.unpinned) io.err(`not pinned: ${u.what}${u.problem ? `: ${u.problem}` : ''}`)
+    for (const n of r.notes) io.err(`note: ${n}`)
     for (const f of r.failures) io.err(`error: ${f}`)
     io.err(`${file}: ${r.written ? 'pins written' : 'nothing to change'}; lock ${r.lockPath ? displayPath(r.lockPath) : '-'}`)
     const ok = r.failures.length === 0
-    if (json) printJson(io, { ok, version: id, file: loaded.value.file, written: r.written, lock: r.lockPath ?? null, pinned: r.pinned, unpinned: r.unpinned, errors: r.failures })
+    if (json) printJson(io, { ok, version: id, file: loaded.value.file, written: r.written, lock: r.lockPath ?? null, pinned: r.pinned, unpinned: r.unpinned, notes: r.notes, errors: r.failures })
     return io.signal.aborted ? EXIT.interrupted : ok ? EXIT.ok : EXIT.failed
   },
 }

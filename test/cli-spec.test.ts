@@ -3,10 +3,12 @@ import * as assert from 'uvu/assert'
 import { existsSync, mkdirSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { ServerResponse } from 'node:http'
 import { createHash } from 'node:crypto'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, addCommit, type TestRepo } from './helpers/git-repos.ts'
-import { startServer, type TestServer } from './helpers/http-server.ts'
+import { startServer, type Route, type TestServer } from './helpers/http-server.ts'
 
 interface Ctx { w: World; core: TestRepo; a: TestRepo; b: TestRepo; srv: TestServer }
 const S = suite<Ctx>('cli: create, validate, clone, delete, list, config')
@@ -126,6 +128,70 @@ S('validate pins models from HEAD metadata only, never downloading a body', asyn
   assert.is(spec.models[1].size, body.length)
   assert.match(r.stderr, /not pinned: checkpoints\/plain\.bin/)
   assert.ok(srv.requests.every(q => q.method === 'HEAD'), `only HEAD requests: ${srv.requests.map(q => q.method).join(',')}`)
+})
+
+S('validate: a host that refuses HEAD or never answers it is a note, not a failure; 401/403 notes name the token', async ({ w, core, srv }) => {
+  const body = Buffer.from('weights '.repeat(500))
+  // GET works everywhere; HEAD is refused (405, or 403 as a presigned S3 GET URL answers it) or never answered.
+  const headOnly = (answer: (res: ServerResponse) => void): Route => ({
+    handler: (req, res) => (req.method === 'HEAD' ? answer(res) : res.writeHead(200, { 'content-length': String(body.length) }).end(body)),
+  })
+  srv.routes['/h405.bin'] = headOnly(res => res.writeHead(405).end())
+  srv.routes['/h403.bin'] = headOnly(res => res.writeHead(403).end())
+  srv.routes['/hang.bin'] = headOnly(() => {})
+  srv.routes['/h401.bin'] = headOnly(res => res.writeHead(401).end())
+  const cwd = join(w.dir, 'head-cwd')
+  mkdirSync(cwd, { recursive: true })
+  await writeFile(join(cwd, 'cache.config.ts'), `export default { auth: [{ host: '127.0.0.1', env: 'HF_TOKEN' }], timeouts: { download_headers_s: 1 } }\n`)
+  await w.writeSpec('heads', {
+    schema_version: 2, id: 'heads', comfyui: { repo: core.url, commit: core.commits[0] },
+    models: [
+      { path: 'x/h405.bin', url: `${srv.url}/h405.bin` },
+      { path: 'x/h403.bin', url: `${srv.url}/h403.bin` },
+      { path: 'x/hang.bin', url: `${srv.url}/hang.bin` },
+      { path: 'x/pinned.bin', url: `${srv.url}/h401.bin`, sha256: createHash('sha256').update(body).digest('hex') },
+    ],
+  })
+  const r = await w.cli(['validate', 'heads', '--json'], { cwd })
+  assert.is(r.code, 0, r.stderr)
+  const out = r.json<{ ok: boolean; unpinned: { path: string; problem: string }[]; notes: string[]; errors: string[] }>()
+  assert.ok(out.ok)
+  assert.equal(out.errors, [])
+  const problem = (path: string) => out.unpinned.find(u => u.path === path)?.problem ?? ''
+  assert.match(problem('models[0].sha256'), /^the host did not answer HEAD \(405 from 127\.0\.0\.1:\d+\); its sha256 is taken when realize downloads it/)
+  assert.match(problem('models[1].sha256'), /^the host did not answer HEAD \(403 from 127\.0\.0\.1:\d+: HF_TOKEN is not set/)
+  assert.match(problem('models[2].sha256'), /^the host did not answer HEAD \(timed out\)/)
+  assert.is(out.notes.length, 1)
+  assert.match(out.notes[0]!, /^x\/pinned\.bin: the host did not answer HEAD \(401 from .*HF_TOKEN is not set/)
+  assert.match(r.stderr, /not pinned: x\/h405\.bin: the host did not answer HEAD \(405/)
+  assert.match(r.stderr, /note: x\/pinned\.bin: .*HF_TOKEN is not set/)
+  assert.not.match(r.stderr, /^error:/m)
+})
+
+S('validate: a model URL that names nothing (404, 410, a missing file) is a spec error, exit 2, nothing written', async ({ w, core, srv }) => {
+  srv.routes['/gone.bin'] = { status: 410, body: Buffer.from('gone') }
+  const missing = join(w.dir, 'volume', 'no-such.safetensors')
+  const folder = join(w.dir, 'volume')
+  mkdirSync(folder, { recursive: true })
+  const text = JSON.stringify({
+    schema_version: 2, id: 'nothing', comfyui: { repo: core.url, ref: 'master' },
+    models: [
+      { path: 'x/404.bin', url: `${srv.url}/no-such-route.bin` },
+      { path: 'x/410.bin', url: `${srv.url}/gone.bin` },
+      { path: 'x/missing.bin', url: pathToFileURL(missing).href },
+      { path: 'x/folder.bin', url: pathToFileURL(folder).href },
+    ],
+  }, null, 2)
+  await w.writeSpec('nothing', text)
+  const r = await w.cli(['validate', 'nothing'])
+  assert.is(r.code, 2, r.stderr)
+  assert.match(r.stderr, /models\[0\]\.url: x\/404\.bin: 404 from 127\.0\.0\.1:\d+: not found/)
+  assert.match(r.stderr, /models\[1\]\.url: x\/410\.bin: 410 from/)
+  assert.ok(r.stderr.includes(`models[2].url: x/missing.bin: ${missing} does not exist`), r.stderr)
+  assert.ok(r.stderr.includes(`models[3].url: x/folder.bin: ${folder} is a folder`), r.stderr)
+  assert.not.match(r.stderr, /hashed into the store when realized/)
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack trace')
+  assert.is(await readFile(join(w.versions, 'nothing.json'), 'utf8'), text, 'nothing written, the core commit neither')
 })
 
 S('a spec broken on purpose lists every problem with its path, exit 2, no stack trace', async ({ w }) => {

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -117,6 +118,36 @@ M('pinFromMetadata: the index first, then the host (a sha256 only from X-Linked-
   assert.equal(await pin(`${s.url}/cached`, true), { ok: true, value: { sha256: sha(body), size: body.length, source: 'store' } })
   assert.equal(await pin(`${s.url}/hf`, true), { ok: true, value: { source: 'none' } })
   assert.is(s.requests.length, before)
+})
+
+M('pinFromMetadata: HEAD is best effort; only a URL that names nothing (404, 410, a missing file) or no connection is a problem', async ctx => {
+  const body = randomBytes(10_000)
+  const headAnswers = (status: number | undefined) => ({
+    handler: (req: IncomingMessage, res: ServerResponse) => {
+      if (req.method !== 'HEAD') { res.writeHead(200).end(body); return }
+      if (status !== undefined) res.writeHead(status).end()
+    },
+  })
+  const s = await serve(ctx, { '/405': headAnswers(405), '/403': headAnswers(403), '/500': headAnswers(500), '/hang': headAnswers(undefined), '/410': headAnswers(410) })
+  const rules = [{ host: '127.0.0.1', env: 'HF_TOKEN', header: 'authorization', subdomains: false }]
+  const pin = (url: string) => pinFromMetadata({ modelsDir: ctx.store, url, offline: false, rules, env: {}, timeoutMs: 500 })
+  const host = new URL(s.url).host
+  assert.equal(await pin(`${s.url}/405`), { ok: true, value: { source: 'none', headUnanswered: `405 from ${host}` } })
+  assert.equal(await pin(`${s.url}/500`), { ok: true, value: { source: 'none', headUnanswered: `500 from ${host}` } })
+  assert.equal(await pin(`${s.url}/hang`), { ok: true, value: { source: 'none', headUnanswered: 'timed out' } })
+  const refused = await pin(`${s.url}/403`)
+  assert.match(refused.ok ? refused.value.headUnanswered ?? '' : '', /^403 from .*HF_TOKEN is not set/)
+  for (const [path, reason] of [['/404', 'missing'], ['/410', 'missing']] as const) {
+    const r = await pin(`${s.url}${path}`)
+    assert.is(!r.ok && r.error.reason, reason, path)
+  }
+  const missing = join(ctx.dir, 'nope', 'm.bin')
+  assert.equal(await pin(pathToFileURL(missing).href), { ok: false, error: { reason: 'missing', message: `${missing} does not exist` } })
+  const closed = await serve(ctx, {})
+  const port = closed.port
+  await closed.close()
+  const refusedConnection = await pin(`http://127.0.0.1:${port}/m.bin`)
+  assert.is(!refusedConnection.ok && refusedConnection.error.reason, 'failed')
 })
 
 M('file:// URLs are hashed into the store; offline still reads them', async ctx => {

@@ -71,3 +71,28 @@ export async function headMetadata(url: string, o: HeadOptions): Promise<Result<
   out.finalUrl = final.href
   return ok(out)
 }
+
+/** Codes that say no connection to the host could be made: a GET would fail the same way. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT'])
+
+/**
+ * What a failed HEAD says about the file. HEAD only asks for metadata, and hosts refuse it while a GET works (a
+ * presigned S3 GET URL answers HEAD with 403, some servers answer 405 or never answer), so most failures mean only
+ * that there is no metadata (`unanswered`, with `why` for the user). `missing`: the host says the file does not
+ * exist (404, 410). `failed`: nothing could be asked at all (no connection, a redirect a download would not follow
+ * either, cancelled).
+ */
+export function headFailure(p: DownloadProblem): { kind: 'missing' | 'failed' } | { kind: 'unanswered'; why: string } {
+  switch (p.reason) {
+    case 'http-status':
+      if (p.status === 404 || p.status === 410) return { kind: 'missing' }
+      // A 401 or 403 message names the token that is missing or was refused: worth keeping whole.
+      return { kind: 'unanswered', why: p.status === 401 || p.status === 403 ? p.message : `${p.status} from ${p.host}` }
+    case 'timeout':
+      return p.code && UNREACHABLE.has(p.code) ? { kind: 'failed' } : { kind: 'unanswered', why: 'timed out' }
+    case 'network':
+      return p.code && UNREACHABLE.has(p.code) ? { kind: 'failed' } : { kind: 'unanswered', why: p.message }
+    case 'redirect': case 'cancelled': case 'offline': case 'io': case 'hash-mismatch': case 'size-mismatch':
+      return { kind: 'failed' }
+  }
+}

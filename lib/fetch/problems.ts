@@ -12,10 +12,10 @@ export type DownloadProblem =
   | { reason: 'size-mismatch'; name: string; expected: number; actual: number; message: string }
   /** Too many redirects, or a redirect to something that is not http(s). */
   | { reason: 'redirect'; message: string }
-  /** Connection refused, reset or dropped, after the retries. */
-  | { reason: 'network'; message: string }
-  /** No headers or no body bytes within the configured time, after the retries. */
-  | { reason: 'timeout'; message: string }
+  /** Connection refused, reset or dropped, after the retries. `code`: the system's or undici's, when there is one. */
+  | { reason: 'network'; message: string; code?: string }
+  /** No connection, no headers or no body bytes within the configured time, after the retries. */
+  | { reason: 'timeout'; message: string; code?: string }
   | { reason: 'cancelled'; message: string }
   /** Offline mode and the object is not in the store. */
   | { reason: 'offline'; message: string }
@@ -40,10 +40,10 @@ export function problemFromError(e: unknown, what: string, signal: AbortSignal |
   if (TIMEOUT_CODES.has(code)) {
     const which = code === 'UND_ERR_HEADERS_TIMEOUT' ? 'no response headers in time'
       : code === 'UND_ERR_BODY_TIMEOUT' ? 'the body stalled (no bytes in time)' : 'could not connect in time'
-    return { reason: 'timeout', message: text(`${what}: ${which}`) }
+    return { reason: 'timeout', message: text(`${what}: ${which}`), code }
   }
   if (['ENOSPC', 'EDQUOT', 'EFBIG', 'EACCES', 'EPERM', 'EROFS', 'ENOENT', 'EISDIR', 'EIO'].includes(code) && error?.syscall) {
     return { reason: 'io', message: text(`${what}: ${detail}`) }
   }
-  return { reason: 'network', message: text(`${what}: ${code ? `${code} ` : ''}${detail}`.replace(/\s+$/, '')) }
+  return { reason: 'network', message: text(`${what}: ${code ? `${code} ` : ''}${detail}`.replace(/\s+$/, '')), ...(code ? { code } : {}) }
 }

@@ -18,24 +18,27 @@ export interface PinLine { path: string; what: string; value?: string; from?: st
 
 export interface ValidateResult {
   pinned: PinLine[]
-  /** What stays unpinned (models whose host publishes no sha256), with the reason. */
+  /** What stays unpinned (models whose host publishes no sha256 or did not answer HEAD), with the reason. */
   unpinned: PinLine[]
-  /** Refs that do not exist: spec errors. */
+  /** Refs that do not exist, model URLs that name nothing (a missing file, 404 or 410): spec errors. */
   diagnostics: Diagnostic[]
-  /** Failures to reach a host (exit 1). */
+  /** Failures to reach a host or to read a file (exit 1). */
   failures: string[]
+  /** What the user should know that stopped nothing (a host that did not answer HEAD for a pinned model). */
+  notes: string[]
   written: boolean
   lockPath?: string
 }
 
 /**
  * Resolves refs to commits through the git mirrors and pins models from the store's index and from
- * HEAD metadata (sizes; sha256 where the host publishes it). Writes the pins into the spec text,
- * formatting kept, and the resolved lock into the cache. Never downloads a model body.
+ * HEAD metadata (sizes; sha256 where the host publishes it; a host that refuses HEAD leaves a note).
+ * Writes the pins into the spec text, formatting kept, and the resolved lock into the cache. Never
+ * downloads a model body.
  */
 export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConfig; update: boolean; signal: AbortSignal; env: NodeJS.ProcessEnv }): Promise<ValidateResult> {
   const { spec, file } = o.loaded
-  const result: ValidateResult = { pinned: [], unpinned: [], diagnostics: [], failures: [], written: false }
+  const result: ValidateResult = { pinned: [], unpinned: [], diagnostics: [], failures: [], notes: [], written: false }
   const pins: Pins = { nodes: [], models: [] }
   const gate = new Semaphore(o.config.concurrency.git)
 
@@ -71,7 +74,12 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     try {
       found = await pinFromMetadata({ modelsDir: o.config.modelsDir, url: m.url, offline: o.config.offline, rules: o.config.auth, env: o.env, signal: o.signal, timeoutMs: o.config.timeouts.downloadHeadersS * 1000 })
     } finally { release() }
-    if (!found.ok) { result.failures.push(`${m.path}: ${found.error.message}`); return }
+    if (!found.ok) {
+      // Like a ref that does not exist: the spec names something that is not there.
+      if (found.error.reason === 'missing') result.diagnostics.push({ file: displayPath(file), path: `models[${i}].url`, message: `${m.path}: ${found.error.message}` })
+      else result.failures.push(`${m.path}: ${found.error.message}`)
+      return
+    }
     // A pinned sha256 is kept unless the store knows this URL gives the same blob (then its size is taken).
     const sha256 = m.sha256 ?? found.value.sha256
     const size = m.size ?? (m.sha256 && found.value.sha256 && found.value.sha256 !== m.sha256 ? undefined : found.value.size)
@@ -80,12 +88,10 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     if (size !== m.size && size !== undefined) { pin.size = size; result.pinned.push({ path: `models[${i}].size`, what: m.path, value: String(size), from: FROM[found.value.source] }) }
     if (pin.sha256 !== undefined || pin.size !== undefined) pins.models!.push(pin)
     if (!sha256) {
-      // Offline, the host was not asked: saying it publishes no hash would be a guess.
-      result.unpinned.push({ path: `models[${i}].sha256`, what: m.path, problem: m.url.startsWith('file:')
-        ? 'a file:// model is hashed into the store when realized; run realize, then validate again'
-        : o.config.offline
-          ? `not in the model store, and offline mode is on so ${new URL(m.url).host} was not asked; validate without --offline, or realize it once, then validate again`
-          : `${new URL(m.url).host} publishes no sha256 for it; realize downloads it once, then validate pins it from the store` })
+      result.unpinned.push({ path: `models[${i}].sha256`, what: m.path, problem: whyUnpinned(m.url, found.value.headUnanswered, o.config.offline) })
+    } else if (found.value.headUnanswered) {
+      // Pinned already, so nothing stays unpinned; but a missing or refused token still matters to realize.
+      result.notes.push(`${m.path}: the host did not answer HEAD (${found.value.headUnanswered}); its pinned sha256 is checked when realize downloads it`)
     }
   }))
 
@@ -108,4 +114,14 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     result.lockPath = await writeResolvedLock(o.config.cacheRoot, spec)
   }
   return result
+}
+
+/** Why a model's sha256 stays unpinned, and what will pin it. */
+function whyUnpinned(url: string, headUnanswered: string | undefined, offline: boolean): string {
+  if (url.startsWith('file:')) return 'a file:// model is hashed into the store when realized; run realize, then validate again'
+  if (headUnanswered) return `the host did not answer HEAD (${headUnanswered}); its sha256 is taken when realize downloads it, then validate pins it from the store`
+  const host = new URL(url).host
+  // Offline, the host was not asked: saying it publishes no hash would be a guess.
+  if (offline) return `not in the model store, and offline mode is on so ${host} was not asked; validate without --offline, or realize it once, then validate again`
+  return `${host} publishes no sha256 for it; realize downloads it once, then validate pins it from the store`
 }
