@@ -234,6 +234,45 @@ M('HF_TOKEN reaches the model host only, never a redirect target on another port
   }
 })
 
+M('secrets in query parameters of any credential-like name reach no file the tool writes and none of its output', async ctx => {
+  const { w, srv } = ctx
+  const S = { hf: 'hfqSECRET333', sig: 'sigSECRET444', session: 'sessSECRET555', key: 'keySECRET666' }
+  const body = bytesOf('/q/hq.bin', 24 * 1024)
+  srv.routes['/q/hq.bin'] = { body, etag: '"q1"' }
+  srv.routes['/q/e500.bin'] = { body, failTimes: 1_000, failStatus: 500 }
+  const hq = `${srv.url}/q/hq.bin?hf_token=${S.hf}&X-Amz-Signature=${S.sig}&sessionToken=${S.session}`
+  const e500 = `${srv.url}/q/e500.bin?x-api-key=${S.key}`
+  const models = [{ url: hq, path: 'loras/hq.safetensors' }, { url: e500, path: 'loras/e500.safetensors' }]
+  const input = join(w.dir, 'secret-models.json')
+  await writeFile(input, JSON.stringify(models))
+  // The user's own spec may hold them: it is the one file allowed to.
+  await w.writeSpec('hand', spec(ctx, 'hand', models))
+  const runs = [
+    await w.cli(['create', 'imported', '--repo', ctx.core.url, '--models', input, '--json']),
+    await w.cli(['validate', 'hand', '--json']),
+    await w.cli(['plan', 'hand', '--json']),
+    await w.cli(['realize', 'hand', '--json']),
+    await w.cli(['realize', 'hand']),
+    await w.cli(['validate', 'hand', '--check', '--json']),
+    await w.cli(['list', '--json']),
+  ]
+  assert.equal(runs.map(r => r.code), [0, 0, 0, 1, 1, 1, 0], runs.map(r => r.stderr).join('\n----\n'))
+  assert.match(runs[0]!.stderr, /entry \[0\]: removed the signature of a presigned URL/)
+  assert.match(runs[0]!.stderr, /entry \[1\]: removed credentials from the URL/)
+  const report = runs[3]!.json<Report>()
+  assert.is(task(report, 'fetch-model:loras/hq.safetensors').status, 'ran', 'the hand-written URL is used as written')
+  assert.match(task(report, 'fetch-model:loras/e500.safetensors').error!, /500 from .*x-api-key=\*\*\*\*/)
+  assert.ok(srv.requests.some(q => q.method === 'GET' && q.path.includes(S.sig)), 'the host got the signed URL')
+  const imported = JSON.parse(await readFile(join(w.versions, 'imported.json'), 'utf8'))
+  assert.equal(imported.models.map((m: { url: string }) => m.url), [`${srv.url}/q/hq.bin`, `${srv.url}/q/e500.bin`])
+  for (const r of runs) for (const secret of Object.values(S)) assert.not.ok(r.stdout.includes(secret) || r.stderr.includes(secret), `${secret} in the output of a run:\n${r.stdout}\n${r.stderr}`)
+  for (const f of filesUnder(w.dir)) {
+    if (f === join(w.versions, 'hand.json') || f === input) continue
+    const bytes = readFileSync(f)
+    for (const secret of Object.values(S)) assert.not.ok(bytes.includes(secret), `${secret} is in ${f}`)
+  }
+})
+
 M('a 401 names the missing token; wrong bytes fail with both hashes; nothing is linked', async ctx => {
   const { w, models, srv } = ctx
   srv.routes['/gated401.bin'] = { token: TOKEN, body: models.gated!.bytes }

@@ -142,16 +142,16 @@ E('secrets are redacted from failure messages', async () => {
   assert.is(r.tasks[0]!.error, 'GET https://****@host/x failed with ****')
 })
 
-E('a marker keeps credentials out and stays JSON: a token in a query, an empty user name', async () => {
+E('a marker keeps credentials out and stays JSON: tokens and signatures in a query, an empty user name', async () => {
   const markers = new MarkerStore(join(dir, 'markers'))
-  const url = 'https://h.example/m.bin?token=QTOKEN_s3cr3t'
+  const url = 'https://h.example/m.bin?token=QTOKEN_s3cr3t&hf_token=HFQ_s3cr3t&X-Amz-Signature=SIG_s3cr3t&download=1'
   const repo = 'http://:GITPASS_s3cr3t@h.example/r.git'
   await markers.write({ id: 'fetch-model:m', fingerprint: 'f', record: { kind: 'fetch-model', cache_schema: 1, inputs: { url, repo }, discovered: {}, deps: {} }, outputs: { url } })
   const text = await readFile(join(dir, 'markers', (await readdir(join(dir, 'markers')))[0]!), 'utf8')
   assert.not.match(text, /s3cr3t/)
   const read = await markers.read('fetch-model:m')
   assert.ok(read, 'the marker reads back (it would not if redaction had eaten a closing quote)')
-  assert.equal(read!.outputs, { url: 'https://h.example/m.bin?token=****' })
+  assert.equal(read!.outputs, { url: 'https://h.example/m.bin?token=****&hf_token=****&X-Amz-Signature=****&download=1' })
   assert.is(redact(`"${repo}"`), '"http://****@h.example/r.git"')
 })
 

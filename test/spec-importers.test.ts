@@ -7,6 +7,7 @@ import {
   type ImportedModels, type ImportedNodes,
 } from '../lib/spec/importers.ts'
 import { parseSpecText } from '../lib/spec/parse-spec.ts'
+import { isSecretQueryName, redact } from '../lib/util/redact.ts'
 import type { Result } from '../lib/result.ts'
 
 const fixture = (name: string): unknown =>
@@ -252,6 +253,19 @@ Models('model URLs lose their credentials, with a warning', () => {
   assert.not.match(r.warnings[0]!, /abcd1234secret/)
 })
 
+Models('a presigned URL loses its signature and signing parameters, and the warning says what that means', () => {
+  const r = value(modelsFromFile([
+    { url: 'https://b.s3.amazonaws.com/m.bin?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20250101&X-Amz-Date=20250101T000000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Security-Token=tokSECRET&X-Amz-Signature=sigSECRET', path: 'loras/s3.bin' },
+    { url: 'https://a.blob.core.windows.net/c/m.bin?sv=2022-11-02&se=2030-01-01&sr=b&sp=r&sig=azSECRET', path: 'loras/az.bin' },
+    { url: 'https://h.example/hq.bin?hf_token=hfqSECRET&download=true', path: 'loras/hq.bin' },
+  ]))
+  assert.equal(r.models.map(m => m.url), ['https://b.s3.amazonaws.com/m.bin', 'https://a.blob.core.windows.net/c/m.bin', 'https://h.example/hq.bin?download=true'])
+  assert.match(r.warnings[0]!, /^entry \[0\]: removed the signature of a presigned URL .* works only if the file is public/)
+  assert.match(r.warnings[1]!, /^entry \[1\]: removed the signature of a presigned URL/)
+  assert.match(r.warnings[2]!, /^entry \[2\]: removed credentials from the URL/)
+  assert.not.match(JSON.stringify(r), /SECRET/)
+})
+
 // ---------------------------------------------------------------------------------------------------------------
 const Repo = suite('parseRepoArg and stripUrlCredentials')
 
@@ -285,9 +299,34 @@ Repo('credentials are removed from URLs, nothing else changes', () => {
     ['https://h.example/f?token=abc&x=1#frag', 'https://h.example/f?x=1#frag'],
     ['https://h.example/f?api_key=abc', 'https://h.example/f'],
   ]
-  for (const [input, url] of table) assert.equal(stripUrlCredentials(input), { url, removed: true }, input)
+  for (const [input, url] of table) assert.equal(stripUrlCredentials(input), { url, removed: true, presigned: false }, input)
   for (const url of ['ssh://git@host/x', 'git@github.com:a/b', 'https://github.com/a/b@main', 'https://h.example/f?x=1&&y=', 'https://h.example/f?'])
-    assert.equal(stripUrlCredentials(url), { url, removed: false }, url)
+    assert.equal(stripUrlCredentials(url), { url, removed: false, presigned: false }, url)
+})
+
+// Names that are credentials by their shape, in the spellings hosts use: redaction and the importer must agree.
+const SECRET_NAMES = [
+  'token', 'access_token', 'hf_token', 'hfToken', 'X-Amz-Security-Token', 'private-token', 'api_key', 'apikey', 'api-key',
+  'X-API-KEY', 'apiKey', 'key', 'hf_key', 'access_key', 'AccessKey', 'AWSAccessKeyId', 'client_secret', 'password', 'passwd',
+  'pwd', 'signature', 'sig', 'X-Amz-Signature', 'X-Goog-Signature', 'X-Amz-Credential', 'X-Goog-Credential', 'session',
+  'sessionid', 'auth', 'authorization', 'oauth_nonce', 'jwt', 'X%2DAmz%2DSignature', 'hf%5Ftoken', 'TOKEN',
+]
+const PLAIN_NAMES = ['download', 'type', 'format', 'versionId', 'revision', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders',
+  'sv', 'se', 'sp', 'author', 'author_id', 'keys_sorted_by', 'x']
+
+Repo('a secret query parameter is one definition: redact() hides its value wherever text is shown, the importer drops it', () => {
+  for (const name of SECRET_NAMES) {
+    const url = `https://h.example/m.bin?x=1&${name}=VALUE123&y=2`
+    assert.is(redact(`GET ${url} failed`), `GET https://h.example/m.bin?x=1&${name}=****&y=2 failed`, name)
+    assert.is(redact(JSON.stringify({ url })), JSON.stringify({ url: `https://h.example/m.bin?x=1&${name}=****&y=2` }), name)
+    assert.is(stripUrlCredentials(url).url, 'https://h.example/m.bin?x=1&y=2', name)
+    assert.ok(isSecretQueryName(name), name)
+  }
+  for (const name of PLAIN_NAMES) {
+    const url = `https://h.example/m.bin?${name}=VALUE123`
+    assert.is(redact(url), url, name)
+    assert.equal(stripUrlCredentials(url), { url, removed: false, presigned: false }, name)
+  }
 })
 
 // ---------------------------------------------------------------------------------------------------------------

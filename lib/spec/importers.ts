@@ -1,6 +1,6 @@
 import { CustomNodeSchema, ModelSchema, SCHEMA_VERSION, nodeName, unsafePathReason, type SpecInput } from './schema.ts'
 import { err, ok, type Result } from '../result.ts'
-import { redact } from '../util/redact.ts'
+import { isSecretQueryName, redact } from '../util/redact.ts'
 
 /** A custom node entry as written in a spec (defaults not applied). */
 export type CustomNodeInput = NonNullable<SpecInput['custom_nodes']>[number]
@@ -64,28 +64,40 @@ function pathStart(url: string): number {
   return 0
 }
 
-const SECRET_PARAMS = new Set(['token', 'access_token', 'api_key', 'apikey', 'key', 'sig', 'signature', 'auth', 'password'])
+// What only makes a signed URL valid (S3, GCS, CloudFront, Azure SAS). Without its signature the host would refuse
+// the URL while they are there, and the bare object URL may still work (a public object), so they go too.
+const SIGNING_PARAMS = new Set(['awsaccesskeyid', 'googleaccessid', 'expires', 'policy', 'key-pair-id',
+  'sv', 'ss', 'srt', 'sp', 'se', 'st', 'spr', 'sr', 'si', 'sip', 'sdd', 'ses', 'skoid', 'sktid', 'skt', 'ske', 'sks', 'skv', 'saoid', 'suoid', 'scid'])
+const isSigningParam = (name: string) => /^x-(?:amz|goog)-/.test(name) || SIGNING_PARAMS.has(name)
+const isSignature = (name: string) => name.split(/[^a-z0-9]+/).some(w => w === 'sig' || w.endsWith('signature'))
 
 /**
  * A URL without the credentials a spec must not store: the user info of http(s)/file URLs (a token is often the user
- * name), the password of ssh:// URLs, and token-like query parameters. Hosts get credentials from HF_TOKEN,
- * CIVITAI_TOKEN or git's credential helper instead. `git@host:path` is left alone (no secret in it).
+ * name), the password of ssh:// URLs, and query parameters whose name says they are a credential (see
+ * `isSecretQueryName`). Hosts get credentials from HF_TOKEN, CIVITAI_TOKEN or git's credential helper instead.
+ * `presigned`: the URL was signed (S3, GCS, Azure SAS); its signing parameters are removed with the signature, so
+ * what is left is the object's URL, which works only for a public object. `git@host:path` is left alone.
  */
-export function stripUrlCredentials(url: string): { url: string; removed: boolean } {
+export function stripUrlCredentials(url: string): { url: string; removed: boolean; presigned: boolean } {
   let out = url.replace(/^((?:https?|file):\/\/)[^/@\s]*@/i, '$1')
     .replace(/^(ssh:\/\/[^/@:\s]+):[^/@\s]*@/i, '$1@')
+  let presigned = false
   const query = /^([^?#]*)\?([^#]*)(#.*)?$/.exec(out)
   if (query) {
     const params = (query[2] ?? '').split('&')
-    const kept = params.filter(p => !SECRET_PARAMS.has(decodeURIComponentSafe(p.split('=')[0] ?? '').toLowerCase()))
+    const names = params.map(p => decodeURIComponentSafe(p.split('=')[0] ?? ''))
+    const secret = names.map(isSecretQueryName)
+    presigned = names.some((n, i) => secret[i] && isSignature(n.toLowerCase()))
+    const kept = params.filter((_, i) => !secret[i] && !(presigned && isSigningParam(names[i]!.toLowerCase())))
     if (kept.length < params.length) out = `${query[1]}${kept.length ? `?${kept.join('&')}` : ''}${query[3] ?? ''}`
   }
-  return { url: out, removed: out !== url }
+  return { url: out, removed: out !== url, presigned }
 }
 
 const decodeURIComponentSafe = (s: string) => { try { return decodeURIComponent(s) } catch { return s } }
 
 const CREDENTIALS_REMOVED = 'removed credentials from the URL, since a spec must not store secrets (HF_TOKEN, CIVITAI_TOKEN or a git credential helper supply them)'
+const SIGNATURE_REMOVED = 'removed the signature of a presigned URL and its signing parameters, since a spec must not store secrets (a signed URL is one, and it expires); the URL left works only if the file is public, otherwise serve it from a host an auth rule in cache.config.ts covers, or from a file:// path'
 
 /** Errors and warnings may quote URLs from the input; none may carry a credential. */
 function redacted<T extends { warnings: string[] }>(result: Result<T, string[]>): Result<T, string[]> {
@@ -335,7 +347,7 @@ function modelFromEntry(value: unknown, where: string, errors: string[], warning
   const fail = (message: string) => { errors.push(`${where}${name}: ${message}`); return undefined }
   if (typeof value.url !== 'string' || !value.url) return fail('"url" is required')
   const stripped = stripUrlCredentials(value.url)
-  if (stripped.removed) warnings.push(`${where}: ${CREDENTIALS_REMOVED}: ${stripped.url}`)
+  if (stripped.removed) warnings.push(`${where}: ${stripped.presigned ? SIGNATURE_REMOVED : CREDENTIALS_REMOVED}: ${stripped.url}`)
   const url = huggingFaceDownloadUrl(stripped.url, where, warnings)
 
   let path: string
