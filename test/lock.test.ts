@@ -1,10 +1,12 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { acquireLock } from '../lib/util/lock.ts'
 
 const LOCK_MODULE = fileURLToPath(new URL('../lib/util/lock.ts', import.meta.url))
 
@@ -21,11 +23,159 @@ await release()
 console.log('ok')
 `
 
+/**
+ * A process that takes the lock with the given heartbeat, says "held", and lets go when its stdin closes. With a host
+ * argument it passes for a process on that host (a pod sharing the volume): os.hostname is replaced before the lock
+ * module is loaded.
+ */
+const HOLDER = `
+import os from 'node:os'
+import { syncBuiltinESMExports } from 'node:module'
+const [lock, heartbeatMs, host] = process.argv.slice(2)
+if (host) { os.hostname = () => host; syncBuiltinESMExports() }
+const { acquireLock } = await import(${JSON.stringify(LOCK_MODULE)})
+const release = await acquireLock(lock, { heartbeatMs: Number(heartbeatMs) })
+console.log('held')
+process.stdin.on('end', async () => { await release(); console.log('released') })
+process.stdin.resume()
+`
+
+interface Holder { child: ChildProcess; letGo(): Promise<void> }
+
+/** Starts a HOLDER and resolves once it holds the lock. */
+async function startHolder(dir: string, lock: string, o: { heartbeatMs: number; host?: string }): Promise<Holder> {
+  const script = join(dir, 'holder.mts')
+  writeFileSync(script, HOLDER)
+  const child = spawn(process.execPath, ['--import', 'tsx', script, lock, String(o.heartbeatMs), ...(o.host ? [o.host] : [])], { stdio: ['pipe', 'pipe', 'inherit'] })
+  let out = ''
+  const said = (word: string) => new Promise<void>((resolve, reject) => {
+    const look = () => { if (out.includes(word)) resolve() }
+    child.stdout!.on('data', d => { out += d; look() })
+    child.on('close', code => reject(new Error(`the holder exited (${code}) before saying "${word}": ${out}`)))
+    look()
+  })
+  await said('held')
+  return { child, letGo: async () => { const released = said('released'); child.stdin!.end(); await released } }
+}
+
+/** Whether a promise has settled, read without waiting. */
+function tracked<T>(p: Promise<T>): { promise: Promise<T>; settled(): boolean } {
+  let done = false
+  p.then(() => { done = true }, () => { done = true })
+  return { promise: p, settled: () => done }
+}
+
+/** Writes a lock by hand, as a process that is gone left it; `ageMs` makes its heartbeat (the owner file's mtime) old. */
+function leftLock(lock: string, owner: { pid: number; host: string }, ageMs = 0): void {
+  mkdirSync(lock)
+  const file = join(lock, 'owner.json')
+  writeFileSync(file, JSON.stringify({ ...owner, since: Date.now() - ageMs }))
+  const then = new Date(Date.now() - ageMs)
+  utimesSync(file, then, then)
+}
+
+const ownerOf = (lock: string): { pid: number; host: string } => JSON.parse(readFileSync(join(lock, 'owner.json'), 'utf8'))
+
 const L = suite('cross-process lock')
 
-L('a stale lock (its owner is dead) is taken over by exactly one of many processes at a time', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'comfy-vc-lock-'))
+let dir = ''
+L.before.each(() => { dir = mkdtempSync(join(tmpdir(), 'comfy-vc-lock-')) })
+L.after.each(() => { rmSync(dir, { recursive: true, force: true }) })
+
+L('a lock from another host whose heartbeat is older than the limit is taken over', async () => {
+  const lock = join(dir, 'a.lock')
+  leftLock(lock, { pid: 4242, host: 'pod-previous' }, 5 * 60_000)
+  const release = await acquireLock(lock, { staleAfterMs: 60_000, signal: AbortSignal.timeout(20_000) })
+  assert.equal([ownerOf(lock).pid, ownerOf(lock).host], [process.pid, hostname()])
+  await release()
+  assert.not.ok(existsSync(lock))
+})
+
+L('a lock in our host and pid that this process did not take (an earlier container) is taken over at once', async () => {
+  const lock = join(dir, 'a.lock')
+  leftLock(lock, { pid: process.pid, host: hostname() })
+  const release = await acquireLock(lock, { signal: AbortSignal.timeout(20_000) })
+  assert.is(ownerOf(lock).pid, process.pid)
+  await release()
+})
+
+L('a lock this process holds is waited for by a second taker in the same process', async () => {
+  const lock = join(dir, 'a.lock')
+  const first = await acquireLock(lock)
+  const second = acquireLock(lock, { signal: AbortSignal.timeout(500) })
+  await second.then(() => assert.unreachable('took a lock this process holds'), e => assert.match((e as Error).name, /AbortError|TimeoutError/))
+  await first()
+  await (await acquireLock(lock, { signal: AbortSignal.timeout(20_000) }))()
+})
+
+L('a live holder on another host is not taken over while it refreshes; the wait is told once, and ends when it lets go', async () => {
+  const lock = join(dir, 'a.lock')
+  const holder = await startHolder(dir, lock, { heartbeatMs: 100, host: 'pod-other' })
   try {
+    const lines: string[] = []
+    const taking = tracked(acquireLock(lock, {
+      staleAfterMs: 3_000, noticeAfterMs: 100, onWait: line => lines.push(line), waitingFor: 'the test resource',
+      signal: AbortSignal.timeout(60_000),
+    }))
+    // Past the limit: only the heartbeat can keep the lock alive this long.
+    await sleep(4_000)
+    assert.not.ok(taking.settled(), 'the lock was taken from a live holder')
+    assert.is(lines.length, 1, lines.join('\n'))
+    assert.match(lines[0]!, new RegExp(`^waiting for the test resource \\(held by pid ${holder.child.pid} on host pod-other since \\d\\d:\\d\\d:\\d\\d, refreshed \\d+ s ago; taken over if it stops refreshing for 3 s\\)$`))
+    await holder.letGo()
+    const release = await taking.promise
+    assert.is(ownerOf(lock).pid, process.pid)
+    await release()
+  } finally {
+    holder.child.kill('SIGKILL')
+  }
+})
+
+L('a holder killed on another host is taken over once its heartbeat is older than the limit', async () => {
+  const lock = join(dir, 'a.lock')
+  const holder = await startHolder(dir, lock, { heartbeatMs: 100, host: 'pod-other' })
+  const closed = new Promise(resolve => holder.child.on('close', resolve))
+  holder.child.kill('SIGKILL')
+  await closed
+  assert.is(ownerOf(lock).host, 'pod-other')
+  const release = await acquireLock(lock, { staleAfterMs: 1_000, signal: AbortSignal.timeout(60_000) })
+  assert.is(ownerOf(lock).pid, process.pid)
+  await release()
+})
+
+L('the holder refreshes its heartbeat', async () => {
+  const lock = join(dir, 'a.lock')
+  const holder = await startHolder(dir, lock, { heartbeatMs: 100 })
+  try {
+    const file = join(lock, 'owner.json')
+    const hourAgo = new Date(Date.now() - 3_600_000)
+    utimesSync(file, hourAgo, hourAgo)
+    const deadline = Date.now() + 20_000
+    while (statSync(file).mtimeMs < Date.now() - 60_000 && Date.now() < deadline) await sleep(50)
+    assert.ok(statSync(file).mtimeMs > Date.now() - 60_000, 'the heartbeat was not refreshed')
+    await holder.letGo()
+    assert.not.ok(existsSync(lock))
+  } finally {
+    holder.child.kill('SIGKILL')
+  }
+})
+
+L('aborting ends a wait for a live holder', async () => {
+  const lock = join(dir, 'a.lock')
+  const holder = await startHolder(dir, lock, { heartbeatMs: 100 })
+  try {
+    const abort = new AbortController()
+    const taking = acquireLock(lock, { signal: abort.signal })
+    setTimeout(() => abort.abort(), 200)
+    await taking.then(() => assert.unreachable('took a live lock'), e => assert.is((e as Error).name, 'AbortError'))
+    assert.is(ownerOf(lock).pid, holder.child.pid)
+  } finally {
+    holder.child.kill('SIGKILL')
+  }
+})
+
+L('a stale lock (its owner is dead) is taken over by exactly one of many processes at a time', async () => {
+  {
     const script = join(dir, 'contender.mts')
     writeFileSync(script, CONTENDER)
     for (let round = 0; round < 3; round++) {
@@ -41,8 +191,6 @@ L('a stale lock (its owner is dead) is taken over by exactly one of many process
       })))
       assert.equal(outputs, Array(8).fill('ok'), `round ${round}: ${outputs.join(', ')}`)
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
   }
 })
 

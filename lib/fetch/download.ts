@@ -75,7 +75,7 @@ export async function download(o: DownloadOptions): Promise<Result<Downloaded, D
     await mkdir(dirname(o.partialPath), { recursive: true })
     let release: (() => Promise<void>) | undefined
     try {
-      release = await acquireLock(`${o.partialPath}.lock`, o.signal)
+      release = await acquireLock(`${o.partialPath}.lock`, { signal: o.signal })
     } catch (e) {
       return err(problemFromError(e, `waiting for ${shownUrl(o.url)}`, o.signal, []))
     }

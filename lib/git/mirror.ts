@@ -30,7 +30,7 @@ export async function withMirrorLock<T>(
 ): Promise<Result<T, GitProblem>> {
   let release: () => Promise<void>
   try {
-    release = await acquireLock(mirrorLockPath(cacheRoot, url), signal)
+    release = await acquireLock(mirrorLockPath(cacheRoot, url), { signal })
   } catch (e) {
     if (signal?.aborted) return err(gitProblem({ reason: 'cancelled', doing: 'waiting for the git mirror lock' }))
     throw e

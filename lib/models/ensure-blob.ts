@@ -62,7 +62,7 @@ export async function ensureBlob(o: EnsureBlobOptions): Promise<Result<EnsuredBl
   }
   let release: () => Promise<void>
   try {
-    release = await acquireLock(urlLockPath(o.modelsDir, o.url), o.signal)
+    release = await acquireLock(urlLockPath(o.modelsDir, o.url), { signal: o.signal })
   } catch (e) {
     return err(problemFromError(e, `${o.name}: waiting for another process fetching ${shownUrl(o.url)}`, o.signal, []))
   }
