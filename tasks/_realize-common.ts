@@ -14,7 +14,7 @@ export const secretsOf = (config: ResolvedConfig, env: NodeJS.ProcessEnv): strin
 
 /** Runs the preparation stages and turns their failures into output and an exit code. */
 export async function prepareOrReport(io: Io, o: { id: string; config: ResolvedConfig; frozen: boolean; json: boolean }): Promise<Prepared | number> {
-  const r = await prepare({ ...o, signal: io.signal, onResolve: line => io.err(`resolved ${line}`) })
+  const r = await prepare({ ...o, signal: io.signal, onResolve: line => io.err(`resolved ${line}`), onWait: line => io.err(line) })
   return r.ok ? r.value : reportUnprepared(io, o, r.error)
 }
 

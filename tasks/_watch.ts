@@ -27,7 +27,7 @@ export function cycleLine(o: { id: string; home: string; cycle: number; report: 
  */
 function specCheck(o: WatchOptions) {
   return async (): Promise<{ ok: true; value: Prepared } | { ok: false; report(): void }> => {
-    const r = await prepare({ id: o.id, config: o.config, frozen: o.frozen, signal: o.io.signal, onResolve: line => o.io.err(`resolved ${line}`) })
+    const r = await prepare({ id: o.id, config: o.config, frozen: o.frozen, signal: o.io.signal, onResolve: line => o.io.err(`resolved ${line}`), onWait: line => o.io.err(line) })
     if (r.ok) return r
     return {
       ok: false,

@@ -81,7 +81,7 @@ the configuration, 1 when the version could not be realized or the job failed, 1
       for (const d of config) io.err(renderDiagnostic(d))
       return fail(EXIT.usage, 'the configuration has problems', config.map(renderDiagnostic))
     }
-    const prepared = await prepare({ id, config, frozen: bool(args, 'frozen'), signal: io.signal, onResolve: line => io.err(`resolved ${line}`) })
+    const prepared = await prepare({ id, config, frozen: bool(args, 'frozen'), signal: io.signal, onResolve: line => io.err(`resolved ${line}`), onWait: line => io.err(line) })
     if (!prepared.ok) {
       if (prepared.error.reason === 'spec') {
         const lines = prepared.error.diagnostics.map(renderDiagnostic)

@@ -38,7 +38,7 @@ that cannot be reached at all, exit 1.
       if (json) printJson(io, { ok: missing.length === 0, version: id, unpinned: missing })
       return missing.length ? EXIT.failed : EXIT.ok
     }
-    const r = await validateSpec({ loaded: loaded.value, config, update: bool(args, 'update'), signal: io.signal, env: io.env })
+    const r = await validateSpec({ loaded: loaded.value, config, update: bool(args, 'update'), signal: io.signal, env: io.env, onWait: line => io.err(line) })
     if (r.diagnostics.length) return reportDiagnostics(io, r.diagnostics, json, { version: id })
     for (const p of r.pinned) io.err(`pinned ${p.what}: ${p.path} = ${p.value}${p.from ? ` (from ${p.from})` : ''}`)
     for (const u of r.unpinned) io.err(`not pinned: ${u.what}${u.problem ? `: ${u.problem}` : ''}`)

@@ -2,7 +2,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url'
 import { ensureBlob, type EnsureBlobOptions } from '../lib/models/ensure-blob.ts'
 import { linkModels, linksStand, type LinkMode } from '../lib/models/link.ts'
 import { pinFromMetadata } from '../lib/models/pin.ts'
-import { blobPath, lookupUrl } from '../lib/models/store.ts'
+import { blobPath, lookupUrl, partialPathFor, urlLockPath } from '../lib/models/store.ts'
 import { startServer, type TestServer } from './helpers/http-server.ts'
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
@@ -72,6 +72,41 @@ M('two concurrent ensureBlob calls for one URL download it once', async ctx => {
   assert.equal(await readFile(a.value.blob), body)
   assert.is((await stat(a.value.blob)).mode & 0o222, 0, 'blobs are read-only')
   assert.equal(await readdir(join(ctx.store, 'incomplete')), [])
+})
+
+/** A lock as a process on another pod sharing the store left it, its heartbeat `ageMs` old. */
+async function lockFromAnotherPod(lock: string, ageMs: number): Promise<void> {
+  await mkdir(lock, { recursive: true })
+  const owner = join(lock, 'owner.json')
+  await writeFile(owner, JSON.stringify({ pid: 4242, host: 'pod-other', since: Date.now() - ageMs }))
+  const then = new Date(Date.now() - ageMs)
+  await utimes(owner, then, then)
+}
+
+M('the locks of a download a dead pod left on the shared store (heartbeat long gone) are taken over', async ctx => {
+  const body = randomBytes(50_000)
+  const s = await serve(ctx, { '/m.bin': { body, etag: '"1"' } })
+  const url = `${s.url}/m.bin`
+  await lockFromAnotherPod(urlLockPath(ctx.store, url), 10 * 60_000)
+  await lockFromAnotherPod(`${partialPathFor(ctx.store, url)}.lock`, 10 * 60_000)
+  const r = await ensure(ctx, url, { sha256: sha(body), signal: AbortSignal.timeout(30_000) })
+  assert.ok(r.ok && r.value.downloaded, JSON.stringify(!r.ok && r.error))
+})
+
+M('waiting for a download another pod is doing is told as a note, and cancelling ends the wait', async ctx => {
+  const body = randomBytes(1_000)
+  const s = await serve(ctx, { '/m.bin': { body } })
+  const url = `${s.url}/m.bin`
+  await lockFromAnotherPod(urlLockPath(ctx.store, url), 0)
+  const abort = new AbortController()
+  const safety = setTimeout(() => abort.abort(), 30_000)
+  const notes: string[] = []
+  const r = await ensure(ctx, url, { signal: abort.signal, onNote: line => { notes.push(line); abort.abort() } })
+  clearTimeout(safety)
+  assert.is(!r.ok && r.error.reason, 'cancelled')
+  assert.is(notes.length, 1)
+  assert.match(notes[0]!, `waiting for another process fetching ${url} (held by pid 4242 on host pod-other since `)
+  assert.is(s.hits('/m.bin'), 0)
 })
 
 M('an unpinned URL is downloaded once, then found through the index; a pinned blob needs no request', async ctx => {

@@ -31,6 +31,8 @@ export interface DownloadOptions {
   signal?: AbortSignal | undefined
   /** Called at most about 4 times a second, and once at the end. */
   onProgress?: ((p: Progress) => void) | undefined
+  /** Told when the wait for the partial's lock lasts (another process writing it). */
+  onWait?: ((line: string) => void) | undefined
   headersTimeoutMs: number
   /** The longest pause between two body chunks. */
   bodyTimeoutMs: number
@@ -75,7 +77,7 @@ export async function download(o: DownloadOptions): Promise<Result<Downloaded, D
     await mkdir(dirname(o.partialPath), { recursive: true })
     let release: (() => Promise<void>) | undefined
     try {
-      release = await acquireLock(`${o.partialPath}.lock`, { signal: o.signal })
+      release = await acquireLock(`${o.partialPath}.lock`, { signal: o.signal, onWait: o.onWait, waitingFor: `the partial download of ${o.name ?? shownUrl(o.url)}` })
     } catch (e) {
       return err(problemFromError(e, `waiting for ${shownUrl(o.url)}`, o.signal, []))
     }

@@ -12,6 +12,8 @@ export interface EnsureCommitOptions {
   /** Use the mirror only; a missing mirror or commit is an `offline-missing` problem. */
   offline: boolean
   signal?: AbortSignal
+  /** Told when the wait for the mirror's lock lasts (another process fetching into it). */
+  onWait?: ((line: string) => void) | undefined
 }
 
 export interface EnsuredCommit {
@@ -26,7 +28,7 @@ export interface EnsuredCommit {
  * same mirror take turns on its lock; a commit already pinned costs no git process at all.
  */
 export async function ensureCommit(opts: EnsureCommitOptions): Promise<Result<EnsuredCommit, GitProblem>> {
-  const { cacheRoot, url, offline, signal } = opts
+  const { cacheRoot, url, offline, signal, onWait } = opts
   const commit = opts.commit.toLowerCase()
   const mirror = mirrorDir(cacheRoot, url)
   if (!FULL_SHA.test(commit)) throw new Error(`internal error: ensureCommit needs a full sha, got "${opts.commit}"`)
@@ -43,7 +45,7 @@ export async function ensureCommit(opts: EnsureCommitOptions): Promise<Result<En
       : { reason: 'offline-missing', url, missing: 'mirror' }))
   }
 
-  return withMirrorLock(cacheRoot, url, signal, async () => {
+  return withMirrorLock(cacheRoot, url, signal, onWait, async () => {
     const created = await ensureMirror(mirror, url, signal)
     if (!created.ok) return created
     let fetched = created.value

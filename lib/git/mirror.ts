@@ -23,14 +23,17 @@ export const mirrorExists = (mirror: string): boolean => existsSync(join(mirror,
 /** A commit pinned earlier is there; read from files so the common case starts no process. */
 export const isPinned = (mirror: string, commit: string): boolean => existsSync(join(mirror, PIN_PREFIX, commit))
 
-/** Runs `fn` holding the mirror's lock; a cancelled wait becomes a `cancelled` problem. */
+/**
+ * Runs `fn` holding the mirror's lock; a cancelled wait becomes a `cancelled` problem. A wait that lasts
+ * (another process fetching into the mirror) is told to `onWait`.
+ */
 export async function withMirrorLock<T>(
-  cacheRoot: string, url: string, signal: AbortSignal | undefined,
+  cacheRoot: string, url: string, signal: AbortSignal | undefined, onWait: ((line: string) => void) | undefined,
   fn: () => Promise<Result<T, GitProblem>>,
 ): Promise<Result<T, GitProblem>> {
   let release: () => Promise<void>
   try {
-    release = await acquireLock(mirrorLockPath(cacheRoot, url), { signal })
+    release = await acquireLock(mirrorLockPath(cacheRoot, url), { signal, onWait, waitingFor: `the git mirror of ${withoutCredentials(url)}` })
   } catch (e) {
     if (signal?.aborted) return err(gitProblem({ reason: 'cancelled', doing: 'waiting for the git mirror lock' }))
     throw e

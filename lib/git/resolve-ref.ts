@@ -16,6 +16,8 @@ export interface ResolveRefOptions {
   /** Fetch before resolving, so a branch gives its newest commit (a full sha present needs no fetch). */
   refresh: boolean
   signal?: AbortSignal
+  /** Told when the wait for the mirror's lock lasts (another process fetching into it). */
+  onWait?: ((line: string) => void) | undefined
 }
 
 export interface ResolvedRef {
@@ -32,7 +34,7 @@ const SHORT_SHA = /^[0-9a-f]{4,64}$/
  * mirror does not know makes it fetch once (unless offline) before the answer is "missing".
  */
 export async function resolveRef(opts: ResolveRefOptions): Promise<Result<ResolvedRef, GitProblem>> {
-  const { cacheRoot, url, ref, offline, signal } = opts
+  const { cacheRoot, url, ref, offline, signal, onWait } = opts
   const mirror = mirrorDir(cacheRoot, url)
   const fullSha = ref !== undefined && FULL_SHA.test(ref.toLowerCase()) ? ref.toLowerCase() : undefined
 
@@ -44,7 +46,7 @@ export async function resolveRef(opts: ResolveRefOptions): Promise<Result<Resolv
   }
 
   let fetched = false
-  const refresh = () => withMirrorLock(cacheRoot, url, signal, async (): Promise<Result<void, GitProblem>> => {
+  const refresh = () => withMirrorLock(cacheRoot, url, signal, onWait, async (): Promise<Result<void, GitProblem>> => {
     fetched = true
     const created = await ensureMirror(mirror, url, signal)
     if (!created.ok) return created
@@ -67,7 +69,7 @@ export async function resolveRef(opts: ResolveRefOptions): Promise<Result<Resolv
     if (!found.ok) return found
   }
   if (found.value.commit === undefined && fullSha && !offline) {
-    const r = await withMirrorLock(cacheRoot, url, signal, () => fetchCommit(mirror, url, fullSha, signal))
+    const r = await withMirrorLock(cacheRoot, url, signal, onWait, () => fetchCommit(mirror, url, fullSha, signal))
     if (!r.ok) return r
     found = await lookup(mirror, ref, signal)
     if (!found.ok) return found

@@ -25,7 +25,7 @@ export interface EnsureBlobOptions {
   env: Readonly<Record<string, string | undefined>>
   signal?: AbortSignal | undefined
   onProgress?: ((p: Progress) => void) | undefined
-  /** A line for the task's log (a changed blob fetched again). */
+  /** A line for the task's log (a changed blob fetched again, a lasting wait for another process's download). */
   onNote?: ((line: string) => void) | undefined
   timeouts: { headersMs: number; bodyMs: number }
   retries?: number
@@ -62,7 +62,7 @@ export async function ensureBlob(o: EnsureBlobOptions): Promise<Result<EnsuredBl
   }
   let release: () => Promise<void>
   try {
-    release = await acquireLock(urlLockPath(o.modelsDir, o.url), { signal: o.signal })
+    release = await acquireLock(urlLockPath(o.modelsDir, o.url), { signal: o.signal, onWait: o.onNote, waitingFor: `another process fetching ${shownUrl(o.url)}` })
   } catch (e) {
     return err(problemFromError(e, `${o.name}: waiting for another process fetching ${shownUrl(o.url)}`, o.signal, []))
   }
@@ -72,7 +72,7 @@ export async function ensureBlob(o: EnsureBlobOptions): Promise<Result<EnsuredBl
     const partialPath = partialPathFor(o.modelsDir, o.url)
     const got = await download({
       url: o.url, partialPath, name: o.name, expectedSha256: o.sha256, expectedSize: o.size,
-      rules: o.rules, env: o.env, signal: o.signal, onProgress: o.onProgress,
+      rules: o.rules, env: o.env, signal: o.signal, onProgress: o.onProgress, onWait: o.onNote,
       headersTimeoutMs: o.timeouts.headersMs, bodyTimeoutMs: o.timeouts.bodyMs,
       ...(o.retries !== undefined ? { retries: o.retries } : {}),
       ...(o.retryDelayMs !== undefined ? { retryDelayMs: o.retryDelayMs } : {}),

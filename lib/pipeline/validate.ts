@@ -36,7 +36,7 @@ export interface ValidateResult {
  * Writes the pins into the spec text, formatting kept, and the resolved lock into the cache. Never
  * downloads a model body.
  */
-export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConfig; update: boolean; signal: AbortSignal; env: NodeJS.ProcessEnv }): Promise<ValidateResult> {
+export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConfig; update: boolean; signal: AbortSignal; env: NodeJS.ProcessEnv; onWait?(line: string): void }): Promise<ValidateResult> {
   const { spec, file } = o.loaded
   const result: ValidateResult = { pinned: [], unpinned: [], diagnostics: [], failures: [], notes: [], written: false }
   const pins: Pins = { nodes: [], models: [] }
@@ -52,7 +52,7 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     if (r.commit && !r.ref) return
     const release = await gate.acquire(o.signal)
     try {
-      const res = await resolveRef({ cacheRoot: o.config.cacheRoot, url: r.repo, ref: r.ref, offline: o.config.offline, refresh: o.update || !r.commit, signal: o.signal })
+      const res = await resolveRef({ cacheRoot: o.config.cacheRoot, url: r.repo, ref: r.ref, offline: o.config.offline, refresh: o.update || !r.commit, signal: o.signal, onWait: o.onWait })
       if (!res.ok) {
         if (res.error.reason === 'missing-ref') result.diagnostics.push({ file: displayPath(file), path: `${r.path}.ref`, message: `${r.label}: ${res.error.message}` })
         else result.failures.push(`${r.label}: ${res.error.message}`)
