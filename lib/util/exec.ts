@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 export interface ExecOptions {
   cwd?: string
   env?: NodeJS.ProcessEnv
-  /** Aborting kills the child (SIGTERM, then SIGKILL after a grace period). */
+  /** Aborting kills the child and every process it started (SIGTERM, then SIGKILL after a grace period). */
   signal?: AbortSignal
   /** Kills the child after this many milliseconds; the result says `timedOut`. */
   timeoutMs?: number
@@ -30,11 +30,16 @@ export function exec(file: string, args: readonly string[], opts: ExecOptions = 
     const command = [file, ...args].join(' ')
     const result: ExecResult = { command, exitCode: null, signal: null, stdout: '', stderr: '', timedOut: false, aborted: false }
     if (opts.signal?.aborted) { result.aborted = true; resolve(result); return }
-    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] })
+    // In a process group of its own, so that stopping it stops what it started too (python -m venv runs ensurepip,
+    // which runs pip): none of them may go on writing into the home after the command says it was interrupted.
+    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+    const signalGroup = (sig: NodeJS.Signals) => {
+      try { process.kill(-child.pid!, sig) } catch { child.kill(sig) }
+    }
     let killTimer: NodeJS.Timeout | undefined
     const kill = () => {
-      child.kill('SIGTERM')
-      killTimer = setTimeout(() => child.kill('SIGKILL'), 3_000)
+      signalGroup('SIGTERM')
+      killTimer = setTimeout(() => signalGroup('SIGKILL'), 3_000)
       killTimer.unref()
     }
     const onAbort = () => { result.aborted = true; kill() }

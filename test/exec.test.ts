@@ -1,0 +1,28 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { exec } from '../lib/util/exec.ts'
+
+const E = suite('exec')
+
+const alive = (pid: number): boolean => {
+  try { process.kill(pid, 0); return true } catch { return false }
+}
+
+E('cancelling stops the program and what it started (python -m venv runs pip), not just the program', async () => {
+  const ac = new AbortController()
+  let grandchild: number | undefined
+  const run = exec('bash', ['-c', 'sleep 300 & echo $!; wait'], {
+    signal: ac.signal,
+    onLine: line => { grandchild = Number(line); ac.abort() },
+  })
+  const result = await run
+  assert.ok(result.aborted)
+  assert.ok(grandchild, 'the program said which process it started')
+  for (let i = 0; i < 50 && alive(grandchild!); i++) await sleep(20)
+  const left = alive(grandchild!)
+  if (left) process.kill(grandchild!, 'SIGKILL')
+  assert.not.ok(left, 'the process the program started was left running')
+})
+
+E.run()
