@@ -77,6 +77,7 @@ M.before(async ctx => {
     gated: def('checkpoints/gated.safetensors', '/gated.bin', 32 * 1024),
     wrong: def('checkpoints/wrong.safetensors', '/wrong.bin', 16 * 1024),
     mine: def('checkpoints/mine.safetensors', '/mine.bin', 8 * 1024),
+    edited: def('checkpoints/edited.safetensors', '/edited.bin', 40 * 1024),
   }
   const r = ctx.models
   ctx.srv = await startServer({
@@ -86,6 +87,7 @@ M.before(async ctx => {
     '/d.bin': { body: r.d!.bytes, etag: '"d1"', bytesPerSecond: 128 * 1024 },
     '/wrong.bin': { body: r.wrong!.bytes, etag: '"w1"', wrongBytes: true },
     '/mine.bin': { body: r.mine!.bytes, etag: '"m1"' },
+    '/edited.bin': { body: r.edited!.bytes, etag: '"e1"' },
   })
   ctx.authDir = join(ctx.w.dir, 'auth-cwd')
   await mkdir(ctx.authDir, { recursive: true })
@@ -342,6 +344,44 @@ M('link_mode hardlink and copy in cache.config.ts make hard links and copies', a
     const again = await w.cli(['realize', 'm1', '--json'], { cwd: dir })
     assert.is(task(again.json<Report>(), 'link').status, 'skipped', `${mode}: a second run keeps it`)
   }
+})
+
+/** A folder whose cache.config.ts sets link_mode, to run the CLI from. */
+async function linkModeDir(w: World, mode: 'hardlink' | 'copy'): Promise<string> {
+  const dir = join(w.dir, `link-${mode}`)
+  await mkdir(dir, { recursive: true })
+  await writeFile(join(dir, 'cache.config.ts'), `export default { link_mode: '${mode}' }\n`)
+  return dir
+}
+
+/** What root on a pod can do to a read-only model: make it writable and change 4 bytes in place. */
+function editInPlace(path: string): void {
+  chmodSync(path, 0o644)
+  const fd = openSync(path, 'r+')
+  writeSync(fd, Buffer.from('XXXX'), 0, 4, 1000)
+  closeSync(fd)
+}
+
+M('hardlink mode: a model edited in place (and so its blob) is linked to a fresh blob by the next realize', async ctx => {
+  const { w, srv } = ctx
+  const m = ctx.models.edited!
+  const cwd = await linkModeDir(w, 'hardlink')
+  await w.writeSpec('hl', spec(ctx, 'hl', [entry(ctx, 'edited')]))
+  const first = await w.cli(['realize', 'hl'], { cwd })
+  assert.is(first.code, 0, first.stderr)
+  const at = join(w.home('hl'), 'models', m.path)
+  editInPlace(at)
+  const fetches = gets(srv, m.route).length
+
+  const r = await w.cli(['realize', 'hl', '--json'], { cwd })
+  assert.is(r.code, 0, r.stderr)
+  assert.is(gets(srv, m.route).length, fetches + 1, 'the changed blob is fetched again')
+  assert.is(task(r.json<Report>(), 'link').status, 'ran')
+  assert.is(sha(readFileSync(at)), m.sha256, 'the home has the pinned content again')
+  assert.is(statSync(at).ino, statSync(blobOf(w.cache, m.sha256)).ino, 'a hard link of the fresh blob')
+  const again = await w.cli(['realize', 'hl', '--json'], { cwd })
+  assert.is(again.code, 0, again.stderr)
+  assert.ok(again.json<Report>().tasks.every(t => t.status === 'skipped'), again.stdout)
 })
 
 M.run()

@@ -242,8 +242,9 @@ async function copyIntoStore(modelsDir: string, source: string, sha256: string):
 const realpathOrUndefined = (p: string) => realpath(p).catch(() => undefined)
 
 /**
- * A cheap check that recorded links still stand (lstat and readlink only, no hashing): a symlink still points
- * at its blob and the blob is there, a hard link still is the blob's inode, a copy keeps its size and mtime.
+ * A cheap check that recorded links still stand (lstat, stat and readlink only, no hashing): a symlink still
+ * points at its blob and the blob is there, a hard link still is the inode the blob has now, a copy keeps its size
+ * and mtime.
  */
 export async function linksStand(home: string, modelsDir: string, records: readonly LinkRecord[]): Promise<boolean> {
   const root = join(resolve(home), 'models')
@@ -257,7 +258,12 @@ export async function linksStand(home: string, modelsDir: string, records: reado
       const blob = blobPath(modelsDir, rec.sha256)
       return (await readlink(path).catch(() => undefined)) === blob && await blobSize(modelsDir, rec.sha256) !== undefined
     }
-    if (rec.mode === 'hardlink') return st.isFile() && rec.id === `${st.dev}:${st.ino}`
+    if (rec.mode === 'hardlink') {
+      // Still the blob's inode: a hard link edited in place changed the blob too, and fetch-model then put a
+      // fresh blob (a new inode) in the store, which this home must be linked to again.
+      const blob = await stat(blobPath(modelsDir, rec.sha256), { bigint: true }).catch(() => undefined)
+      return st.isFile() && rec.id === `${st.dev}:${st.ino}` && blob?.dev === st.dev && blob.ino === st.ino
+    }
     return st.isFile() && rec.size === Number(st.size) && rec.mtimeMs === Number(st.mtimeMs)
   }))
   return stands.every(Boolean)
