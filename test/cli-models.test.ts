@@ -6,7 +6,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
-import { chmodSync, closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { collect, makeWorld, type World } from './helpers/cli.ts'
@@ -78,6 +78,7 @@ M.before(async ctx => {
     wrong: def('checkpoints/wrong.safetensors', '/wrong.bin', 16 * 1024),
     mine: def('checkpoints/mine.safetensors', '/mine.bin', 8 * 1024),
     edited: def('checkpoints/edited.safetensors', '/edited.bin', 40 * 1024),
+    copied: def('checkpoints/copied.safetensors', '/copied.bin', 24 * 1024),
   }
   const r = ctx.models
   ctx.srv = await startServer({
@@ -88,6 +89,7 @@ M.before(async ctx => {
     '/wrong.bin': { body: r.wrong!.bytes, etag: '"w1"', wrongBytes: true },
     '/mine.bin': { body: r.mine!.bytes, etag: '"m1"' },
     '/edited.bin': { body: r.edited!.bytes, etag: '"e1"' },
+    '/copied.bin': { body: r.copied!.bytes, etag: '"k1"' },
   })
   ctx.authDir = join(ctx.w.dir, 'auth-cwd')
   await mkdir(ctx.authDir, { recursive: true })
@@ -382,6 +384,34 @@ M('hardlink mode: a model edited in place (and so its blob) is linked to a fresh
   const again = await w.cli(['realize', 'hl', '--json'], { cwd })
   assert.is(again.code, 0, again.stderr)
   assert.ok(again.json<Report>().tasks.every(t => t.status === 'skipped'), again.stdout)
+})
+
+M('copy mode: a copy the user edited is kept, and the error says the tool made it and how to get the pinned file back', async ctx => {
+  const { w } = ctx
+  const m = ctx.models.copied!
+  const cwd = await linkModeDir(w, 'copy')
+  await w.writeSpec('cp', spec(ctx, 'cp', [entry(ctx, 'copied')]))
+  const first = await w.cli(['realize', 'cp'], { cwd })
+  assert.is(first.code, 0, first.stderr)
+  const at = join(w.home('cp'), 'models', m.path)
+  editInPlace(at)
+  const edited = readFileSync(at)
+  const expected = `models/${m.path}: the copy the tool made was changed (sha256 ${sha(edited)}, pinned ${m.sha256}); it is kept. `
+    + 'Move it away or delete it and realize again to restore the pinned file.'
+  for (const run of ['first', 'second']) {
+    const r = await w.cli(['realize', 'cp', '--json'], { cwd })
+    assert.is(r.code, 1, r.stderr)
+    const link = task(r.json<Report>(), 'link')
+    assert.is(link.status, 'failed')
+    assert.equal(link.details, [expected], `${run} realize after the edit`)
+    assert.not.match(r.stderr, /did not create/)
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack trace')
+    assert.equal(readFileSync(at), edited, 'the edited copy is kept')
+  }
+  rmSync(at)
+  const restored = await w.cli(['realize', 'cp'], { cwd })
+  assert.is(restored.code, 0, restored.stderr)
+  assert.is(sha(readFileSync(at)), m.sha256)
 })
 
 M.run()

@@ -306,6 +306,23 @@ M('a user file with another hash is kept (an error); one with the pinned hash is
   assert.equal(await readFile(blobPath(ctx.store, shaWanted)), wanted)
 })
 
+M('a file that replaced a link the tool made is kept, and the error says the tool made a link there', async ctx => {
+  const shaA = await stored(ctx, randomBytes(1000))
+  const manifestPath = join(ctx.home, '.comfy-vc', 'links.json')
+  const entries = [{ path: 'a.bin', sha256: shaA }]
+  const first = await linkModels({ home: ctx.home, modelsDir: ctx.store, mode: 'symlink', previous: [], manifestPath, entries })
+  assert.ok(first.ok)
+  const at = join(ctx.home, 'models', 'a.bin')
+  await rm(at)
+  await writeFile(at, 'mine')
+  const r = await linkModels({ home: ctx.home, modelsDir: ctx.store, mode: 'symlink', previous: [], manifestPath, entries })
+  assert.not.ok(r.ok)
+  if (r.ok) return
+  assert.is(r.error[0]!.message, `models/a.bin: the symbolic link the tool made was replaced (sha256 ${sha(Buffer.from('mine'))}, pinned ${shaA}); `
+    + 'it is kept. Move it away or delete it and realize again to restore the pinned file.')
+  assert.is(await readFile(at, 'utf8'), 'mine')
+})
+
 M('adoption through linkModels result, and a missing blob is reported', async ctx => {
   const body = randomBytes(3000)
   const models = join(ctx.home, 'models')

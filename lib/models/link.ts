@@ -153,12 +153,7 @@ async function linkOne(root: string, storeRoot: string, entry: LinkEntry, o: Lin
       // A file (or a symlink) a user put there: adopted only when it is the pinned content.
       const source = st.isSymbolicLink() ? await realpathOrUndefined(path) : path
       const got = source ? await hashFile(source, o.signal).catch(() => undefined) : undefined
-      if (!got || got.sha256 !== entry.sha256) {
-        return err({
-          reason: 'user-file', path: entry.path,
-          message: `models/${entry.path} is a file the tool did not create${got ? ` and its sha256 ${got.sha256} is not the pinned ${entry.sha256}` : ' and it cannot be read'}; it is kept. Move it away, or pin its sha256 in the spec to use it.`,
-        })
-      }
+      if (!got || got.sha256 !== entry.sha256) return err({ reason: 'user-file', path: entry.path, message: keptFileMessage(entry, prev, got?.sha256) })
       // A regular file moves into the store (no second copy on disk); a user's symlink's target stays where it is.
       if (!st.isSymbolicLink()) await moveIntoStore(o.modelsDir, path, entry.sha256)
       else if (await blobSize(o.modelsDir, entry.sha256) === undefined) await copyIntoStore(o.modelsDir, source!, entry.sha256)
@@ -172,6 +167,20 @@ async function linkOne(root: string, storeRoot: string, entry: LinkEntry, o: Lin
   out.records.push(await record(path, entry, made))
   ;(adopted ? out.adopted : out.linked).push(entry.path)
   return ok(undefined)
+}
+
+/**
+ * Why the file at an entry's path is kept, and what to do. With a record of what the tool made there (its
+ * manifest), the file is the tool's copy edited since, or what replaced its link: removing it restores the pinned
+ * file. Without one, it is a user's own file, which the spec can adopt by pinning its sha256.
+ */
+function keptFileMessage(entry: LinkEntry, made: LinkRecord | undefined, sha256: string | undefined): string {
+  if (!made) {
+    return `models/${entry.path} is a file the tool did not create${sha256 ? ` and its sha256 ${sha256} is not the pinned ${entry.sha256}` : ' and it cannot be read'}; it is kept. Move it away, or pin its sha256 in the spec to use it.`
+  }
+  const what = made.mode === 'copy' ? 'the copy the tool made was changed' : `the ${made.mode === 'hardlink' ? 'hard link' : 'symbolic link'} the tool made was replaced`
+  const found = sha256 ? `sha256 ${sha256}, pinned ${entry.sha256}` : 'it cannot be read'
+  return `models/${entry.path}: ${what} (${found}); it is kept. Move it away or delete it and realize again to restore the pinned file.`
 }
 
 /** Which link to `blob` is at `path` now, if any: a symlink to it, a hard link of it; a copy cannot be told. */
