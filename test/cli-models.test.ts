@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
 import { chmodSync, closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { basename, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { collect, makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, type TestRepo } from './helpers/git-repos.ts'
 import { startServer, type TestServer } from './helpers/http-server.ts'
@@ -79,6 +79,8 @@ M.before(async ctx => {
     mine: def('checkpoints/mine.safetensors', '/mine.bin', 8 * 1024),
     edited: def('checkpoints/edited.safetensors', '/edited.bin', 40 * 1024),
     copied: def('checkpoints/copied.safetensors', '/copied.bin', 24 * 1024),
+    found: def('loras/found.safetensors', '/found.bin', 36 * 1024),
+    clash: def('loras/clash.safetensors', '/clash.bin', 20 * 1024),
   }
   const r = ctx.models
   ctx.srv = await startServer({
@@ -90,6 +92,8 @@ M.before(async ctx => {
     '/mine.bin': { body: r.mine!.bytes, etag: '"m1"' },
     '/edited.bin': { body: r.edited!.bytes, etag: '"e1"' },
     '/copied.bin': { body: r.copied!.bytes, etag: '"k1"' },
+    '/found.bin': { body: r.found!.bytes, etag: '"f1"' },
+    '/clash.bin': { body: r.clash!.bytes, etag: '"x1"' },
   })
   ctx.authDir = join(ctx.w.dir, 'auth-cwd')
   await mkdir(ctx.authDir, { recursive: true })
@@ -378,6 +382,7 @@ M('hardlink mode: a model edited in place (and so its blob) is linked to a fresh
   const r = await w.cli(['realize', 'hl', '--json'], { cwd })
   assert.is(r.code, 0, r.stderr)
   assert.is(gets(srv, m.route).length, fetches + 1, 'the changed blob is fetched again')
+  assert.not.match(r.stderr, /is there, but its sha256/, 'the edited file, once the blob, is not hashed again as a local copy')
   assert.is(task(r.json<Report>(), 'link').status, 'ran')
   assert.is(sha(readFileSync(at)), m.sha256, 'the home has the pinned content again')
   assert.is(statSync(at).ino, statSync(blobOf(w.cache, m.sha256)).ino, 'a hard link of the fresh blob')
@@ -412,6 +417,58 @@ M('copy mode: a copy the user edited is kept, and the error says the tool made i
   const restored = await w.cli(['realize', 'cp'], { cwd })
   assert.is(restored.code, 0, restored.stderr)
   assert.is(sha(readFileSync(at)), m.sha256)
+})
+
+M('a file with the pinned sha256 at a model path is taken into the store without a download, offline too', async ctx => {
+  const { w, srv } = ctx
+  const found = ctx.models.found!
+  await w.writeSpec('found', spec(ctx, 'found', []))
+  const first = await w.cli(['realize', 'found'])
+  assert.is(first.code, 0, first.stderr)
+  const at = join(w.home('found'), 'models', found.path)
+  await mkdir(dirname(at), { recursive: true })
+  await writeFile(at, found.bytes)
+  await w.writeSpec('found', spec(ctx, 'found', [entry(ctx, 'found')]))
+
+  const r = await w.cli(['realize', 'found', '--offline', '--json'])
+  assert.is(r.code, 0, r.stderr)
+  const report = r.json<Report>()
+  assert.match(task(report, `fetch-model:${found.path}`).note ?? '', `taken from models/${found.path}`)
+  assert.is(task(report, 'link').status, 'ran')
+  assert.is(gets(srv, found.route).length, 0, 'nothing downloaded')
+  assert.is(readlinkSync(at), blobOf(w.cache, found.sha256))
+  assert.equal(readFileSync(at), found.bytes)
+  assert.equal(filesUnder(join(w.cache, 'models', 'incomplete')), [], 'no temporary file left')
+  const again = await w.cli(['realize', 'found', '--offline', '--json'])
+  assert.ok(again.json<Report>().tasks.every(t => t.status === 'skipped'), again.stdout)
+})
+
+M('a file of the pinned size but another sha256 at a model path is not taken: offline fails, online it is kept and named', async ctx => {
+  const { w, srv } = ctx
+  const clash = ctx.models.clash!
+  await w.writeSpec('clash', spec(ctx, 'clash', []))
+  const first = await w.cli(['realize', 'clash'])
+  assert.is(first.code, 0, first.stderr)
+  const at = join(w.home('clash'), 'models', clash.path)
+  const mine = Buffer.from(clash.bytes)
+  mine[0] = mine[0]! ^ 0xff
+  await mkdir(dirname(at), { recursive: true })
+  await writeFile(at, mine)
+  await w.writeSpec('clash', spec(ctx, 'clash', [entry(ctx, 'clash')]))
+
+  const offline = await w.cli(['realize', 'clash', '--offline', '--json'])
+  assert.is(offline.code, 1, offline.stderr)
+  assert.match(task(offline.json<Report>(), `fetch-model:${clash.path}`).error ?? '', /not in the model store and offline mode is on/)
+  assert.equal(readFileSync(at), mine, 'kept')
+  assert.not.ok(existsSync(blobOf(w.cache, sha(mine))), 'not put into the store')
+
+  const online = await w.cli(['realize', 'clash', '--json'])
+  assert.is(online.code, 1, online.stderr)
+  assert.is(gets(srv, clash.route).length, 1)
+  const link = task(online.json<Report>(), 'link')
+  assert.is(link.status, 'failed')
+  assert.match(link.details![0]!, new RegExp(`^models/${clash.path} is a file the tool did not create and its sha256 ${sha(mine)} is not the pinned`))
+  assert.equal(readFileSync(at), mine, 'still kept')
 })
 
 M.run()

@@ -2,7 +2,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
+import { chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -197,6 +197,46 @@ M('file:// URLs are hashed into the store; offline still reads them', async ctx 
   assert.ok(existsSync(src), 'the source is left alone')
 })
 
+M('a local copy with the pinned sha256 becomes the blob by a hard link: no request, the file stays, a dead run\'s temp is cleared', async ctx => {
+  const body = randomBytes(70_000)
+  const s = await serve(ctx, { '/m.bin': { body } })
+  const local = join(ctx.home, 'models', 'm.bin')
+  await mkdir(join(ctx.home, 'models'), { recursive: true })
+  await writeFile(local, body)
+  // What a run killed while hashing leaves: a second name of the user's file, under a dead process id.
+  const leftover = join(ctx.store, 'incomplete', 'local.adopt-999999-0badc0de')
+  await mkdir(join(ctx.store, 'incomplete'), { recursive: true })
+  await link(local, leftover)
+  const r = await ensure(ctx, `${s.url}/m.bin`, { sha256: sha(body), size: body.length, offline: true, localCopy: { path: local, shown: 'models/m.bin' } })
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error))
+  if (!r.ok) return
+  assert.is(r.value.takenFrom, 'models/m.bin')
+  assert.is(r.value.downloaded, false)
+  assert.is(s.requests.length, 0)
+  assert.equal(await readFile(local), body, 'the user\'s file is still there')
+  assert.is((await stat(local)).ino, (await stat(r.value.blob)).ino, 'the blob is the same file')
+  assert.equal(await readdir(join(ctx.store, 'incomplete')), [])
+  assert.equal(await lookupUrl(ctx.store, `${s.url}/m.bin`), { sha256: sha(body), size: body.length })
+})
+
+M('a local copy of the pinned size with another sha256 is left as it was, and the model is downloaded', async ctx => {
+  const body = randomBytes(40_000)
+  const s = await serve(ctx, { '/m.bin': { body } })
+  const mine = Buffer.from(body)
+  mine[7] = mine[7]! ^ 1
+  const local = join(ctx.home, 'm.bin')
+  await mkdir(ctx.home, { recursive: true })
+  await writeFile(local, mine)
+  await chmod(local, 0o640)
+  const notes: string[] = []
+  const r = await ensure(ctx, `${s.url}/m.bin`, { sha256: sha(body), size: body.length, localCopy: { path: local, shown: 'models/m.bin' }, onNote: n => notes.push(n) })
+  assert.ok(r.ok && r.value.downloaded && r.value.takenFrom === undefined)
+  assert.equal(await readFile(local), mine)
+  assert.is((await stat(local)).mode & 0o777, 0o640, 'its mode untouched')
+  assert.equal(notes, [`models/m.bin is there, but its sha256 is ${sha(mine)}, not the pinned ${sha(body)}`])
+  assert.is(s.requests.length, 1)
+})
+
 M('a hash mismatch leaves nothing in the store; offline names the model and URL', async ctx => {
   const body = randomBytes(80_000)
   const s = await serve(ctx, { '/m.bin': { body, wrongBytes: true } })
@@ -368,6 +408,14 @@ M('across file systems: a hard link falls back to a copy, and adoption copies in
     assert.ok(await linksStand(ctx.home, store, r.value.records))
     const again = await linkModels({ home: ctx.home, modelsDir: store, mode: 'hardlink', previous: r.value.records, entries: [{ path: 'adopt.bin', sha256: sha(body) }] })
     assert.ok(again.ok && again.value.unchanged.length === 1)
+
+    // A local copy of a model whose blob is missing is copied into a store on another file system.
+    const other = randomBytes(5000)
+    await writeFile(join(models, 'other.bin'), other)
+    const got = await ensure(ctx, 'http://127.0.0.1:9/other.bin', { modelsDir: store, sha256: sha(other), offline: true, localCopy: { path: join(models, 'other.bin'), shown: 'models/other.bin' } })
+    assert.ok(got.ok && got.value.takenFrom === 'models/other.bin', JSON.stringify(got))
+    assert.equal(await readFile(blobPath(store, sha(other))), other)
+    assert.equal(await readFile(join(models, 'other.bin')), other, 'the local file stays')
   } finally {
     await chmodTree(store)
     await rm(store, { recursive: true, force: true })

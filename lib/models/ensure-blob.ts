@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises'
+import { rm, stat } from 'node:fs/promises'
 import type { Dispatcher } from 'undici'
 import type { AuthRule } from '../config/schema.ts'
 import { acquireLock } from '../util/lock.ts'
@@ -9,6 +9,7 @@ import type { Limit } from '../fetch/limit.ts'
 import { discardPartial, sidecarPath } from '../fetch/partial.ts'
 import { problemFromError, type DownloadProblem } from '../fetch/problems.ts'
 import type { Progress } from '../fetch/progress.ts'
+import { adoptLocalFile, type LocalFileOutcome } from './adopt-local-file.ts'
 import { blobPath, blobState, hashFile, lookupUrl, moveIntoStore, partialPathFor, recordUrl, seal, urlLockPath } from './store.ts'
 
 export interface EnsureBlobOptions {
@@ -27,6 +28,11 @@ export interface EnsureBlobOptions {
   onProgress?: ((p: Progress) => void) | undefined
   /** A line for the task's log (a changed blob fetched again, a lasting wait for another process's download). */
   onNote?: ((line: string) => void) | undefined
+  /**
+   * Where a copy of a pinned model may already stand (its path in the home, `models/<path>`): when the store has
+   * no blob, a regular file there of the pinned size and sha256 becomes the blob, without a download (offline too).
+   */
+  localCopy?: { path: string; shown: string } | undefined
   timeouts: { headersMs: number; bodyMs: number }
   retries?: number
   retryDelayMs?: number
@@ -43,19 +49,25 @@ export interface EnsuredBlob {
   /** False when the store had it already. */
   downloaded: boolean
   bytesFetched: number
+  /** Set when the blob was taken from `localCopy` (shown as given). */
+  takenFrom?: string
 }
 
 /**
  * Makes sure the store holds the blob for a model and returns it.
  *
- * Pinned: the blob is used when present. Unpinned: the URL index says which blob the URL gave last time.
- * Otherwise the URL is downloaded (http(s)) or copied while hashing (file://) under a lock keyed by the URL, so
- * two processes fetch it once: the second finds the blob when it gets the lock. The verified file is renamed
- * into place atomically and the index records URL → sha256. A blob that two URLs race to is written once.
+ * Pinned: the blob is used when present, else made from `localCopy` when that file holds the pinned content.
+ * Unpinned: the URL index says which blob the URL gave last time. Otherwise the URL is downloaded (http(s)) or
+ * copied while hashing (file://) under a lock keyed by the URL, so two processes fetch it once: the second finds
+ * the blob when it gets the lock. The verified file is renamed into place atomically and the index records
+ * URL → sha256. A blob that two URLs race to is written once.
  */
 export async function ensureBlob(o: EnsureBlobOptions): Promise<Result<EnsuredBlob, DownloadProblem>> {
-  const found = await inStore(o)
+  const seen: { changedBlobId?: string } = {}
+  const found = await inStore(o, seen)
   if (found) return found
+  const local = await fromLocalCopy(o, seen.changedBlobId)
+  if (local) return local
   const isFile = o.url.startsWith('file:')
   if (o.offline && !isFile) {
     return err({ reason: 'offline', message: `${o.name}: not in the model store and offline mode is on (${shownUrl(o.url)}); run once without --offline / COMFY_OFFLINE to download it` })
@@ -95,8 +107,35 @@ export async function ensureBlob(o: EnsureBlobOptions): Promise<Result<EnsuredBl
   }
 }
 
-/** The blob when the store has it already (by pinned hash, or through the URL index). */
-async function inStore(o: EnsureBlobOptions): Promise<Result<EnsuredBlob, DownloadProblem> | undefined> {
+/**
+ * The blob made from `o.localCopy` when that holds the pinned content (see adoptLocalFile). A copy that cannot be
+ * read is only noted: the download may still succeed, and the link task names the file if it stays in the way.
+ */
+async function fromLocalCopy(o: EnsureBlobOptions, changedBlobId: string | undefined): Promise<Result<EnsuredBlob, DownloadProblem> | undefined> {
+  if (!o.sha256 || !o.localCopy) return undefined
+  const { path, shown } = o.localCopy
+  let got: LocalFileOutcome | undefined
+  try {
+    got = await adoptLocalFile({ modelsDir: o.modelsDir, path, sha256: o.sha256, size: o.size, notId: changedBlobId, signal: o.signal })
+  } catch (e) {
+    if (o.signal?.aborted) return err({ reason: 'cancelled', message: `${o.name}: cancelled while reading ${shown}` })
+    o.onNote?.(`${shown}: could not take it into the store (${(e as Error).message}); fetching the model instead`)
+    return undefined
+  }
+  if (!got) return undefined
+  if (!got.taken) {
+    o.onNote?.(`${shown} is there, but its sha256 is ${got.sha256}, not the pinned ${o.sha256}`)
+    return undefined
+  }
+  await recordUrl(o.modelsDir, o.url, o.sha256, got.size).catch(() => {})
+  return ok({ sha256: o.sha256, size: got.size, blob: got.blob, downloaded: false, bytesFetched: 0, takenFrom: shown })
+}
+
+/**
+ * The blob when the store has it already (by pinned hash, or through the URL index). A blob found changed on disk
+ * is removed, and its former `dev:ino` put in `seen` (a hard link in a home may still be that file).
+ */
+async function inStore(o: EnsureBlobOptions, seen: { changedBlobId?: string } = {}): Promise<Result<EnsuredBlob, DownloadProblem> | undefined> {
   let sha256 = o.sha256
   if (!sha256) {
     const known = await lookupUrl(o.modelsDir, o.url)
@@ -111,6 +150,8 @@ async function inStore(o: EnsureBlobOptions): Promise<Result<EnsuredBlob, Downlo
     const actual = await hashFile(blob, o.signal)
     if (actual.sha256 !== sha256) {
       o.onNote?.(`${o.name}: the store's blob ${sha256.slice(0, 12)}… was changed on disk (its sha256 is now ${actual.sha256.slice(0, 12)}…); fetching it again`)
+      const st = await stat(blob, { bigint: true }).catch(() => undefined)
+      if (st) seen.changedBlobId = `${st.dev}:${st.ino}`
       await rm(blob, { force: true })
       return undefined
     }

@@ -1,4 +1,6 @@
+import { join } from 'node:path'
 import { TaskFailure, type Json, type TaskPlugin } from '../plugin.ts'
+import { guardedPath } from '../../models/safe-path.ts'
 import { blobState } from '../../models/store.ts'
 import { formatProgress, formatBytes } from '../../fetch/progress.ts'
 
@@ -30,15 +32,19 @@ export const fetchModel: TaskPlugin = {
     const model = ctx.spec.models.find(m => m.path === path)!
     // Imported on first run: the downloader (and undici) are not needed to see that a blob is in the store.
     const { ensureBlob } = await import('../../models/ensure-blob.ts')
+    // A user's file at the model's path may be the pinned content already; only a path that stays inside models/.
+    const inHome = await guardedPath(join(ctx.env.home, 'models'), model.path, false)
     const r = await ensureBlob({
       modelsDir: ctx.env.modelsDir, url: model.url, sha256: model.sha256, size: model.size, name: model.path,
       offline: ctx.config.offline, rules: ctx.config.auth, env: ctx.processEnv, signal: ctx.signal,
+      localCopy: inHome.ok ? { path: inHome.value, shown: `models/${model.path}` } : undefined,
       onProgress: p => ctx.progress(formatProgress(p)), onNote: ctx.log,
       timeouts: { headersMs: ctx.config.timeouts.downloadHeadersS * 1000, bodyMs: ctx.config.timeouts.downloadBodyS * 1000 },
     })
     if (!r.ok) throw new TaskFailure(r.error.message)
     const outputs: FetchedBlob = { sha256: r.value.sha256, size: r.value.size, blob: r.value.blob }
-    const note = r.value.downloaded ? `fetched ${formatBytes(r.value.bytesFetched)}` : 'already in the store'
+    const note = r.value.downloaded ? `fetched ${formatBytes(r.value.bytesFetched)}`
+      : r.value.takenFrom ? `taken from ${r.value.takenFrom} (its sha256 is the pinned one); nothing downloaded` : 'already in the store'
     return { outputs: { ...outputs }, note }
   },
 }
