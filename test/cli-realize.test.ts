@@ -7,6 +7,7 @@ import { join, relative } from 'node:path'
 import { collect, makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, addCommit, type TestRepo } from './helpers/git-repos.ts'
 import { makeGitShim } from './helpers/git-shim.ts'
+import { follow } from './helpers/follow.ts'
 import { readHead } from '../lib/git/read-head.ts'
 
 interface Ctx { w: World; core: TestRepo; a: TestRepo; b: TestRepo }
@@ -189,6 +190,25 @@ R('Ctrl-C during a realize exits 130 with its report, even delivered twice at on
   const again = await w.cli(['realize', 'intr'], { env: { COMFY_CACHE_ROOT: cache } })
   assert.is(again.code, 0, again.stderr)
   assert.is(readHead(join(w.home('intr'), 'custom_nodes', 'NodeB')), ctx.b.commits[0])
+})
+
+R('a second realize of the same home waits for the first, says so, and finishes the tree once the first has stopped', async ctx => {
+  const { w } = ctx
+  await w.writeSpec('same', spec(ctx, 'same'))
+  const cache = join(w.dir, 'cache-same')
+  // The first realize stops in a checkout until it is interrupted.
+  const shim = makeGitShim(join(w.dir, 'hang-same'), { hangOn: 'checkout' })
+  const first = follow(w.spawn(['realize', 'same'], { env: { PATH: `${shim.binDir}:${process.env.PATH}`, COMFY_CACHE_ROOT: cache }, detached: true }))
+  for (let i = 0; i < 400 && shim.count('checkout') === 0; i++) await new Promise(r => setTimeout(r, 50))
+  assert.ok(shim.count('checkout') > 0, `the first realize reached a checkout\n${first.stderr()}`)
+  const second = follow(w.spawn(['realize', 'same'], { env: { COMFY_CACHE_ROOT: cache }, detached: true }))
+  await second.waitFor('stderr', /waiting for another realize of \S*same \(held by pid \d+/)
+  first.child.kill('SIGINT')
+  assert.is((await first.exit).code, 130, first.stderr())
+  const done = await second.exit
+  assert.is(done.code, 0, second.stderr())
+  assert.not.match(second.stderr(), /ENOTEMPTY|\n\s+at /)
+  assert.is(readHead(join(w.home('same'), 'custom_nodes', 'NodeB')), ctx.b.commits[0])
 })
 
 R('two realizes of versions sharing repositories, started together, both succeed', async ctx => {

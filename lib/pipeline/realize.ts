@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path'
 import type { ResolvedConfig } from '../config/resolve.ts'
 import { claimHome, markComplete } from '../engine/home.ts'
 import { MarkerStore, type Marker } from '../engine/markers.ts'
@@ -6,6 +7,8 @@ import type { TaskContext } from '../graph/plugin.ts'
 import { err, ok, type Result } from '../result.ts'
 import type { Prepared } from './prepare.ts'
 import { plan } from './plan.ts'
+import { sha256 } from '../util/hash.ts'
+import { acquireLock, type Release } from '../util/lock.ts'
 
 export interface RealizeOptions {
   prepared: Prepared
@@ -21,8 +24,28 @@ export interface RealizeOptions {
   onNote?(line: string): void
 }
 
-/** Claims the home, prunes what left the spec, and runs the graph. */
+/**
+ * Claims the home, prunes what left the spec, and runs the graph, holding the home's lock: a second realize of
+ * the same home (another terminal, a watch, a pod sharing the volume) waits for the first, then finds it done.
+ */
 export async function realize(o: RealizeOptions): Promise<Result<RunReport, string>> {
+  let release: Release
+  try {
+    release = await acquireLock(homeLockPath(o.config.cacheRoot, o.prepared.home), {
+      signal: o.signal, waitingFor: `another realize of ${o.prepared.home}`, onWait: line => o.onNote?.(line),
+    })
+  } catch (e) {
+    if (o.signal.aborted) return ok({ ok: false, cancelled: true, tasks: [] })
+    throw e
+  }
+  try { return await realizeLocked(o) } finally { await release() }
+}
+
+/** In the cache, not the home: a home the tool has not claimed yet must stay as the user left it. */
+const homeLockPath = (cacheRoot: string, home: string): string =>
+  join(cacheRoot, 'locks', `home-${sha256(resolve(home)).slice(0, 16)}.lock`)
+
+async function realizeLocked(o: RealizeOptions): Promise<Result<RunReport, string>> {
   const { prepared, config } = o
   const claimed = await claimHome(prepared.home, prepared.spec.id)
   if (!claimed.ok) return err(claimed.error)
