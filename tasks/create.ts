@@ -48,6 +48,7 @@ Writes versions/<id>.json. Needs no network: refs are pinned to commits later by
     // A spec is shared and committed: credentials in a URL never go into it.
     const repoArg = (arg: string, flag: string) => {
       const parsed = parseRepoArg(arg)
+      if (!parsed.ref && arg.trim().endsWith('@')) throw new UsageError(`${flag} ${arg}: nothing after "@"; give a ref (${parsed.repo}@main) or leave the "@" out`)
       const clean = stripUrlCredentials(parsed.repo)
       if (clean.removed) warnings.push(`${flag}: credentials removed from the URL (git asks its credential helper for them instead)`)
       return { ...parsed, repo: clean.url }

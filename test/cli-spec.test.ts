@@ -322,6 +322,10 @@ S('usage errors exit 2 with a hint', async ({ w }) => {
   // With --json, an unknown command, a flag where the command should be, and a bad --id are documents too.
   assert.equal((await w.cli(['frobnicate', '--json'])).json(), { ok: false, errors: ['unknown command "frobnicate"'] })
   assert.equal((await w.cli(['--json'])).json(), { ok: false, errors: ['a command comes first, before "--json"'] })
+  const emptyRef = await w.cli(['create', 'x1', '--repo', 'https://github.com/comfyanonymous/ComfyUI@'])
+  assert.is(emptyRef.code, 2)
+  assert.match(emptyRef.stderr, /--repo https:\/\/github\.com\/comfyanonymous\/ComfyUI@: nothing after "@"/)
+  assert.not.ok(existsSync(join(w.versions, 'x1.json')))
   const badId = await w.cli(['config', '--id', 'BAD', '--json'])
   assert.is(badId.code, 2)
   assert.match(badId.json().errors[0], /--id "BAD" is not a valid version id/)
