@@ -336,9 +336,7 @@ M('link_mode hardlink and copy in cache.config.ts make hard links and copies', a
   const at = join(w.home('m1'), 'models', models.a!.path)
   const blob = blobOf(w.cache, models.a!.sha256)
   for (const mode of ['hardlink', 'copy'] as const) {
-    const dir = join(w.dir, `link-${mode}`)
-    await mkdir(dir, { recursive: true })
-    await writeFile(join(dir, 'cache.config.ts'), `export default { link_mode: '${mode}' }\n`)
+    const dir = await linkModeDir(w, mode)
     const r = await w.cli(['realize', 'm1', '--json'], { cwd: dir })
     assert.is(r.code, 0, r.stderr)
     assert.is(task(r.json<Report>(), 'link').status, 'ran')
@@ -360,23 +358,27 @@ async function linkModeDir(w: World, mode: 'hardlink' | 'copy'): Promise<string>
   return dir
 }
 
-/** What root on a pod can do to a read-only model: make it writable and change 4 bytes in place. */
-function editInPlace(path: string): void {
-  chmodSync(path, 0o644)
-  const fd = openSync(path, 'r+')
+/**
+ * Realizes version `id` with the one model `key` in `mode`, then does to the model in the home what root on a pod
+ * can do to a read-only file: make it writable and change 4 bytes in place.
+ */
+async function realizeThenEdit(ctx: Ctx, id: string, key: string, mode: 'hardlink' | 'copy'): Promise<{ cwd: string; at: string; m: Model }> {
+  const m = ctx.models[key]!
+  const cwd = await linkModeDir(ctx.w, mode)
+  await ctx.w.writeSpec(id, spec(ctx, id, [entry(ctx, key)]))
+  const first = await ctx.w.cli(['realize', id], { cwd })
+  assert.is(first.code, 0, first.stderr)
+  const at = join(ctx.w.home(id), 'models', m.path)
+  chmodSync(at, 0o644)
+  const fd = openSync(at, 'r+')
   writeSync(fd, Buffer.from('XXXX'), 0, 4, 1000)
   closeSync(fd)
+  return { cwd, at, m }
 }
 
 M('hardlink mode: a model edited in place (and so its blob) is linked to a fresh blob by the next realize', async ctx => {
   const { w, srv } = ctx
-  const m = ctx.models.edited!
-  const cwd = await linkModeDir(w, 'hardlink')
-  await w.writeSpec('hl', spec(ctx, 'hl', [entry(ctx, 'edited')]))
-  const first = await w.cli(['realize', 'hl'], { cwd })
-  assert.is(first.code, 0, first.stderr)
-  const at = join(w.home('hl'), 'models', m.path)
-  editInPlace(at)
+  const { cwd, at, m } = await realizeThenEdit(ctx, 'hl', 'edited', 'hardlink')
   const fetches = gets(srv, m.route).length
 
   const r = await w.cli(['realize', 'hl', '--json'], { cwd })
@@ -393,13 +395,7 @@ M('hardlink mode: a model edited in place (and so its blob) is linked to a fresh
 
 M('copy mode: a copy the user edited is kept, and the error says the tool made it and how to get the pinned file back', async ctx => {
   const { w } = ctx
-  const m = ctx.models.copied!
-  const cwd = await linkModeDir(w, 'copy')
-  await w.writeSpec('cp', spec(ctx, 'cp', [entry(ctx, 'copied')]))
-  const first = await w.cli(['realize', 'cp'], { cwd })
-  assert.is(first.code, 0, first.stderr)
-  const at = join(w.home('cp'), 'models', m.path)
-  editInPlace(at)
+  const { cwd, at, m } = await realizeThenEdit(ctx, 'cp', 'copied', 'copy')
   const edited = readFileSync(at)
   const expected = `models/${m.path}: the copy the tool made was changed (sha256 ${sha(edited)}, pinned ${m.sha256}); it is kept. `
     + 'Move it away or delete it and realize again to restore the pinned file.'
@@ -419,16 +415,22 @@ M('copy mode: a copy the user edited is kept, and the error says the tool made i
   assert.is(sha(readFileSync(at)), m.sha256)
 })
 
+/** A realized home without models, where the user then puts `bytes` at model `key`'s path, and the model joins the spec. */
+async function userFileAtModelPath(ctx: Ctx, id: string, key: string, bytes: Uint8Array): Promise<string> {
+  await ctx.w.writeSpec(id, spec(ctx, id, []))
+  const first = await ctx.w.cli(['realize', id])
+  assert.is(first.code, 0, first.stderr)
+  const at = join(ctx.w.home(id), 'models', ctx.models[key]!.path)
+  await mkdir(dirname(at), { recursive: true })
+  await writeFile(at, bytes)
+  await ctx.w.writeSpec(id, spec(ctx, id, [entry(ctx, key)]))
+  return at
+}
+
 M('a file with the pinned sha256 at a model path is taken into the store without a download, offline too', async ctx => {
   const { w, srv } = ctx
   const found = ctx.models.found!
-  await w.writeSpec('found', spec(ctx, 'found', []))
-  const first = await w.cli(['realize', 'found'])
-  assert.is(first.code, 0, first.stderr)
-  const at = join(w.home('found'), 'models', found.path)
-  await mkdir(dirname(at), { recursive: true })
-  await writeFile(at, found.bytes)
-  await w.writeSpec('found', spec(ctx, 'found', [entry(ctx, 'found')]))
+  const at = await userFileAtModelPath(ctx, 'found', 'found', found.bytes)
 
   const r = await w.cli(['realize', 'found', '--offline', '--json'])
   assert.is(r.code, 0, r.stderr)
@@ -446,15 +448,9 @@ M('a file with the pinned sha256 at a model path is taken into the store without
 M('a file of the pinned size but another sha256 at a model path is not taken: offline fails, online it is kept and named', async ctx => {
   const { w, srv } = ctx
   const clash = ctx.models.clash!
-  await w.writeSpec('clash', spec(ctx, 'clash', []))
-  const first = await w.cli(['realize', 'clash'])
-  assert.is(first.code, 0, first.stderr)
-  const at = join(w.home('clash'), 'models', clash.path)
   const mine = Buffer.from(clash.bytes)
   mine[0] = mine[0]! ^ 0xff
-  await mkdir(dirname(at), { recursive: true })
-  await writeFile(at, mine)
-  await w.writeSpec('clash', spec(ctx, 'clash', [entry(ctx, 'clash')]))
+  const at = await userFileAtModelPath(ctx, 'clash', 'clash', mine)
 
   const offline = await w.cli(['realize', 'clash', '--offline', '--json'])
   assert.is(offline.code, 1, offline.stderr)
