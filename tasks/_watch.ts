@@ -1,10 +1,10 @@
 import type { ResolvedConfig } from '../lib/config/resolve.ts'
 import type { RunReport, TaskReport } from '../lib/engine/execute.ts'
-import { prepare, specFile, type Prepared } from '../lib/pipeline/prepare.ts'
+import { specFile, type Prepared } from '../lib/pipeline/prepare.ts'
 import { realize } from '../lib/pipeline/realize.ts'
 import { WatchLoop } from '../lib/watch/watch-loop.ts'
 import { EXIT, type Io } from './_cli.ts'
-import { prepareOrReport, reportRefused, reportUnprepared, secretsOf } from './_realize-common.ts'
+import { prepareOrReport, prepareVersion, reportRefused, reportUnprepared, secretsOf } from './_realize-common.ts'
 
 export interface WatchOptions { id: string; config: ResolvedConfig; io: Io; json: boolean; frozen: boolean; force: boolean }
 
@@ -27,7 +27,7 @@ export function cycleLine(o: { id: string; home: string; cycle: number; report: 
  */
 function specCheck(o: WatchOptions) {
   return async (): Promise<{ ok: true; value: Prepared } | { ok: false; report(): void }> => {
-    const r = await prepare({ id: o.id, config: o.config, frozen: o.frozen, signal: o.io.signal, onResolve: line => o.io.err(`resolved ${line}`), onWait: line => o.io.err(line) })
+    const r = await prepareVersion(o.io, o)
     if (r.ok) return r
     return {
       ok: false,

@@ -3,10 +3,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { runJob, parseJobInput, parseImageOption, formatJobProgress, type JobImage } from '../lib/comfy/job.ts'
 import { realize } from '../lib/pipeline/realize.ts'
-import { prepare } from '../lib/pipeline/prepare.ts'
 import { renderDiagnostic } from '../lib/spec/diagnostic.ts'
 import { bool, configFor, int, list, printJson, str, versionId, writableDirArg, EXIT, UsageError, type Command, type Io, type ParsedArgs } from './_cli.ts'
-import { exitCodeOf, realizeFlagsHelp, rendererFor, secretsOf, summarize } from './_realize-common.ts'
+import { exitCodeOf, prepareVersion, realizeFlagsHelp, rendererFor, secretsOf, summarize } from './_realize-common.ts'
 import { announceReady, launchForeground, forwardIfKept } from './_launch.ts'
 
 const command: Command = {
@@ -81,7 +80,7 @@ the configuration, 1 when the version could not be realized or the job failed, 1
       for (const d of config) io.err(renderDiagnostic(d))
       return fail(EXIT.usage, 'the configuration has problems', config.map(renderDiagnostic))
     }
-    const prepared = await prepare({ id, config, frozen: bool(args, 'frozen'), signal: io.signal, onResolve: line => io.err(`resolved ${line}`), onWait: line => io.err(line) })
+    const prepared = await prepareVersion(io, { id, config, frozen: bool(args, 'frozen') })
     if (!prepared.ok) {
       if (prepared.error.reason === 'spec') {
         const lines = prepared.error.diagnostics.map(renderDiagnostic)
