@@ -1,4 +1,4 @@
-import { join } from 'node:path'
+import { cacheLayout } from '../layout/cache.ts'
 import { sha256 } from '../util/hash.ts'
 import { normalizeRepoUrl, repoSlug } from './repo-url.ts'
 
@@ -9,10 +9,10 @@ function mirrorKey(url: string): string {
 
 /** The bare mirror shared by every version (and by `validate`) for one repository URL. */
 export function mirrorDir(cacheRoot: string, url: string): string {
-  return join(cacheRoot, 'git', `${mirrorKey(url)}.git`)
+  return cacheLayout(cacheRoot).mirror(mirrorKey(url))
 }
 
 /** The cross-process lock that guards creating and fetching into that mirror. */
 export function mirrorLockPath(cacheRoot: string, url: string): string {
-  return join(cacheRoot, 'locks', `git-${mirrorKey(url)}.lock`)
+  return cacheLayout(cacheRoot).mirrorLock(mirrorKey(url))
 }

@@ -1,4 +1,4 @@
-import { join } from 'node:path'
+import { cacheLayout } from '../layout/cache.ts'
 import type { Spec } from '../spec/schema.ts'
 import { nodeName } from '../spec/names.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
@@ -13,7 +13,7 @@ export interface ResolvedLock {
   models: { path: string; url: string; sha256: string | null; size: number | null }[]
 }
 
-export const resolvedLockPath = (cacheRoot: string, id: string): string => join(cacheRoot, 'resolved', `${id}.lock.json`)
+export const resolvedLockPath = (cacheRoot: string, id: string): string => cacheLayout(cacheRoot).resolvedLock(id)
 
 export async function writeResolvedLock(cacheRoot: string, spec: Spec): Promise<string> {
   const lock: ResolvedLock = {

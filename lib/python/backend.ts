@@ -1,6 +1,7 @@
 import { accessSync, constants, readdirSync, realpathSync, statSync } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 import { devNull } from 'node:os'
+import { cacheLayout } from '../layout/cache.ts'
 import { err, ok, type Result } from '../result.ts'
 import { venvPython } from './interpreter.ts'
 import { sitePackagesDirs } from './installed.ts'
@@ -47,7 +48,7 @@ export function backendEnv(base: NodeJS.ProcessEnv, cacheRoot: string): NodeJS.P
   env.PIP_DISABLE_PIP_VERSION_CHECK = '1'
   env.PIP_NO_INPUT = '1'
   env.UV_NO_CONFIG = '1'
-  env.UV_CACHE_DIR = join(cacheRoot, 'uv')
+  env.UV_CACHE_DIR = cacheLayout(cacheRoot).uv
   return env
 }
 

@@ -1,6 +1,7 @@
 import type { StepOptions } from './step-options.ts'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { cacheLayout } from '../layout/cache.ts'
 import type { PythonRules } from '../spec/schema.ts'
 import { err, ok, type Result } from '../result.ts'
 import { makeWorkDir, writeFileAtomic } from '../util/atomic.ts'
@@ -73,7 +74,7 @@ export function compileInputsHash(o: Pick<CompileOptions, 'collected' | 'rules' 
   }))
 }
 
-export const compiledLockPath = (cacheRoot: string, inputsHash: string): string => join(cacheRoot, 'compiled', `${inputsHash}.txt`)
+export const compiledLockPath = (cacheRoot: string, inputsHash: string): string => cacheLayout(cacheRoot).compiledLock(inputsHash)
 
 /** `uv pip compile` arguments (after the uv command itself). */
 export function uvCompileArgs(p: {
@@ -128,7 +129,7 @@ export async function compile(o: CompileOptions): Promise<Result<CompileResult, 
     if (o.rules.torch_backend) say(`note: python.torch_backend (${o.rules.torch_backend}) is uv-only; pip ignores it`)
     if (o.rules.exclude_newer) say(`note: python.exclude_newer (${o.rules.exclude_newer}) is uv-only; pip ignores it`)
   }
-  const work = await makeWorkDir(join(o.cacheRoot, 'tmp'), 'compile-')
+  const work = await makeWorkDir(cacheLayout(o.cacheRoot).tmp, 'compile-')
   try {
     // Paths relative to the work folder keep temporary names out of uv's "# via -r …" annotations.
     const input = 'requirements.in'

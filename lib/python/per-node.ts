@@ -1,5 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { cacheLayout } from '../layout/cache.ts'
 import { makeWorkDir } from '../util/atomic.ts'
 import { err, ok, type Result } from '../result.ts'
 import { redact } from '../util/redact.ts'
@@ -30,7 +31,7 @@ export async function installPerNode(o: Omit<InstallOptions, 'lockPath'> & { col
     if (!list.includes(r.spec)) list.push(r.spec)
     bySource.set(r.source, list)
   }
-  const work = await makeWorkDir(join(o.cacheRoot, 'tmp'), 'per-node-')
+  const work = await makeWorkDir(cacheLayout(o.cacheRoot).tmp, 'per-node-')
   const outcomes: PerNodeOutcome[] = []
   const installed: string[] = []
   try {
