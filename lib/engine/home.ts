@@ -1,12 +1,9 @@
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises'
-import { join } from 'node:path'
 import { writeFileAtomic } from '../util/atomic.ts'
+import { homeLayout } from '../layout/home.ts'
 import { err, ok, type Result } from '../result.ts'
 
-/** The tool's own state in a realized home: proof that it created the folder, plus markers. */
-export const STATE_DIR = '.comfy-vc'
-const OWNER_FILE = 'home.json'
-
+/** The tool's stamp in a home it made (`.comfy-vc/home.json`): proof that it created the folder. */
 export interface HomeOwner {
   tool: 'comfy-vc'
   version: string
@@ -17,7 +14,7 @@ export interface HomeOwner {
 
 export async function readOwner(home: string): Promise<HomeOwner | undefined> {
   try {
-    const o = JSON.parse(await readFile(join(home, STATE_DIR, OWNER_FILE), 'utf8')) as HomeOwner
+    const o = JSON.parse(await readFile(homeLayout(home).ownerFile, 'utf8')) as HomeOwner
     return o.tool === 'comfy-vc' ? o : undefined
   } catch {
     return undefined
@@ -56,6 +53,7 @@ export async function markComplete(home: string, owner: HomeOwner, complete: boo
 }
 
 async function writeOwner(home: string, owner: HomeOwner): Promise<void> {
-  await mkdir(join(home, STATE_DIR), { recursive: true })
-  await writeFileAtomic(join(home, STATE_DIR, OWNER_FILE), `${JSON.stringify(owner, null, 2)}\n`)
+  const layout = homeLayout(home)
+  await mkdir(layout.stateDir, { recursive: true })
+  await writeFileAtomic(layout.ownerFile, `${JSON.stringify(owner, null, 2)}\n`)
 }

@@ -1,5 +1,6 @@
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { homeLayout } from '../layout/home.ts'
 import { CACHE_SCHEMA, type FingerprintRecord } from '../graph/fingerprint.ts'
 import type { Json } from '../graph/plugin.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
@@ -23,7 +24,7 @@ export class MarkerStore {
   constructor(readonly dir: string) {}
 
   static forHome(home: string): MarkerStore {
-    return new MarkerStore(join(home, '.comfy-vc', 'markers'))
+    return new MarkerStore(homeLayout(home).markersDir)
   }
 
   #file(id: string): string {

@@ -1,4 +1,4 @@
-import type { GraphEnv, ResolvedSpec, TaskDef, TaskPlugin } from './plugin.ts'
+import type { AnyTaskPlugin, GraphEnv, ResolvedSpec, TaskDef } from './plugin.ts'
 import { err, ok, type Result } from '../result.ts'
 
 /** A validated DAG: every dependency exists, there is no cycle, `order` is topological. */
@@ -12,7 +12,7 @@ export interface Graph {
  * Compiles a resolved spec into the task graph. Pure: the plugins' `tasks()` read only their
  * arguments, so the same spec and environment always give the same graph.
  */
-export function compileGraph(spec: ResolvedSpec, env: GraphEnv, plugins: readonly TaskPlugin[]): Result<Graph, string[]> {
+export function compileGraph(spec: ResolvedSpec, env: GraphEnv, plugins: readonly AnyTaskPlugin[]): Result<Graph, string[]> {
   const problems: string[] = []
   const tasks = new Map<string, TaskDef>()
   const kinds = new Set<string>()

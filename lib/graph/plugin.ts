@@ -1,4 +1,5 @@
 import type { Spec } from '../spec/schema.ts'
+import type { AuthRule } from '../config/schema.ts'
 
 /** What a task mostly waits on; each has its own concurrency limit. */
 export type Resource = 'git' | 'network' | 'cpu' | 'none'
@@ -6,8 +7,16 @@ export type Resource = 'git' | 'network' | 'cpu' | 'none'
 /** JSON-safe data: task inputs and recorded outputs are stored in skip markers. */
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json | undefined }
 
-/** One node of the graph, as compiled from a spec (no I/O involved in making it). */
-export interface TaskDef {
+/** A task's inputs: plain JSON, hashed into its fingerprint. */
+export type Inputs = { [k: string]: Json | undefined }
+
+/**
+ * One node of the graph, as compiled from a spec (no I/O involved in making it). `subject` is what the task works
+ * on (its node, its model), so that no kind has to find it again from its id; a kind without one leaves it out.
+ */
+export type TaskDef<I extends Inputs = Inputs, S = undefined> = TaskShape<I> & (undefined extends S ? { subject?: S } : { subject: S })
+
+interface TaskShape<I extends Inputs> {
   /** Contract id, e.g. `clone-node:Foo`, `fetch-model:checkpoints/a.safetensors`. */
   id: string
   kind: string
@@ -24,14 +33,16 @@ export interface TaskDef {
    * Hashed into the fingerprint and stored (credentials redacted) in the skip marker, so `plan`
    * can name the input that changed. Never put a secret here.
    */
-  inputs: { [k: string]: Json | undefined }
+  inputs: I
 }
 
 /** The part of a spec after refs were resolved: every repository has a commit. */
 export interface ResolvedSpec extends Spec {
   comfyui: Spec['comfyui'] & { commit: string }
-  custom_nodes: (Spec['custom_nodes'][number] & { commit: string })[]
+  custom_nodes: ResolvedNode[]
 }
+export type ResolvedNode = Spec['custom_nodes'][number] & { commit: string }
+export type SpecModel = Spec['models'][number]
 
 /** Static facts about where a version is realized; part of what the graph is compiled from. */
 export interface GraphEnv {
@@ -42,20 +53,32 @@ export interface GraphEnv {
   linkMode: 'symlink' | 'hardlink' | 'copy'
 }
 
+/** The settings tasks read: the part of the resolved configuration that is not the graph's shape. */
+export interface TaskSettings {
+  offline: boolean
+  installer: 'auto' | 'uv' | 'pip'
+  auth: AuthRule[]
+  timeouts: { compileS: number; installS: number; downloadHeadersS: number; downloadBodyS: number }
+  /** Relative paths in the spec (find_links) are relative to it. */
+  versionsDir: string
+}
+
+/** A finished dependency, as the tasks after it see it. */
+export interface DoneDep { kind: string; fingerprint: string; outputs: unknown }
+
 /** Handed to every running task. Tasks report through `log`/`progress`, never to stdout. */
 export interface TaskContext {
   spec: ResolvedSpec
   env: GraphEnv
-  /** The resolved configuration (timeouts, auth rules, offline, ...). */
-  config: import('../config/resolve.ts').ResolvedConfig
-  /** Fingerprints and recorded outputs of finished dependencies, by task id. */
-  deps: ReadonlyMap<string, { fingerprint: string; outputs: Json }>
+  config: TaskSettings
+  /** Fingerprints and outputs of finished dependencies, by task id; read them with {@link outputsOf}. */
+  deps: ReadonlyMap<string, DoneDep>
   signal: AbortSignal
   /** A line for the task's log (shown under the task, kept in --json failure details). */
   log(line: string): void
   /** Replaces the task's one-line progress display; throttled by the executor. */
   progress(text: string): void
-  /** The environment variables of the run (credentials, PATH); tasks read them from here, not from `process`. */
+  /** The environment variables of the run (credentials, PATH); tasks and their children get them from here, not from `process`. */
   processEnv: Readonly<Record<string, string | undefined>>
   /** Secrets that must never appear in output (tokens); the executor redacts them. */
   secrets: string[]
@@ -63,13 +86,24 @@ export interface TaskContext {
   force: boolean
 }
 
+/** A requirement line collect-deps left out, and why (a row of its --json report). */
+export interface SkippedRequirement { source: string; line: string; reason: string }
+
 /** How a run ended, when it did not throw. `outputs` is recorded in the skip marker. */
-export interface RunOutcome {
-  outputs: Json
+export interface RunOutcome<O = Json> {
+  outputs: O
   /** A short note for the summary (e.g. "moved abc1234 → def5678"). */
   note?: string
-  /** Extra fields for this task's row in `--json` (e.g. the requirement lines collect-deps skipped). */
-  report?: { [k: string]: Json }
+  /** The requirement lines collect-deps left out, for its row in `--json`. */
+  skipped?: SkippedRequirement[]
+}
+
+/** One finding of a deep check (`verify`): the contract's check row. */
+export interface DeepCheck {
+  /** `clone-core`, `clone-node:<name>`, `model:<path>`, `python:<package>`, ... */
+  id: string
+  status: 'ok' | 'drift' | 'missing' | 'extra'
+  detail?: string
 }
 
 /** A failure the user can act on; its message is shown as is, without a stack. */
@@ -79,24 +113,49 @@ export class TaskFailure extends Error {
 
 /**
  * A task kind. Built-in kinds and plugins from cache.config.ts register through this one interface.
+ * `I` are the inputs of its tasks, `O` what a run records, `S` what each task works on.
  *
- * Lifecycle in the executor: wait for deps → `discover` (cheap, no child process) → fingerprint →
- * skip when the stored fingerprint matches and `outputsStand` → otherwise remove the marker, `run`,
- * write the marker. `prune` is called for a marker whose task is no longer in the graph.
+ * Lifecycle (lib/engine/freshness.ts decides, for realize and plan alike): wait for deps → `discover`
+ * (cheap, no child process) → fingerprint → skip when the stored fingerprint matches, the recorded
+ * outputs parse and `outputsStand` → otherwise remove the marker, `run`, write the marker. `prune` is
+ * called for a marker whose task is no longer in the graph.
  */
-export interface TaskPlugin {
+export interface TaskPlugin<I extends Inputs = Inputs, O = Json, S = undefined> {
   kind: string
   resource: Resource
   /** The tasks of this kind for a spec. Pure: reads only its arguments and the tasks compiled so far. */
-  tasks(spec: ResolvedSpec, env: GraphEnv, compiled: readonly TaskDef[]): TaskDef[]
+  tasks(spec: ResolvedSpec, env: GraphEnv, compiled: readonly TaskDef[]): TaskDef<I, S>[]
   /**
    * Inputs that exist only once dependencies ran (a requirements file's content hash, the
    * interpreter found). Read from files only: a no-op realize must not start a process.
    */
-  discover?(task: TaskDef, ctx: TaskContext): Promise<{ [k: string]: Json | undefined }>
-  /** A cheap check that the outputs recorded after the last success are still there. */
-  outputsStand(task: TaskDef, recorded: Json, ctx: TaskContext): Promise<boolean>
-  run(task: TaskDef, ctx: TaskContext): Promise<RunOutcome>
+  discover?(task: TaskDef<I, S>, ctx: TaskContext): Promise<Inputs>
+  /**
+   * Reads what a marker recorded; undefined when it is not this kind's shape (a marker of an older tool), and
+   * the task runs again. The one place a kind's recorded outputs are parsed. Default: taken as they are.
+   */
+  parseOutputs?(recorded: Json): O | undefined
+  /** A cheap check that the outputs recorded after the last success are still there (no process, no hashing). */
+  outputsStand(task: TaskDef<I, S>, outputs: O, ctx: TaskContext): Promise<boolean>
+  /** A deep check of the outputs for `verify` (read-only, no network): what drifted from what the task made. */
+  verify?(task: TaskDef<I, S>, outputs: O, ctx: TaskContext): Promise<DeepCheck[]>
+  run(task: TaskDef<I, S>, ctx: TaskContext): Promise<RunOutcome<O>>
   /** Undo what a task that left the graph made (only what the tool created); returns a note. */
-  prune?(taskId: string, recorded: Json, ctx: Omit<TaskContext, 'deps'>): Promise<string | undefined>
+  prune?(stale: { id: string; outputs: O }, ctx: Omit<TaskContext, 'deps'>): Promise<string | undefined>
 }
+
+/** A kind of any inputs and outputs, as the graph and the executor hold them side by side. */
+export type AnyTaskPlugin = TaskPlugin<any, any, any>
+
+/** Declares a kind with its types inferred (an identity function, as citty's defineCommand). */
+export const defineKind = <I extends Inputs, O, S>(plugin: TaskPlugin<I, O, S>): TaskPlugin<I, O, S> => plugin
+
+/** The outputs a finished dependency of `kind` recorded, typed as that kind records them. */
+export function outputsOf<O>(ctx: Pick<TaskContext, 'deps'>, kind: TaskPlugin<any, O, any>, id: string): O {
+  const dep = ctx.deps.get(id)
+  if (!dep || dep.kind !== kind.kind) throw new TaskFailure(`internal error: ${id} is not a finished ${kind.kind} dependency`)
+  return dep.outputs as O
+}
+
+/** A plain object, for the kinds' output parsers. */
+export const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v)

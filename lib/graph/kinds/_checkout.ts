@@ -1,23 +1,20 @@
-import { TaskFailure, type Json, type RunOutcome, type TaskContext } from '../plugin.ts'
+import { TaskFailure, isRecord, type Json, type RunOutcome, type TaskContext } from '../plugin.ts'
 import { readHead } from '../../git/read-head.ts'
 
 /** What a clone task records: the folder and the commit its HEAD must be at. */
-interface Checkout { dir: string; commit: string }
+export interface Checkout { dir: string; commit: string }
 
-export function recordedCheckout(recorded: Json): Checkout | undefined {
-  if (!recorded || typeof recorded !== 'object' || Array.isArray(recorded)) return undefined
+export function parseCheckout(recorded: Json): Checkout | undefined {
+  if (!isRecord(recorded)) return undefined
   const { dir, commit } = recorded
   return typeof dir === 'string' && typeof commit === 'string' ? { dir, commit } : undefined
 }
 
 /** The cheap output check of clone tasks: HEAD read from files, no git process. */
-export async function checkoutStands(recorded: Json): Promise<boolean> {
-  const c = recordedCheckout(recorded)
-  return !!c && readHead(c.dir) === c.commit
-}
+export const checkoutStands = async (c: Checkout): Promise<boolean> => readHead(c.dir) === c.commit
 
 /** Makes `dir` a checkout of `commit`, fetching into the shared mirror only when it lacks the commit. */
-export async function checkoutRepo(ctx: TaskContext, o: { url: string; commit: string; dir: string; label: string }): Promise<RunOutcome> {
+export async function checkoutRepo(ctx: TaskContext, o: { url: string; commit: string; dir: string; label: string }): Promise<RunOutcome<Checkout>> {
   // Imported here, not at the top: a no-op realize only reads HEAD and should not load the git adapter.
   const [{ ensureCommit }, { checkoutAt }] = await Promise.all([import('../../git/ensure-commit.ts'), import('../../git/checkout-at.ts')])
   const mirror = await ensureCommit({ cacheRoot: ctx.env.cacheRoot, url: o.url, commit: o.commit, offline: ctx.config.offline, signal: ctx.signal, onWait: ctx.log })
@@ -27,6 +24,5 @@ export async function checkoutRepo(ctx: TaskContext, o: { url: string; commit: s
   const short = o.commit.slice(0, 10)
   const note = done.value.action === 'moved' ? `moved ${done.value.from?.slice(0, 10) ?? '?'} → ${short}`
     : done.value.action === 'cloned' ? `checked out ${short}${mirror.value.fetched ? ' (fetched)' : ''}` : `at ${short}`
-  const outputs: Checkout = { dir: o.dir, commit: o.commit }
-  return { outputs: { ...outputs }, note }
+  return { outputs: { dir: o.dir, commit: o.commit }, note }
 }

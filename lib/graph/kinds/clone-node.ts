@@ -1,50 +1,52 @@
 import { rename, rm, stat, mkdir } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { nodeName } from '../../spec/names.ts'
-import type { TaskPlugin } from '../plugin.ts'
+import { defineKind, type ResolvedNode } from '../plugin.ts'
 import { normalizeRepoUrl } from '../../git/repo-url.ts'
-import { checkoutRepo, checkoutStands, recordedCheckout } from './_checkout.ts'
+import { homeLayout, nodePlace } from '../../layout/home.ts'
+import { checkoutRepo, checkoutStands, parseCheckout } from './_checkout.ts'
 
-/** Where a node lives: custom_nodes/<name>, or custom_nodes/.disabled/<name> when disabled. */
-export const nodeDir = (home: string, name: string, enabled: boolean): string =>
-  join(home, 'custom_nodes', ...(enabled ? [] : ['.disabled']), name)
+/** A custom node with the folder name it is realized under. */
+export interface NamedNode { name: string; node: ResolvedNode }
+
+export const cloneNodeId = (name: string): string => `clone-node:${name}`
 
 /** A custom node checked out at its commit. Moving it between enabled and disabled is a rename. */
-export const cloneNode: TaskPlugin = {
+export const cloneNode = defineKind({
   kind: 'clone-node',
   resource: 'git',
   tasks: spec => spec.custom_nodes.map(node => ({
-    id: `clone-node:${nodeName(node)}`, kind: 'clone-node', deps: ['clone-core'], inputDeps: [],
+    id: cloneNodeId(nodeName(node)), kind: 'clone-node', deps: ['clone-core'], inputDeps: [],
     inputs: { repo: normalizeRepoUrl(node.repo), commit: node.commit, enabled: node.enabled },
+    subject: { name: nodeName(node), node } satisfies NamedNode,
   })),
-  outputsStand: (_task, recorded) => checkoutStands(recorded),
-  async run(task, ctx) {
-    const name = task.id.slice('clone-node:'.length)
-    const node = ctx.spec.custom_nodes.find(n => nodeName(n) === name)!
-    const dir = nodeDir(ctx.env.home, name, node.enabled)
-    const other = nodeDir(ctx.env.home, name, !node.enabled)
+  parseOutputs: parseCheckout,
+  outputsStand: (_task, checkout) => checkoutStands(checkout),
+  async run({ subject: { name, node } }, ctx) {
+    const home = homeLayout(ctx.env.home)
+    const dir = home.nodeDir(name, node.enabled)
+    const other = home.nodeDir(name, !node.enabled)
     // Enabling or disabling moves the checkout; the user's changes in it travel along.
     if (!(await exists(dir)) && await exists(join(other, '.git'))) {
       await mkdir(dirname(dir), { recursive: true })
       await rename(other, dir)
-      ctx.log(`moved ${name} to ${node.enabled ? 'custom_nodes/' : 'custom_nodes/.disabled/'}`)
+      ctx.log(`moved ${name} to ${nodePlace(node.enabled)}`)
     }
     return checkoutRepo(ctx, { url: node.repo, commit: node.commit, dir, label: name })
   },
-  async prune(taskId, recorded, ctx) {
-    const checkout = recordedCheckout(recorded)
-    if (!checkout || !(await exists(checkout.dir))) return undefined
+  async prune({ outputs: checkout }, ctx) {
+    if (!(await exists(checkout.dir))) return undefined
     // The folder goes only when nothing in it would be lost: what a user put there is never deleted without --force.
     const { workOnlyHere } = await import('../../git/local-modifications.ts')
     const status = await workOnlyHere(checkout.dir, ctx.signal)
     const own = status.ok ? status.value : ['(its status could not be read)']
     if (own.length && !ctx.force) {
       const shown = own.length > 3 ? `${own.slice(0, 3).join(', ')} and ${own.length - 3} more` : own.join(', ')
-      return `${taskId.slice('clone-node:'.length)} left the spec but holds work of its own (${shown}); kept at ${checkout.dir} (--force removes it)`
+      return `${basename(checkout.dir)} left the spec but holds work of its own (${shown}); kept at ${checkout.dir} (--force removes it)`
     }
     await rm(checkout.dir, { recursive: true, force: true })
     return `removed ${checkout.dir} (no longer in the spec)`
   },
-}
+})
 
 const exists = (p: string) => stat(p).then(() => true, () => false)
