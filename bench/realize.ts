@@ -22,7 +22,7 @@ import { MarkerStore } from '../lib/engine/markers.ts'
 import { resolveConfig } from '../lib/config/resolve.ts'
 import { mirrorDir } from '../lib/git/mirror-dir.ts'
 import { SpecSchema } from '../lib/spec/schema.ts'
-import type { ResolvedSpec } from '../lib/graph/plugin.ts'
+import type { AnyTaskPlugin, ResolvedSpec } from '../lib/graph/plugin.ts'
 import { median, type BenchResult } from './measure.ts'
 
 const NODES = 30
@@ -106,7 +106,7 @@ export async function benchFreshHome(): Promise<BenchResult> {
       const graph = compileGraph(spec, env, [cloneCore, cloneNode])
       if (!graph.ok) throw new Error(graph.error.join())
       const r = await execute({
-        graph: graph.value, plugins: new Map([[cloneCore.kind, cloneCore], [cloneNode.kind, cloneNode]]), markers: MarkerStore.forHome(home),
+        graph: graph.value, plugins: new Map<string, AnyTaskPlugin>([[cloneCore.kind, cloneCore], [cloneNode.kind, cloneNode]]), markers: MarkerStore.forHome(home),
         base: { spec, env, config: config.value, secrets: [], force: false, processEnv: w.env },
         limits: { ...config.value.concurrency }, signal, renderer: 'silent', stream: sink,
       })

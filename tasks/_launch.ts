@@ -1,15 +1,15 @@
 import { launchComfy, readyLine, type ComfyServer, type LaunchProblem } from '../lib/comfy/launch.ts'
-import { venvDirOf } from '../lib/graph/kinds/python.ts'
+import { homeLayout } from '../lib/layout/home.ts'
 import { venvPython } from '../lib/python/interpreter.ts'
 import type { Prepared } from '../lib/pipeline/prepare.ts'
-import type { TaskReport } from '../lib/engine/execute.ts'
+import type { TaskResult } from '../lib/engine/results.ts'
 import type { Io } from './_cli.ts'
 
 /** Kinds whose work ComfyUI does not load at start: a run of only these needs no restart. */
 const NO_RESTART = new Set(['fetch-model', 'link', 'collect-deps', 'uv-compile'])
 
 /** Whether a task that ran changed something ComfyUI loads when it starts (core, nodes, Python). */
-export const loadedAtStart = (task: TaskReport): boolean => task.status === 'ran' && !NO_RESTART.has(task.kind)
+export const loadedAtStart = (task: TaskResult): boolean => task.status === 'ran' && !NO_RESTART.has(task.kind)
 
 export interface LaunchFlags { port?: number; listen?: string; extraArgs: string[]; secrets: string[] }
 
@@ -18,7 +18,7 @@ export async function launchVersion(io: Io, prepared: Prepared, flags: LaunchFla
   const launch = prepared.spec.launch
   return launchComfy({
     home: prepared.home,
-    python: venvPython(venvDirOf(prepared.home)),
+    python: venvPython(homeLayout(prepared.home).venv),
     listen: flags.listen ?? launch.listen,
     port: flags.port ?? launch.port,
     args: [...launch.args, ...flags.extraArgs],

@@ -1,6 +1,9 @@
 import { homeFor, type ResolvedConfig } from '../lib/config/resolve.ts'
-import type { RendererChoice, RunReport } from '../lib/engine/execute.ts'
+import type { RendererChoice } from '../lib/engine/execute.ts'
+import type { RunResult } from '../lib/engine/results.ts'
 import { prepare, type Prepared, type PrepareProblem } from '../lib/pipeline/prepare.ts'
+import { runDocument, unrunDocument, type RunDocument, type RunSubject } from '../lib/report/run-document.ts'
+import { runSummary } from '../lib/report/run-summary.ts'
 import { EXIT, printJson, reportDiagnostics, type Io } from './_cli.ts'
 
 /** The default renderer on a terminal, the simple one in CI or without a TTY. */
@@ -28,7 +31,7 @@ export function reportUnprepared(io: Io, o: { id: string; config: ResolvedConfig
   const home = homeFor(o.config, o.id)
   if (problem.reason === 'spec') return reportDiagnostics(io, problem.diagnostics, o.json, { version: o.id, home, tasks: [] })
   io.err(problem.message)
-  if (o.json) printJson(io, { version: o.id, home, ok: false, error: problem.message, tasks: [] })
+  if (o.json) printJson(io, unrunDocument({ version: o.id, home }, { error: problem.message }))
   return io.signal.aborted ? EXIT.interrupted : EXIT.failed
 }
 
@@ -47,25 +50,15 @@ export const realizeFlagsHelp = (names: (keyof typeof REALIZE_FLAGS)[], width: n
 /** realize() refused to start (the home is not one it may build in): exit 2, and with --json a run's shape with the reason. */
 export function reportRefused(io: Io, o: { id: string; home: string; json: boolean }, error: string): number {
   io.err(error)
-  if (o.json) printJson(io, { version: o.id, home: o.home, ok: false, error, tasks: [] })
+  if (o.json) printJson(io, unrunDocument({ version: o.id, home: o.home }, { error }))
   return EXIT.usage
 }
 
-/** The end-of-run summary on stderr: what failed and what it blocked. */
-export function summarize(io: Io, report: RunReport, home: string): void {
-  const count = (s: string) => report.tasks.filter(t => t.status === s).length
-  const failed = report.tasks.filter(t => t.status === 'failed')
-  const blocked = report.tasks.filter(t => t.status === 'blocked')
-  for (const t of failed) {
-    io.err(`✖ ${t.id}: ${t.error}`)
-    for (const d of t.details ?? []) io.err(`    ${d}`)
-  }
-  if (blocked.length) io.err(`blocked (a dependency failed): ${blocked.map(t => t.id).join(', ')}`)
-  const parts = [`${count('ran')} ran`, `${count('skipped')} up to date`]
-  if (failed.length) parts.push(`${failed.length} failed`)
-  if (blocked.length) parts.push(`${blocked.length} blocked`)
-  if (count('cancelled')) parts.push(`${count('cancelled')} cancelled`)
-  io.err(`${report.ok ? 'realized' : report.cancelled ? 'interrupted' : 'failed'}: ${home} (${parts.join(', ')})`)
+/** A finished realize: its summary on stderr, its document returned for the caller to print (or add the launch to). */
+export function summarize(io: Io, subject: RunSubject, run: RunResult): RunDocument {
+  const doc = runDocument(subject, run)
+  for (const line of runSummary(doc, run)) io.err(line)
+  return doc
 }
 
-export const exitCodeOf = (report: RunReport): number => (report.ok ? EXIT.ok : report.cancelled ? EXIT.interrupted : EXIT.failed)
+export const exitCodeOf = (run: RunResult): number => (run.ok ? EXIT.ok : run.cancelled ? EXIT.interrupted : EXIT.failed)

@@ -1,5 +1,5 @@
 import type { ComfyServer } from '../lib/comfy/launch.ts'
-import type { TaskReport } from '../lib/engine/execute.ts'
+import type { LaunchResult } from '../lib/report/run-document.ts'
 import type { Prepared } from '../lib/pipeline/prepare.ts'
 import { EXIT } from './_cli.ts'
 import { printCycle, watchCycles, type WatchOptions } from './_watch.ts'
@@ -22,7 +22,7 @@ export async function watchUi(options: WatchOptions & { flags: LaunchFlags }): P
   const unloaded = new Set<string>()
 
   /** Starts (or restarts) ComfyUI; the cycle's `launch` row. */
-  const start = async (prepared: Prepared, signal: AbortSignal): Promise<TaskReport> => {
+  const start = async (prepared: Prepared, signal: AbortSignal): Promise<LaunchResult> => {
     const started = Date.now()
     if (server) {
       o.io.err(`restarting ComfyUI: ${[...unloaded].join(', ')}`)
@@ -32,7 +32,7 @@ export async function watchUi(options: WatchOptions & { flags: LaunchFlags }): P
     }
     // A change during the start supersedes this cycle and aborts the start; so does Ctrl-C.
     const launched = await launchForeground(o.io, prepared, o.flags, { signal })
-    const row = { id: 'launch', kind: 'launch', ms: Date.now() - started }
+    const row = { ms: Date.now() - started }
     if (!launched.ok) {
       if (signal.aborted) return { ...row, status: 'cancelled' }
       o.io.err(`${launched.error.message}\nstill watching: the next change starts ComfyUI again`)
@@ -54,8 +54,8 @@ export async function watchUi(options: WatchOptions & { flags: LaunchFlags }): P
     // Even a failed or cancelled cycle may have changed a checkout: remembered until ComfyUI starts again.
     for (const t of report.tasks) if (loadedAtStart(t)) unloaded.add(t.id)
     if (!report.ok || signal.aborted) { printCycle(o, prepared.home, cycle, report); return }
-    const launch: TaskReport = !server || unloaded.size > 0 ? await start(prepared, signal)
-      : { id: 'launch', kind: 'launch', status: 'skipped', reason: 'ComfyUI keeps running: nothing it loads at start changed' }
+    const launch: LaunchResult = !server || unloaded.size > 0 ? await start(prepared, signal)
+      : { status: 'skipped', reason: 'ComfyUI keeps running: nothing it loads at start changed' }
     printCycle(o, prepared.home, cycle, report, launch)
   }, () => { stopping = true })
   if (code !== undefined) return code

@@ -1,5 +1,7 @@
 import type { ResolvedConfig } from '../lib/config/resolve.ts'
-import type { RunReport, TaskReport } from '../lib/engine/execute.ts'
+import type { RunResult } from '../lib/engine/results.ts'
+import { runDocument, type LaunchResult } from '../lib/report/run-document.ts'
+import { cycleSummary } from '../lib/report/run-summary.ts'
 import { specFile, type Prepared } from '../lib/pipeline/prepare.ts'
 import { realize } from '../lib/pipeline/realize.ts'
 import { WatchLoop } from '../lib/watch/watch-loop.ts'
@@ -7,19 +9,6 @@ import { EXIT, type Io } from './_cli.ts'
 import { prepareOrReport, prepareVersion, reportRefused, reportUnprepared, secretsOf } from './_realize-common.ts'
 
 export interface WatchOptions { id: string; config: ResolvedConfig; io: Io; json: boolean; frozen: boolean; force: boolean }
-
-/** One line per cycle: JSON with --json, else a short summary. `launch` is run-ui's row for ComfyUI's start. */
-export function cycleLine(o: { id: string; home: string; cycle: number; report: RunReport; json: boolean; launch?: TaskReport }): string {
-  const { report } = o
-  const tasks = o.launch ? [...report.tasks, o.launch] : report.tasks
-  const ok = report.ok && (!o.launch || o.launch.status !== 'failed')
-  if (o.json) return JSON.stringify({ version: o.id, home: o.home, ok, cycle: o.cycle, tasks })
-  const ran = tasks.filter(t => t.status === 'ran').map(t => t.id)
-  const failed = tasks.filter(t => t.status === 'failed').map(t => `${t.id} (${t.error})`)
-  const skipped = tasks.filter(t => t.status === 'skipped').length
-  const state = report.cancelled ? 'superseded' : ok ? 'ok' : 'failed'
-  return `cycle ${o.cycle}: ${state}; ran ${ran.length ? ran.join(', ') : 'nothing'}; ${skipped} up to date${failed.length ? `; failed: ${failed.join(', ')}` : ''}`
-}
 
 /**
  * Checks the spec again; an invalid one is reported (with --json as a line of the run's shape, `ok` false, its
@@ -46,7 +35,7 @@ async function firstCheckFailed(o: WatchOptions): Promise<number> {
 }
 
 /** One watch cycle's realize. Undefined when the home was refused (reported). */
-async function realizeOnce(o: WatchOptions, prepared: Prepared, signal: AbortSignal): Promise<RunReport | undefined> {
+async function realizeOnce(o: WatchOptions, prepared: Prepared, signal: AbortSignal): Promise<RunResult | undefined> {
   const r = await realize({
     prepared, config: o.config, force: o.force, secrets: secretsOf(o.config, o.io.env), processEnv: o.io.env,
     signal: AbortSignal.any([signal, o.io.signal]), renderer: 'silent', stream: process.stderr, onNote: line => o.io.err(line),
@@ -55,11 +44,11 @@ async function realizeOnce(o: WatchOptions, prepared: Prepared, signal: AbortSig
   return r.value
 }
 
-/** Prints a cycle's line: on stdout with --json (JSON lines), else on stderr. */
-export function printCycle(o: WatchOptions, home: string, cycle: number, report: RunReport, launch?: TaskReport): void {
-  const line = cycleLine({ id: o.id, home, cycle, report, json: o.json, ...(launch ? { launch } : {}) })
-  if (o.json) o.io.out(`${line}\n`)
-  else o.io.err(line)
+/** Prints a cycle's line: its document on stdout with --json (JSON lines), else its summary on stderr. `launch`: run-ui's row for ComfyUI's start. */
+export function printCycle(o: WatchOptions, home: string, cycle: number, run: RunResult, launch?: LaunchResult): void {
+  const doc = runDocument({ version: o.id, home }, run, { cycle, ...(launch ? { launch } : {}) })
+  if (o.json) o.io.out(`${JSON.stringify(doc)}\n`)
+  else o.io.err(cycleSummary(doc, run))
 }
 
 /**
@@ -67,7 +56,7 @@ export function printCycle(o: WatchOptions, home: string, cycle: number, report:
  * again and `onCycle` gets the report. Ends on Ctrl-C (`onStop` is told first), with undefined, or on a refused
  * home, which no edit of the spec fixes, with exit 2. Documents are JSON lines throughout.
  */
-export async function watchCycles(options: WatchOptions, onCycle: (o: WatchOptions, prepared: Prepared, signal: AbortSignal, cycle: number, report: RunReport) => Promise<void>,
+export async function watchCycles(options: WatchOptions, onCycle: (o: WatchOptions, prepared: Prepared, signal: AbortSignal, cycle: number, run: RunResult) => Promise<void>,
   onStop?: () => void): Promise<number | undefined> {
   const o = { ...options, io: { ...options.io, jsonLines: true } }
   const check = specCheck(o)

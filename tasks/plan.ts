@@ -1,6 +1,7 @@
-import { plan } from '../lib/pipeline/plan.ts'
+import { contextBase, plan } from '../lib/pipeline/plan.ts'
+import { planDocument, planText } from '../lib/report/plan-document.ts'
 import { bool, configFor, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
-import { prepareOrReport } from './_realize-common.ts'
+import { prepareOrReport, secretsOf } from './_realize-common.ts'
 
 const command: Command = {
   name: 'plan',
@@ -19,15 +20,11 @@ up to date. Changes nothing in the home. Unpinned refs are resolved through the 
     if (Array.isArray(config)) return reportDiagnostics(io, config, json)
     const prepared = await prepareOrReport(io, { id, config, frozen: bool(args, 'frozen'), json })
     if (typeof prepared === 'number') return prepared
-    const rows = await plan(prepared, config, io.signal, io.env)
-    if (json) {
-      printJson(io, { version: id, home: prepared.home, ok: true, tasks: rows })
-    } else {
-      const w = Math.max(...rows.map(r => r.id.length))
-      io.out(`${rows.map(r => `${r.status === 'run' ? 'run ' : 'skip'}  ${r.id.padEnd(w)}  ${r.reason}`).join('\n')}\n`)
-      const n = rows.filter(r => r.status === 'run').length
-      io.out(`${n ? `${n} of ${rows.length} tasks would run` : `up to date: nothing to run`} (home ${prepared.home})\n`)
-    }
+    // The context realize would give its tasks, secrets included: both decide through the same rule.
+    const base = contextBase(prepared, { config, secrets: secretsOf(config, io.env), force: false, processEnv: io.env })
+    const doc = planDocument({ version: id, home: prepared.home }, await plan(prepared, base, io.signal))
+    if (json) printJson(io, doc)
+    else io.out(planText(doc))
     return EXIT.ok
   },
 }

@@ -36,8 +36,8 @@ ${realizeFlagsHelp(['frozen', 'offline', 'jobs', 'force'], 16)}
       renderer: rendererFor(io), stream: process.stderr, onNote: line => io.err(line),
     })
     if (!result.ok) return reportRefused(io, { id, home: prepared.home, json }, result.error)
-    summarize(io, result.value, prepared.home)
-    if (json) printJson(io, { version: id, home: prepared.home, ok: result.value.ok, tasks: result.value.tasks })
+    const doc = summarize(io, { version: id, home: prepared.home }, result.value)
+    if (json) printJson(io, doc)
     return exitCodeOf(result.value)
   },
 }

@@ -96,7 +96,7 @@ the configuration, 1 when the version could not be realized or the job failed, 1
       renderer: rendererFor(io), stream: process.stderr, onNote: line => io.err(line),
     })
     if (!realized.ok) { io.err(realized.error); return fail(EXIT.usage, realized.error) }
-    summarize(io, realized.value, prepared.value.home)
+    summarize(io, { version: id, home: prepared.value.home }, realized.value)
     if (!realized.value.ok) {
       const details = realized.value.tasks.filter(t => t.status === 'failed').map(t => `${t.id}: ${t.error}`)
       return fail(exitCodeOf(realized.value), realized.value.cancelled ? 'interrupted while realizing the version' : 'the version could not be realized', details)

@@ -1,6 +1,6 @@
 import { realize } from '../lib/pipeline/realize.ts'
 import type { ComfyServer } from '../lib/comfy/launch.ts'
-import type { TaskStatus } from '../lib/engine/execute.ts'
+import { runDocument, type LaunchResult } from '../lib/report/run-document.ts'
 import { bool, configFor, int, listenArg, printJson, reportDiagnostics, versionId, EXIT, type Command, type Io } from './_cli.ts'
 import { exitCodeOf, prepareOrReport, realizeFlagsHelp, reportRefused, rendererFor, secretsOf, summarize } from './_realize-common.ts'
 import { announceReady, exitCodeOfSignal, failedLaunchFacts, forwardSignal, launchForeground, receivedSignal } from './_launch.ts'
@@ -45,32 +45,31 @@ ${realizeFlagsHelp(['offline', 'frozen', 'jobs', 'force'], 18)}`,
       renderer: rendererFor(io), stream: process.stderr, onNote: line => io.err(line),
     })
     if (!realized.ok) return reportRefused(io, { id, home: prepared.home, json }, realized.error)
-    summarize(io, realized.value, prepared.home)
+    const subject = { version: id, home: prepared.home }
+    const doc = summarize(io, subject, realized.value)
     if (!realized.value.ok) {
-      if (json) printJson(io, { version: id, home: prepared.home, ok: false, tasks: realized.value.tasks })
+      if (json) printJson(io, doc)
       return exitCodeOf(realized.value)
     }
     // A Ctrl-C while ComfyUI starts stops it; once it is up, the Ctrl-C is forwarded to it.
     const started = Date.now()
     const launched = await launchForeground(io, prepared, flags)
-    const report = (status: LaunchStatus, extra: Record<string, unknown>) => ({
-      version: id, home: prepared.home, ok: status === 'ran', tasks: [...realized.value.tasks, { id: 'launch', kind: 'launch', status, ms: Date.now() - started, ...extra }],
-    })
+    const report = (launch: LaunchResult) => runDocument(subject, realized.value, { launch: { ...launch, ms: Date.now() - started } })
     if (!launched.ok) {
       io.err(launched.error.message)
-      if (json) printJson(io, report(io.signal.aborted ? 'cancelled' : 'failed', failedLaunchFacts(launched.error)))
+      if (json) printJson(io, report({ status: io.signal.aborted ? 'cancelled' : 'failed', ...failedLaunchFacts(launched.error) }))
       return io.signal.aborted ? EXIT.interrupted : EXIT.failed
     }
     const server = launched.value
     announceReady(io, server, json)
     const exit = await forwardUntilExit(io, server)
-    if (json) printJson(io, report(exit.status, { url: server.url, exit_code: exit.comfyCode }))
+    if (json) printJson(io, report({ status: exit.status, url: server.url, exit_code: exit.comfyCode }))
     return exit.code
   },
 }
 export default command
 
-type LaunchStatus = Extract<TaskStatus, 'ran' | 'failed' | 'cancelled'>
+type LaunchStatus = Extract<LaunchResult['status'], 'ran' | 'failed' | 'cancelled'>
 
 /**
  * Forwards Ctrl-C / SIGTERM to ComfyUI and waits for it to exit. The command's code follows the contract: 130 when

@@ -4,7 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { AuthRule, ConfigFile } from './schema.ts'
 import { DEFAULT_AUTH } from './defaults.ts'
-import type { TaskPlugin } from '../graph/plugin.ts'
+import type { AnyTaskPlugin } from '../graph/plugin.ts'
 import { formatPath, type Diagnostic } from '../spec/diagnostic.ts'
 import { displayPath } from '../spec/load.ts'
 import { err, ok, type Result } from '../result.ts'
@@ -36,7 +36,7 @@ export interface ResolvedConfig {
   installer: 'auto' | 'uv' | 'pip'
   linkMode: 'symlink' | 'hardlink' | 'copy'
   timeouts: { compileS: number; installS: number; downloadHeadersS: number; downloadBodyS: number }
-  plugins: TaskPlugin[]
+  plugins: AnyTaskPlugin[]
   sources: Record<string, Source>
 }
 

@@ -1,51 +1,36 @@
 import { createRequire } from 'node:module'
 import type * as ListrModule from 'listr2'
 import type { Graph } from '../graph/compile.ts'
-import { fingerprintOf, fingerprintRecord } from '../graph/fingerprint.ts'
-import { TaskFailure, type Json, type Resource, type RunOutcome, type TaskContext, type TaskDef, type TaskPlugin } from '../graph/plugin.ts'
+import { TaskFailure, type AnyTaskPlugin, type Json, type Resource, type RunOutcome, type TaskDef } from '../graph/plugin.ts'
 import { redactSecrets } from '../util/redact.ts'
+import { decideFreshness, type DepState } from './freshness.ts'
 import type { MarkerStore } from './markers.ts'
+import type { RunResult, TaskResult, TaskStatus } from './results.ts'
+import { taskContext, type ContextBase } from './task-context.ts'
 import { Semaphore } from './semaphore.ts'
-
-export type TaskStatus = 'ran' | 'skipped' | 'failed' | 'blocked' | 'cancelled'
-
-/** One row of `realize --json` (design.md section 4). */
-export interface TaskReport {
-  id: string
-  kind: string
-  status: TaskStatus
-  ms?: number
-  reason?: string
-  note?: string
-  error?: string
-  details?: string[]
-  /** Kind-specific facts for --json (what collect-deps skipped, say). */
-  [extra: string]: unknown
-}
-
-export interface RunReport { ok: boolean; cancelled: boolean; tasks: TaskReport[] }
 
 export type RendererChoice = 'default' | 'simple' | 'silent'
 
 export interface ExecuteOptions {
   graph: Graph
-  plugins: ReadonlyMap<string, TaskPlugin>
+  plugins: ReadonlyMap<string, AnyTaskPlugin>
   markers: MarkerStore
   /** Shared by every task's context. */
-  base: Omit<TaskContext, 'deps' | 'log' | 'progress' | 'signal'>
+  base: ContextBase
   limits: Record<Exclude<Resource, 'none'>, number> & { total: number }
   signal: AbortSignal
   renderer: RendererChoice
   /** Where the renderer writes (stderr: stdout is kept for --json). */
   stream: NodeJS.WriteStream
   /** Called as each task ends (watch mode and tests listen). */
-  onTask?(report: TaskReport): void
+  onTask?(result: TaskResult): void
 }
 
 /** The part of listr2's task wrapper the executor uses. */
 interface Wrapper { output: string; title: string; skip(message?: string): void }
 
-interface Outcome { report: TaskReport; fingerprint?: string; outputs?: Json }
+/** A finished task: its result, and for its dependents what it is now. */
+interface Outcome { result: TaskResult; dep?: DepState }
 
 // listr2 through its CommonJS build: under tsx every ES module costs a round trip to tsx's loader thread, and
 // this one require saves a no-op realize 10-25 ms (docs/benchmarks.md). Same package, same version.
@@ -59,11 +44,11 @@ const LOG_TAIL = 20
 const PROGRESS_INTERVAL_MS = 200
 
 /**
- * Runs the graph: every task waits for its dependencies, then is skipped when its fingerprint and
- * outputs still stand, or runs under the per-resource limits. A failure blocks what depends on it
- * while independent tasks go on. Never throws for a task's failure; the report says what happened.
+ * Runs the graph: every task waits for its dependencies, then is skipped when decideFreshness says it is up to
+ * date, or runs under the per-resource limits. A failure blocks what depends on it while independent tasks go on.
+ * Never throws for a task's failure; the result says what happened.
  */
-export async function execute(opts: ExecuteOptions): Promise<RunReport> {
+export async function execute(opts: ExecuteOptions): Promise<RunResult> {
   const { graph, plugins, markers, signal } = opts
   const total = new Semaphore(Number.isFinite(opts.limits.total) ? opts.limits.total : 1_000_000)
   const perResource = {
@@ -72,27 +57,31 @@ export async function execute(opts: ExecuteOptions): Promise<RunReport> {
   const outcomes = new Map<string, Promise<Outcome>>()
   const settle = new Map<string, (o: Outcome) => void>()
   for (const id of graph.order) outcomes.set(id, new Promise<Outcome>(resolve => settle.set(id, resolve)))
+  const secrets = opts.base.secrets
 
   const runOne = async (task: TaskDef, wrapper: Wrapper | undefined): Promise<Outcome> => {
     const deps = await Promise.all(task.deps.map(d => outcomes.get(d)!))
     // Time is counted from here: waiting for dependencies is not the task's own.
     const started = Date.now()
-    const report = (status: TaskStatus, extra: Partial<TaskReport> = {}): TaskReport =>
+    const result = (status: TaskStatus, extra: Partial<TaskResult> = {}): TaskResult =>
       ({ id: task.id, kind: task.kind, status, ...(status === 'ran' || status === 'failed' ? { ms: Date.now() - started } : {}), ...extra })
-    if (signal.aborted) return { report: report('cancelled', { reason: 'interrupted' }) }
-    const bad = deps.find(d => d.report.status !== 'ran' && d.report.status !== 'skipped')
+    const cancelled = (): Outcome => ({ result: result('cancelled', { reason: 'interrupted' }) })
+    const failed = (e: unknown, logTail: string[]): Outcome => {
+      const message = redactSecrets(e instanceof Error ? e.message : String(e), secrets)
+      const details = e instanceof TaskFailure ? e.details.map(d => redactSecrets(d, secrets)) : e instanceof Error ? [redactSecrets(e.stack ?? '', secrets)] : []
+      return { result: result('failed', { error: message, details: details.length ? details : logTail }) }
+    }
+    if (signal.aborted) return cancelled()
+    const bad = deps.find(d => !d.dep)
     if (bad) {
-      const status = bad.report.status === 'cancelled' ? 'cancelled' : 'blocked'
-      return { report: report(status, { reason: `${bad.report.id} ${bad.report.status === 'failed' ? 'failed' : `was ${bad.report.status}`}` }) }
+      const status = bad.result.status === 'cancelled' ? 'cancelled' : 'blocked'
+      return { result: result(status, { reason: `${bad.result.id} ${bad.result.status === 'failed' ? 'failed' : `was ${bad.result.status}`}` }) }
     }
     const plugin = plugins.get(task.kind)!
     const logTail: string[] = []
     let lastProgress = 0
-    const secrets = opts.base.secrets
-    const ctx: TaskContext = {
-      ...opts.base,
-      deps: new Map(deps.map(d => [d.report.id, { fingerprint: d.fingerprint!, outputs: d.outputs ?? null }])),
-      signal,
+    const depStates = new Map(task.deps.map((d, i) => [d, deps[i]!.dep!]))
+    const ctx = taskContext(opts.base, depStates, signal, {
       log: line => {
         const clean = redactSecrets(line, secrets)
         logTail.push(clean)
@@ -105,36 +94,34 @@ export async function execute(opts: ExecuteOptions): Promise<RunReport> {
         lastProgress = now
         if (wrapper) wrapper.output = redactSecrets(text, secrets)
       },
-    }
+    })
+    const done = (fingerprint: string, outputs: unknown): DepState => ({ state: 'done', kind: task.kind, fingerprint, outputs })
     try {
-      const discovered = plugin.discover ? await plugin.discover(task, ctx) : {}
-      const record = fingerprintRecord(task, new Map(deps.map(d => [d.report.id, d.fingerprint!])), discovered)
-      const fingerprint = fingerprintOf(record)
-      const marker = await markers.read(task.id)
-      if (marker && marker.fingerprint === fingerprint && await plugin.outputsStand(task, marker.outputs, ctx)) {
-        return { report: report('skipped', { reason: 'up to date' }), fingerprint, outputs: marker.outputs }
-      }
+      const fresh = await decideFreshness({ task, plugin, deps: depStates, marker: await markers.read(task.id), ctx })
+      if (fresh.decision === 'fail') return signal.aborted ? cancelled() : failed(fresh.error, logTail)
+      if (fresh.decision === 'skip') return { result: result('skipped', { reason: fresh.reason }), dep: done(fresh.fingerprint, fresh.outputs) }
+      // Every dependency is done here, so the fingerprint is known.
+      const { fingerprint, record } = fresh as Required<typeof fresh>
       const releaseTotal = await total.acquire(signal)
       const resource = plugin.resource === 'none' ? undefined : perResource[plugin.resource]
       const release = resource ? await resource.acquire(signal).catch(e => { releaseTotal(); throw e }) : () => {}
       try {
         // Invalidate first: a run that dies half-way must not look finished next time.
         await markers.remove(task.id)
-        const outcome = await plugin.run(task, ctx) as RunOutcome | undefined
+        const outcome = await plugin.run(task, ctx) as RunOutcome<unknown> | undefined
         signal.throwIfAborted()
         if (!outcome || typeof outcome !== 'object' || !('outputs' in outcome)) throw new TaskFailure(`the "${task.kind}" plugin's run() returned no { outputs }`)
-        await markers.write({ id: task.id, fingerprint, record, outputs: outcome.outputs })
-        const extra = { ...(outcome.note ? { note: redactSecrets(outcome.note, secrets) } : {}), ...(outcome.report ? JSON.parse(redactSecrets(JSON.stringify(outcome.report), secrets)) as object : {}) }
-        return { report: report('ran', extra), fingerprint, outputs: outcome.outputs }
+        await markers.write({ id: task.id, fingerprint, record, outputs: outcome.outputs as Json })
+        const extra: Partial<TaskResult> = { reason: fresh.reason }
+        if (outcome.note) extra.note = redactSecrets(outcome.note, secrets)
+        if (outcome.skipped) extra.skipped = outcome.skipped.map(s => ({ source: redactSecrets(s.source, secrets), line: redactSecrets(s.line, secrets), reason: redactSecrets(s.reason, secrets) }))
+        return { result: result('ran', extra), dep: done(fingerprint, outcome.outputs) }
       } finally {
         release()
         releaseTotal()
       }
     } catch (e) {
-      if (signal.aborted) return { report: report('cancelled', { reason: 'interrupted' }) }
-      const message = redactSecrets(e instanceof Error ? e.message : String(e), secrets)
-      const details = e instanceof TaskFailure ? e.details.map(d => redactSecrets(d, secrets)) : e instanceof Error && !(e instanceof TaskFailure) ? [redactSecrets(e.stack ?? '', secrets)] : []
-      return { report: report('failed', { error: message, details: [...details, ...(details.length ? [] : logTail)] }) }
+      return signal.aborted ? cancelled() : failed(e, logTail)
     }
   }
 
@@ -146,8 +133,8 @@ export async function execute(opts: ExecuteOptions): Promise<RunReport> {
         task: async (_: unknown, wrapper: Wrapper) => {
           const outcome = await runOne(task, wrapper)
           settle.get(id)!(outcome)
-          opts.onTask?.(outcome.report)
-          const r = outcome.report
+          opts.onTask?.(outcome.result)
+          const r = outcome.result
           if (r.status === 'skipped') wrapper.skip(`${task.id}: ${r.reason}`)
           else if (r.status === 'blocked' || r.status === 'cancelled') wrapper.skip(`${task.id}: ${r.status} (${r.reason})`)
           else if (r.status === 'failed') throw new Error(`${task.id}: ${r.error}`)
@@ -168,8 +155,8 @@ export async function execute(opts: ExecuteOptions): Promise<RunReport> {
     },
   )
   await list.run()
-  const reports: TaskReport[] = []
-  for (const id of graph.order) reports.push((await outcomes.get(id)!).report)
-  const cancelled = signal.aborted || reports.some(r => r.status === 'cancelled')
-  return { ok: reports.every(r => r.status === 'ran' || r.status === 'skipped'), cancelled, tasks: reports }
+  const tasks: TaskResult[] = []
+  for (const id of graph.order) tasks.push((await outcomes.get(id)!).result)
+  const interrupted = signal.aborted || tasks.some(r => r.status === 'cancelled')
+  return { ok: tasks.every(r => r.status === 'ran' || r.status === 'skipped'), cancelled: interrupted, tasks }
 }

@@ -1,10 +1,11 @@
 import { join } from 'node:path'
+import { cacheLayout } from '../layout/cache.ts'
 import { homeFor, type ResolvedConfig } from '../config/resolve.ts'
 import { loadSpecFile, displayPath, type LoadedSpec } from '../spec/load.ts'
 import { nodeName } from '../spec/names.ts'
 import type { Spec } from '../spec/schema.ts'
 import type { Diagnostic } from '../spec/diagnostic.ts'
-import type { GraphEnv, ResolvedSpec, TaskPlugin } from '../graph/plugin.ts'
+import type { AnyTaskPlugin, GraphEnv, ResolvedSpec } from '../graph/plugin.ts'
 import { compileGraph, type Graph } from '../graph/compile.ts'
 import { BUILTIN_PLUGINS } from '../graph/kinds/index.ts'
 import { Semaphore } from '../engine/semaphore.ts'
@@ -21,7 +22,7 @@ export interface Prepared {
   home: string
   env: GraphEnv
   graph: Graph
-  plugins: Map<string, TaskPlugin>
+  plugins: Map<string, AnyTaskPlugin>
   /** Refs that were resolved now because the spec does not pin them. */
   resolved: { where: string; label: string; ref: string; commit: string }[]
 }
@@ -44,7 +45,7 @@ export function unpinned(spec: Spec): { path: string; what: string }[] {
  */
 export async function prepare(o: { id: string; config: ResolvedConfig; frozen: boolean; signal: AbortSignal; onResolve?(line: string): void; onWait?(line: string): void }): Promise<Result<Prepared, PrepareProblem>> {
   const file = specFile(o.config, o.id)
-  const loaded = await loadSpecFile(file, { cacheDir: join(o.config.cacheRoot, 'specs') })
+  const loaded = await loadSpecFile(file, { cacheDir: cacheLayout(o.config.cacheRoot).specs })
   if (!loaded.ok) return err({ reason: 'spec', diagnostics: loaded.error })
   const spec = loaded.value.spec
   if (o.frozen) {

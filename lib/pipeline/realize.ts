@@ -1,13 +1,14 @@
-import { join, resolve } from 'node:path'
 import type { ResolvedConfig } from '../config/resolve.ts'
 import { claimHome, markComplete } from '../engine/home.ts'
 import { MarkerStore, type Marker } from '../engine/markers.ts'
-import type { ExecuteOptions, RendererChoice, RunReport } from '../engine/execute.ts'
+import type { ExecuteOptions, RendererChoice } from '../engine/execute.ts'
+import type { RunResult } from '../engine/results.ts'
+import type { ContextBase } from '../engine/task-context.ts'
 import type { TaskContext } from '../graph/plugin.ts'
+import { cacheLayout } from '../layout/cache.ts'
 import { err, ok, type Result } from '../result.ts'
 import type { Prepared } from './prepare.ts'
-import { plan } from './plan.ts'
-import { sha256 } from '../util/hash.ts'
+import { contextBase, plan } from './plan.ts'
 import { acquireLock, type Release } from '../util/lock.ts'
 
 export interface RealizeOptions {
@@ -28,10 +29,10 @@ export interface RealizeOptions {
  * Claims the home, prunes what left the spec, and runs the graph, holding the home's lock: a second realize of
  * the same home (another terminal, a watch, a pod sharing the volume) waits for the first, then finds it done.
  */
-export async function realize(o: RealizeOptions): Promise<Result<RunReport, string>> {
+export async function realize(o: RealizeOptions): Promise<Result<RunResult, string>> {
   let release: Release
   try {
-    release = await acquireLock(homeLockPath(o.config.cacheRoot, o.prepared.home), {
+    release = await acquireLock(cacheLayout(o.config.cacheRoot).homeLock(o.prepared.home), {
       signal: o.signal, waitingFor: `another realize of ${o.prepared.home}`, onWait: line => o.onNote?.(line),
     })
   } catch (e) {
@@ -41,22 +42,16 @@ export async function realize(o: RealizeOptions): Promise<Result<RunReport, stri
   try { return await realizeLocked(o) } finally { await release() }
 }
 
-/** In the cache, not the home: a home the tool has not claimed yet must stay as the user left it. */
-const homeLockPath = (cacheRoot: string, home: string): string =>
-  join(cacheRoot, 'locks', `home-${sha256(resolve(home)).slice(0, 16)}.lock`)
-
-async function realizeLocked(o: RealizeOptions): Promise<Result<RunReport, string>> {
+async function realizeLocked(o: RealizeOptions): Promise<Result<RunResult, string>> {
   const { prepared, config } = o
   const claimed = await claimHome(prepared.home, prepared.spec.id)
   if (!claimed.ok) return err(claimed.error)
   const markers = MarkerStore.forHome(prepared.home)
-  const base: Omit<TaskContext, 'deps' | 'log' | 'progress' | 'signal'> = {
-    spec: prepared.spec, env: prepared.env, config, secrets: o.secrets, force: o.force, processEnv: o.processEnv,
-  }
+  const base = contextBase(prepared, { config, secrets: o.secrets, force: o.force, processEnv: o.processEnv })
   const stored = await prune(prepared, markers, { ...base, signal: o.signal, log: line => o.onNote?.(line), progress: () => {} }, o.onNote)
-  // The common case, nothing to do, is decided by the same checks the executor makes, without
+  // The common case, nothing to do, is decided by the same rule the executor follows (decideFreshness), without
   // loading the executor and its renderer (a no-op realize should cost little more than starting).
-  const rows = await plan(prepared, config, o.signal, o.processEnv, stored)
+  const rows = await plan(prepared, base, o.signal, stored)
   if (rows.every(r => r.status === 'skip')) {
     const tasks = rows.map(r => ({ id: r.id, kind: r.kind, status: 'skipped' as const, reason: r.reason }))
     for (const t of tasks) o.onTask?.(t)
@@ -83,7 +78,8 @@ async function prune(prepared: Prepared, markers: MarkerStore, ctx: Omit<TaskCon
   for (const marker of await markers.all()) {
     if (prepared.graph.tasks.has(marker.id)) { kept.set(marker.id, marker); continue }
     const plugin = prepared.plugins.get(marker.record.kind)
-    const note = plugin?.prune ? await plugin.prune(marker.id, marker.outputs, ctx) : undefined
+    const outputs = plugin?.parseOutputs ? plugin.parseOutputs(marker.outputs) : marker.outputs
+    const note = plugin?.prune && outputs !== undefined ? await plugin.prune({ id: marker.id, outputs }, ctx) : undefined
     if (note) onNote?.(note)
     await markers.remove(marker.id)
   }
