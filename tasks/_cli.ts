@@ -4,6 +4,7 @@ import { isIP } from 'node:net'
 import { dirname, resolve as resolvePath } from 'node:path'
 import { resolveConfig, type ConfigFlags, type ResolvedConfig } from '../lib/config/resolve.ts'
 import { renderDiagnostic, type Diagnostic } from '../lib/spec/diagnostic.ts'
+import { errorsDocument } from '../lib/report/run-document.ts'
 
 /** Exit codes of the contract. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const
@@ -128,7 +129,7 @@ export function checkedVersionId(id: string, flag = ''): string {
 /** Prints diagnostics, one line each, and returns exit code 2. */
 export function reportDiagnostics(io: Io, diagnostics: Diagnostic[], json: boolean, extra: Record<string, unknown> = {}): number {
   for (const d of diagnostics) io.err(renderDiagnostic(d))
-  if (json) printJson(io, { ok: false, ...extra, errors: diagnostics.map(renderDiagnostic) })
+  if (json) printJson(io, errorsDocument(diagnostics.map(renderDiagnostic), extra))
   return EXIT.usage
 }
 
@@ -160,7 +161,7 @@ export function listenArg(args: ParsedArgs): string | undefined {
 export function refuse(io: Io, json: boolean, reasons: string | string[], extra: Record<string, unknown> = {}): number {
   const errors = typeof reasons === 'string' ? [reasons] : reasons
   for (const e of errors) io.err(e)
-  if (json) printJson(io, { ok: false, ...extra, errors })
+  if (json) printJson(io, errorsDocument(errors, extra))
   return EXIT.usage
 }
 

@@ -4,6 +4,7 @@
  */
 import { setMaxListeners } from 'node:events'
 import { EXIT, COMMON_HELP, LOCATION_HELP, UsageError, parseCommandArgs, printJson, type Command, type Io } from './_cli.ts'
+import { errorsDocument } from '../lib/report/run-document.ts'
 
 const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   create: () => import('./create.ts'),
@@ -83,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
     const problem = name.startsWith('-') ? `a command comes first, before "${name}"` : `unknown command "${name}"`
     io.err(`comfy-vc: ${problem}\n\n${mainHelp()}`)
     // --json promises one document on stdout, even when the command is not known.
-    if (argv.includes('--json')) printJson(io, { ok: false, errors: [problem] })
+    if (argv.includes('--json')) printJson(io, errorsDocument([problem]))
     return EXIT.usage
   }
   const cmd = (await load()).default
@@ -99,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
     // --json promises one document on stdout, a failure included.
     const document = (message: string) => {
       if (cmd.errorDocument) printJson(io, cmd.errorDocument(message, []))
-      else if (rest.slice(0, rest.indexOf('--') >>> 0).includes('--json')) printJson(io, { ok: false, errors: [message] })
+      else if (rest.slice(0, rest.indexOf('--') >>> 0).includes('--json')) printJson(io, errorsDocument([message]))
     }
     if (e instanceof UsageError) {
       io.err(`comfy-vc ${name}: ${e.message}\nRun \`npx tsx tasks ${name} --help\` for usage.`)

@@ -1,6 +1,7 @@
 import { loadSpecFile, displayPath } from '../lib/spec/load.ts'
 import { unpinned, specFile } from '../lib/pipeline/prepare.ts'
 import { validateSpec } from '../lib/pipeline/validate.ts'
+import { pinCheckDocument, validateDocument, validateSummary } from '../lib/report/validate-document.ts'
 import { bool, configFor, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
 
 const command: Command = {
@@ -35,19 +36,15 @@ that cannot be reached at all, exit 1.
       const missing = unpinned(loaded.value.spec)
       for (const m of missing) io.err(`${file}: ${m.path}: ${m.what}`)
       io.err(missing.length ? `${missing.length} thing(s) unpinned; run \`validate ${id}\` to pin them` : `${file}: valid and fully pinned`)
-      if (json) printJson(io, { ok: missing.length === 0, version: id, unpinned: missing })
+      if (json) printJson(io, pinCheckDocument(id, missing))
       return missing.length ? EXIT.failed : EXIT.ok
     }
     const r = await validateSpec({ loaded: loaded.value, config, update: bool(args, 'update'), signal: io.signal, env: io.env, onWait: line => io.err(line) })
     if (r.diagnostics.length) return reportDiagnostics(io, r.diagnostics, json, { version: id })
-    for (const p of r.pinned) io.err(`pinned ${p.what}: ${p.path} = ${p.value}${p.from ? ` (from ${p.from})` : ''}`)
-    for (const u of r.unpinned) io.err(`not pinned: ${u.what}${u.problem ? `: ${u.problem}` : ''}`)
-    for (const n of r.notes) io.err(`note: ${n}`)
-    for (const f of r.failures) io.err(`error: ${f}`)
-    io.err(`${file}: ${r.written ? 'pins written' : 'nothing to change'}; lock ${r.lockPath ? displayPath(r.lockPath) : '-'}`)
-    const ok = r.failures.length === 0
-    if (json) printJson(io, { ok, version: id, file: loaded.value.file, written: r.written, lock: r.lockPath ?? null, pinned: r.pinned, unpinned: r.unpinned, notes: r.notes, errors: r.failures })
-    return io.signal.aborted ? EXIT.interrupted : ok ? EXIT.ok : EXIT.failed
+    for (const line of validateSummary(r, { file, lock: r.lockPath ? displayPath(r.lockPath) : '-' })) io.err(line)
+    const doc = validateDocument({ version: id, file: loaded.value.file }, r)
+    if (json) printJson(io, doc)
+    return io.signal.aborted ? EXIT.interrupted : doc.ok ? EXIT.ok : EXIT.failed
   },
 }
 export default command

@@ -7,12 +7,13 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { compileGraph } from '../lib/graph/compile.ts'
 import { execute, type ExecuteOptions } from '../lib/engine/execute.ts'
+import { planGraph } from '../lib/engine/plan.ts'
 import { MarkerStore } from '../lib/engine/markers.ts'
 import { TaskFailure, type GraphEnv, type ResolvedSpec, type TaskDef, type TaskPlugin } from '../lib/graph/plugin.ts'
 import { SpecSchema } from '../lib/spec/schema.ts'
 
 /** A graph of fake tasks: `edges` maps a task id to its dependencies; behaviour per id. */
-interface Fake { deps: string[]; fail?: boolean; ms?: number; resource?: 'git' | 'cpu' | 'network' }
+interface Fake { deps: string[]; fail?: boolean; ms?: number; resource?: 'git' | 'cpu' | 'network'; onStart?(): void; until?: Promise<void> }
 
 function fakeWorld(tasks: Record<string, Fake>) {
   const runs: string[] = []
@@ -26,9 +27,13 @@ function fakeWorld(tasks: Record<string, Fake>) {
       active++; maxActive = Math.max(maxActive, active)
       try {
         runs.push(task.id)
+        const fake = tasks[task.id]!
         await new Promise((resolve, reject) => {
-          const t = setTimeout(resolve, tasks[task.id]!.ms ?? 5)
+          // A task ends when its gate opens (or after `ms`), or fails when the run is aborted.
+          const t = fake.until ? undefined : setTimeout(resolve, fake.ms ?? 5)
+          void fake.until?.then(resolve)
           ctx.signal.addEventListener('abort', () => { clearTimeout(t); reject(new Error('aborted')) }, { once: true })
+          fake.onStart?.()
         })
         if (tasks[task.id]!.fail) throw new TaskFailure(`${task.id} broke`, ['detail line'])
         standing.add(task.id)
@@ -40,7 +45,7 @@ function fakeWorld(tasks: Record<string, Fake>) {
   const env: GraphEnv = { home: '/h', cacheRoot: '/c', modelsDir: '/m', installer: 'auto', linkMode: 'symlink' }
   const g = compileGraph(spec, env, [plugin])
   if (!g.ok) throw new Error(g.error.join())
-  return { graph: g.value, plugin, runs, standing, maxActive: () => maxActive, spec, env }
+  return { graph: g.value, plugin, runs, standing, active: () => active, maxActive: () => maxActive, spec, env }
 }
 
 const sink = new Writable({ write(_c, _e, cb) { cb() } }) as unknown as NodeJS.WriteStream
@@ -119,17 +124,22 @@ E('with one slot, tasks waiting on dependencies hold none (no deadlock in revers
 })
 
 E('independent tasks run concurrently up to the resource limit', async () => {
+  // The tasks end only once three run at the same time: a limit that let fewer in would never end, one that let
+  // more in shows in maxActive. No clock decides it.
+  let open!: () => void
+  const gate = new Promise<void>(resolve => { open = resolve })
   const tasks: Record<string, Fake> = {}
-  for (let i = 0; i < 6; i++) tasks[`t${i}`] = { deps: [], ms: 40 }
+  for (let i = 0; i < 6; i++) tasks[`t${i}`] = { deps: [], until: gate }
   const w = fakeWorld(tasks)
+  for (const t of Object.values(tasks)) t.onStart = () => { if (w.active() === 3) open() }
   await run(w, new MarkerStore(join(dir, 'markers')), { limits: { git: 4, network: 4, cpu: 3, total: Infinity } })
   assert.is(w.maxActive(), 3)
 })
 
 E('an abort cancels running and waiting tasks', async () => {
-  const w = fakeWorld({ slow: { deps: [], ms: 5_000 }, next: { deps: ['slow'] } })
   const ac = new AbortController()
-  setTimeout(() => ac.abort(), 50)
+  // Aborted once the slow task is running, whatever the machine's speed.
+  const w = fakeWorld({ slow: { deps: [], until: new Promise(() => {}), onStart: () => ac.abort() }, next: { deps: ['slow'] } })
   const r = await run(w, new MarkerStore(join(dir, 'markers')), { signal: ac.signal })
   assert.ok(r.cancelled)
   assert.equal(r.tasks.map(t => t.status), ['cancelled', 'cancelled'])
@@ -153,6 +163,86 @@ E('a marker keeps credentials out and stays JSON: tokens and signatures in a que
   assert.ok(read, 'the marker reads back (it would not if redaction had eaten a closing quote)')
   assert.equal(read!.outputs, { url: 'https://h.example/m.bin?token=****&hf_token=****&X-Amz-Signature=****&download=1' })
   assert.is(redact(`"${repo}"`), '"http://****@h.example/r.git"')
+})
+
+/**
+ * A chain a → b → c whose inputs, outputs and discovered inputs a test changes between runs, for holding plan's
+ * answers against the executor's on the same state.
+ */
+function chainWorld() {
+  const state = { inputs: { a: 1, b: 1, c: 1 } as Record<string, number>, standing: new Set<string>(), seen: 'x', discoverFails: false }
+  const plugin: TaskPlugin = {
+    kind: 'chain', resource: 'cpu',
+    tasks: () => [
+      { id: 'a', kind: 'chain', deps: [], inputs: { v: state.inputs.a! } },
+      { id: 'b', kind: 'chain', deps: ['a'], inputs: { v: state.inputs.b! } },
+      { id: 'c', kind: 'chain', deps: ['b'], inputs: { v: state.inputs.c! } },
+    ],
+    async discover(task) {
+      if (task.id !== 'c') return {}
+      if (state.discoverFails) throw new TaskFailure('requirements.txt cannot be read')
+      return { seen: state.seen }
+    },
+    outputsStand: async task => state.standing.has(task.id),
+    async run(task) { state.standing.add(task.id); return { outputs: { made: task.id } } },
+  }
+  const spec = SpecSchema.parse({ schema_version: 2, id: 'x', comfyui: { repo: 'https://h/x', commit: 'a'.repeat(40) } }) as ResolvedSpec
+  const env: GraphEnv = { home: '/h', cacheRoot: '/c', modelsDir: '/m', installer: 'auto', linkMode: 'symlink' }
+  const base = { spec, env, config: {} as never, secrets: [], force: false, processEnv: {} }
+  const graphNow = () => { const g = compileGraph(spec, env, [plugin]); if (!g.ok) throw new Error(g.error.join()); return g.value }
+  return {
+    state,
+    /** plan, then realize, on the state as it is: both answers, by task. */
+    async planThenRealize(markers: MarkerStore) {
+      const graph = graphNow()
+      const plugins = new Map([['chain', plugin]])
+      const signal = new AbortController().signal
+      const planned = await planGraph({ graph, plugins, markers: new Map((await markers.all()).map(m => [m.id, m])), base, signal })
+      const realized = await execute({ graph, plugins, markers, base, limits: { git: 1, network: 1, cpu: 1, total: Infinity }, signal, renderer: 'silent', stream: sink })
+      return graph.order.map(id => ({ id, plan: planned.find(r => r.id === id)!, realize: realized.tasks.find(t => t.id === id)! }))
+    },
+  }
+}
+
+/**
+ * Plan and realize agree: what plan skips, realize skips; what realize runs (or fails, or blocks), plan runs; a
+ * definite "run" (not "may run") is run by realize; and where plan could decide, it gives realize's reason.
+ */
+function assertAgree(rows: Awaited<ReturnType<ReturnType<typeof chainWorld>['planThenRealize']>>, expected: string) {
+  for (const { id, plan, realize } of rows) {
+    if (plan.status === 'skip') assert.is(realize.status, 'skipped', `${id}: plan skips it, realize ${realize.status} it (${realize.reason ?? realize.error})`)
+    else if (!plan.reason.startsWith('may run')) assert.ok(['ran', 'failed', 'blocked'].includes(realize.status), `${id}: plan runs it (${plan.reason}), realize ${realize.status}`)
+    if (realize.status !== 'skipped') assert.is(plan.status, 'run', `${id}: realize ${realize.status} it, plan skips it`)
+    if (realize.status === 'failed') assert.is(plan.reason, `would fail: its inputs cannot be read: ${realize.error}`)
+    else if (realize.reason && !/^(dependency .* will run|may run)/.test(plan.reason) && realize.status !== 'blocked') assert.is(plan.reason, realize.reason, id)
+  }
+  assert.is(rows.map(r => `${r.id}:${r.plan.status}/${r.realize.status}`).join(' '), expected)
+}
+
+E('plan and realize agree over the same states: fresh, changed input, changed dependency, output gone, discover failing', async () => {
+  const w = chainWorld()
+  const markers = new MarkerStore(join(dir, 'markers'))
+  assertAgree(await w.planThenRealize(markers), 'a:run/ran b:run/ran c:run/ran')
+  assertAgree(await w.planThenRealize(markers), 'a:skip/skipped b:skip/skipped c:skip/skipped')
+  w.state.inputs.b = 2 // an input of b: b runs, and c after it (its dependency's fingerprint changed)
+  const changed = await w.planThenRealize(markers)
+  assertAgree(changed, 'a:skip/skipped b:run/ran c:run/ran')
+  assert.is(changed[1]!.plan.reason, 'v changed (1 → 2)')
+  assert.is(changed[2]!.plan.reason, 'dependency b will run')
+  assert.is(changed[2]!.realize.reason, 'dependency b changed')
+  w.state.inputs.a = 2 // the first task: everything after it
+  assertAgree(await w.planThenRealize(markers), 'a:run/ran b:run/ran c:run/ran')
+  w.state.seen = 'y' // what c discovers
+  assertAgree(await w.planThenRealize(markers), 'a:skip/skipped b:skip/skipped c:run/ran')
+  w.state.standing.delete('c') // c's output gone: c alone runs again, with the same fingerprint
+  const gone = await w.planThenRealize(markers)
+  assertAgree(gone, 'a:skip/skipped b:skip/skipped c:run/ran')
+  assert.is(gone[2]!.realize.reason, 'its outputs are missing or changed')
+  w.state.standing.delete('b') // b's output gone: c may run, decided once b ran again (it is skipped: b's fingerprint is the same)
+  assertAgree(await w.planThenRealize(markers), 'a:skip/skipped b:run/ran c:run/skipped')
+  w.state.discoverFails = true // c cannot read its inputs: plan says it would fail, realize fails it
+  w.state.seen = 'z'
+  assertAgree(await w.planThenRealize(markers), 'a:skip/skipped b:skip/skipped c:run/failed')
 })
 
 E.run()
