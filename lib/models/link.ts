@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path'
 import { removeDeadTemps, tempSibling, writeFileAtomic } from '../util/atomic.ts'
 import { err, ok, type Result } from '../result.ts'
 import { guardedPath } from './safe-path.ts'
+import { homeLayout } from '../layout/home.ts'
 import { blobPath, blobSize, hashFile, moveIntoStore } from './store.ts'
 
 export type LinkMode = 'symlink' | 'hardlink' | 'copy'
@@ -68,7 +69,7 @@ export interface LinkOptions {
  * failed), so the tool never forgets a link it made, whatever happens to the task's marker.
  */
 export async function linkModels(o: LinkOptions): Promise<Result<LinkOutcome, LinkProblem[]>> {
-  const root = join(resolve(o.home), 'models')
+  const root = homeLayout(resolve(o.home)).models
   const storeRoot = join(resolve(o.modelsDir), 'sha256') + sep
   const out: LinkOutcome = { linked: [], unchanged: [], removed: [], adopted: [], left: [], records: [] }
   const problems: LinkProblem[] = []
@@ -256,7 +257,7 @@ const realpathOrUndefined = (p: string) => realpath(p).catch(() => undefined)
  * and mtime.
  */
 export async function linksStand(home: string, modelsDir: string, records: readonly LinkRecord[]): Promise<boolean> {
-  const root = join(resolve(home), 'models')
+  const root = homeLayout(resolve(home)).models
   // Side by side: this runs on every no-op realize, with one to three file system calls per model.
   const stands = await Promise.all(records.map(async rec => {
     const path = join(root, rec.path)
