@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { makeRepo, type FileMap } from '../../test/helpers/git-repos.ts'
-import { buildWheel } from '../../test/helpers/wheels.ts'
+import { makeRepo, type FileMap } from '../test/helpers/git-repos.ts'
+import { buildWheel } from '../test/helpers/wheels.ts'
 
 export const STANDIN_DIR = fileURLToPath(new URL('./comfyui', import.meta.url))
 
