@@ -12,6 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { quote } from 'zx'
 import { makeRepo } from '../test/helpers/git-repos.ts'
 import { cleanEnv, ROOT } from '../test/helpers/cli.ts'
 import { compileGraph } from '../lib/graph/compile.ts'
@@ -113,10 +114,15 @@ export async function benchFreshHome(): Promise<BenchResult> {
       if (!r.ok) throw new Error(JSON.stringify(r.tasks.filter(t => t.status !== 'ran')))
     }
     await realizeInto(join(w.dir, 'warmup'))   // fills the mirrors
+    // The baseline is one bash script timed as one process: a shared clone and a detached checkout per repository
+    // into the home given as $1. zx's quote writes the mirror paths and commits into it as shell words; the script
+    // is spawned directly, not through zx's $, which would start a bash of its own in front of it.
+    const clone = (url: string, dest: string, commit: string) =>
+      `git clone -q --shared --no-checkout ${quote(mirrorDir(config.value.cacheRoot, url))} ${dest} && git -C ${dest} checkout -q --detach ${quote(commit)}`
     const script = [
       'set -e',
-      `git clone -q --shared --no-checkout "${mirrorDir(config.value.cacheRoot, w.core.url)}" "$1" && git -C "$1" checkout -q --detach ${w.core.commits[0]}`,
-      ...w.nodes.map((n, i) => `git clone -q --shared --no-checkout "${mirrorDir(config.value.cacheRoot, n.url)}" "$1/custom_nodes/Node${i}" && git -C "$1/custom_nodes/Node${i}" checkout -q --detach ${n.commits[0]}`),
+      clone(w.core.url, '"$1"', w.core.commits[0]!),
+      ...w.nodes.map((n, i) => clone(n.url, `"$1/custom_nodes/Node${i}"`, n.commits[0]!)),
     ].join('\n')
     const scriptFile = join(w.dir, 'by-hand.sh')
     await writeFile(scriptFile, script)

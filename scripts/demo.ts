@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { buildDemoWorld, DEMO_WORKFLOW } from './demo-world/build.ts'
+import { buildDemoWorld, DEMO_WORKFLOW } from '../stand-ins/demo-world.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)))
 const DEMO = join(ROOT, '.demo')

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { makeWorld, ROOT, type World } from './helpers/cli.ts'
 import { makeStandinHome, startStandin, txt2imgWorkflow } from './helpers/comfy-standin.ts'
-import { buildDemoWorld, DEMO_WORKFLOW } from '../scripts/demo-world/build.ts'
+import { buildDemoWorld, DEMO_WORKFLOW } from '../stand-ins/demo-world.ts'
 import { follow, killLeftovers } from './helpers/follow.ts'
 
 /**

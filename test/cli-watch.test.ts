@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, type TestRepo } from './helpers/git-repos.ts'
-import { buildDemoWorld, type DemoWorld } from '../scripts/demo-world/build.ts'
+import { buildDemoWorld, type DemoWorld } from '../stand-ins/demo-world.ts'
 import { follow, killLeftovers } from './helpers/follow.ts'
 
 /**

@@ -5,7 +5,7 @@ import { launchComfy, type ComfyServer } from '../../lib/comfy/launch.ts'
 import type { ApiWorkflow } from '../../lib/comfy/job-input.ts'
 
 /** The stand-in core in this repository (what the demo commits as its "ComfyUI"). */
-export const STANDIN_SOURCE = fileURLToPath(new URL('../../scripts/demo-world/comfyui', import.meta.url))
+export const STANDIN_SOURCE = fileURLToPath(new URL('../../stand-ins/comfyui', import.meta.url))
 
 export interface StandinHomeOptions {
   /** Writes models/checkpoints/demo.safetensors; default true. */

@@ -2,14 +2,16 @@
  * Builds the offline demo world: a ComfyUI core repository (the stand-in in ./comfyui), two custom
  * node repositories with Python requirements, a folder of wheels they resolve from, and two model
  * files. Everything is made with real git and real wheels, under one folder; building twice gives
- * the same commits, so specs pinned against it stay valid.
+ * the same commits, so specs pinned against it stay valid. `npm run demo` (scripts/demo.ts) and the
+ * CLI tests that run the demo version (test/cli-runtime.test.ts, test/cli-watch.test.ts) use it.
  */
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { makeRepo, type FileMap } from '../../test/helpers/git-repos.ts'
-import { buildWheel } from '../../test/helpers/wheels.ts'
+import { $ } from 'zx'
+import { testGitEnv } from '../test/helpers/git-repos.ts'
+import { buildWheel } from '../test/helpers/wheels.ts'
 
 export const STANDIN_DIR = fileURLToPath(new URL('./comfyui', import.meta.url))
 
@@ -21,9 +23,12 @@ export interface DemoWorld {
   models: { path: string; url: string; sha256: string; size: number }[]
 }
 
-/** Every file of the stand-in core, as a file map for a commit. */
-function standinFiles(): FileMap {
-  const files: FileMap = {}
+/** A file tree: content by path. */
+type Files = Record<string, string>
+
+/** Every file of the stand-in core, as a file tree for a commit. */
+function standinFiles(): Files {
+  const files: Files = {}
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
       if (name === '__pycache__') continue
@@ -88,6 +93,29 @@ class DemoPalette:
 NODE_CLASS_MAPPINGS = {'DemoPalette': DemoPalette}
 `
 
+/**
+ * A git repository `root/name` with `files` as its one commit on `branch`, served as a `file://` URL.
+ * Identity, date and message are fixed (those of test/helpers/git-repos.ts's first commit), so the
+ * sha is the same on every build.
+ */
+async function commitRepo(root: string, name: string, files: Files, branch: string): Promise<{ url: string; commit: string }> {
+  const dir = join(root, name)
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true })
+    writeFileSync(join(dir, path), content)
+  }
+  const date = '@1700000000 +0000'
+  const git = $({ cwd: dir, env: testGitEnv({ GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date }), quiet: true })
+  // uploadpack.allow*SHA1InWant: a fetch may ask for a pinned commit by its sha.
+  await git`
+    git init --quiet --initial-branch ${branch}
+    git config uploadpack.allowAnySHA1InWant true
+    git config uploadpack.allowReachableSHA1InWant true
+    git add --all
+    git commit --quiet -m ${'commit 1'}`
+  return { url: pathToFileURL(dir).href, commit: (await git`git rev-parse HEAD`).stdout.trim() }
+}
+
 /** Deterministic bytes standing in for model weights. */
 function modelBytes(seed: string, size: number): Buffer {
   const out = Buffer.alloc(size)
@@ -108,16 +136,16 @@ export async function buildDemoWorld(root: string): Promise<DemoWorld> {
   }
   mkdirSync(root, { recursive: true })
   const repos = join(root, 'repos')
-  const core = await makeRepo(repos, 'ComfyUI', [standinFiles()], { branch: 'master' })
-  const greeting = await makeRepo(repos, 'ComfyUI-DemoGreeting', [{
+  const core = await commitRepo(repos, 'ComfyUI', standinFiles(), 'master')
+  const greeting = await commitRepo(repos, 'ComfyUI-DemoGreeting', {
     '__init__.py': GREETING_NODE,
     'requirements.txt': '# the demo wheel folder has it\ndemo-greeting-lib>=1.0\n',
-  }], { branch: 'main' })
-  const palette = await makeRepo(repos, 'ComfyUI-DemoPalette', [{
+  }, 'main')
+  const palette = await commitRepo(repos, 'ComfyUI-DemoPalette', {
     '__init__.py': PALETTE_NODE,
     'requirements.txt': 'demo-palette==1.2.0\n',
     'install.py': "import pathlib\npathlib.Path(__file__).with_name('installed.txt').write_text('ok\\n')\nprint('demo palette installed')\n",
-  }], { branch: 'main' })
+  }, 'main')
 
   const wheels = join(root, 'wheels')
   buildWheel(wheels, { name: 'demo-greeting-lib', version: '1.0.0', files: { 'demo_greeting_lib/__init__.py': "__version__ = '1.0.0'\n\ndef greet(name):\n    return f'Hello, {name}, from the demo node!'\n" } })
@@ -138,10 +166,10 @@ export async function buildDemoWorld(root: string): Promise<DemoWorld> {
 
   const world: DemoWorld = {
     root,
-    core: { url: core.url, commit: core.commits[0]! },
+    core,
     nodes: [
-      { name: 'ComfyUI-DemoGreeting', url: greeting.url, commit: greeting.commits[0]!, installScript: false },
-      { name: 'ComfyUI-DemoPalette', url: palette.url, commit: palette.commits[0]!, installScript: true },
+      { name: 'ComfyUI-DemoGreeting', url: greeting.url, commit: greeting.commit, installScript: false },
+      { name: 'ComfyUI-DemoPalette', url: palette.url, commit: palette.commit, installScript: true },
     ],
     wheels,
     models,
