@@ -1,6 +1,6 @@
 import { rm, stat } from 'node:fs/promises'
 import type { Dispatcher } from 'undici'
-import type { AuthRule } from '../config/schema.ts'
+import type { AuthRule } from '../fetch/auth-rule.ts'
 import { acquireLock } from '../util/lock.ts'
 import { err, ok, type Result } from '../result.ts'
 import { download } from '../fetch/download.ts'
