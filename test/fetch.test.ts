@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { AuthRule } from '../lib/config/schema.ts'
+import type { AuthRule } from '../lib/fetch/auth-rule.ts'
 import { credentialFor } from '../lib/fetch/auth.ts'
 import { download, type DownloadOptions } from '../lib/fetch/download.ts'
 import { headMetadata } from '../lib/fetch/head.ts'
-import { createLimit } from '../lib/fetch/limit.ts'
 import { formatProgress, type Progress } from '../lib/fetch/progress.ts'
 import { urlKey } from '../lib/fetch/url-key.ts'
+import { Limit } from '../lib/util/limit.ts'
 import { startServer, type TestServer } from './helpers/http-server.ts'
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
@@ -438,10 +438,26 @@ F('a limit bounds concurrent downloads', async ctx => {
       setTimeout(() => { active--; res.end(body) }, 40)
     } },
   })
-  const limit = createLimit(2)
+  const limit = new Limit(2)
   const all = await Promise.all([0, 1, 2, 3, 4].map(i => download(opts(ctx, `${s.url}/m?i=${i}`, { limit, partialPath: join(ctx.dir, `l${i}`) }))))
   assert.ok(all.every(r => r.ok))
   assert.is(peak, 2)
+})
+
+F('a download waiting for a slot is cancelled by its signal without a request', async ctx => {
+  const s = await serve(ctx, { '/m': { body: randomBytes(1000) } })
+  const limit = new Limit(1)
+  const held = await limit.acquire()
+  const ac = new AbortController()
+  const waiting = download(opts(ctx, `${s.url}/m`, { limit, signal: ac.signal, name: 'checkpoints/m.safetensors' }))
+  ac.abort()
+  const r = await waiting
+  assert.is(!r.ok && r.error.reason, 'cancelled')
+  assert.is(!r.ok && r.error.message, 'checkpoints/m.safetensors: download cancelled before it started')
+  assert.is(s.requests.length, 0)
+  held()
+  // The cancelled download gave no slot away: the next one gets in at once.
+  assert.ok((await download(opts(ctx, `${s.url}/m`, { limit }))).ok)
 })
 
 F('formatProgress', () => {

@@ -1,7 +1,8 @@
 import { z } from 'zod'
+import type { AuthRule } from '../fetch/auth-rule.ts'
 import type { TaskPlugin } from '../graph/plugin.ts'
 
-/** A credential and the only hosts it may be sent to. */
+/** A credential and the only hosts it may be sent to: {@link AuthRule} as the user writes it. */
 export const AuthRuleSchema = z.strictObject({
   /** Host name, e.g. "huggingface.co". */
   host: z.string().min(1).regex(/^[a-z0-9.-]+$/i, { error: 'host must be a bare host name such as "huggingface.co"' }),
@@ -12,9 +13,9 @@ export const AuthRuleSchema = z.strictObject({
   /** Sent as `Authorization: Bearer <token>` unless another header is named. */
   header: z.string().min(1).default('authorization'),
 })
-export type AuthRule = z.output<typeof AuthRuleSchema>
-
-export { DEFAULT_AUTH } from './defaults.ts'
+// The schema gives exactly the fetch adapter's AuthRule: a field added to one and not the other fails the typecheck.
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
+const authRuleMatches: Same<z.output<typeof AuthRuleSchema>, AuthRule> = true
 
 const positive = z.number().int().positive()
 

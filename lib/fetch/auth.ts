@@ -1,4 +1,4 @@
-import type { AuthRule } from '../config/schema.ts'
+import type { AuthRule } from './auth-rule.ts'
 
 /** A header to send with one request, and the variable it came from (for messages; never the value). */
 export interface Credential {

@@ -4,13 +4,13 @@ import { dirname } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Dispatcher } from 'undici'
-import type { AuthRule } from '../config/schema.ts'
+import type { AuthRule } from './auth-rule.ts'
+import type { Limit, Release } from '../util/limit.ts'
 import { acquireLock } from '../util/lock.ts'
 import { err, ok, type Result } from '../result.ts'
 import { secretsFor } from './auth.ts'
 import { HashingFileSink, openForSink, type HashState } from './hashing-sink.ts'
 import { shownUrl } from './http-request.ts'
-import type { Limit } from './limit.ts'
 import { discardPartial, fileSize, hashPrefix, readPartialMeta, writePartialMeta } from './partial.ts'
 import { isRetryable, problemFromError, type DownloadProblem } from './problems.ts'
 import { createProgressMeter, formatBytes, type Progress } from './progress.ts'
@@ -41,7 +41,7 @@ export interface DownloadOptions {
   retries?: number
   /** The first pause between attempts (default 1000 ms), doubled each time, at most 30 s. */
   retryDelayMs?: number
-  /** Bounds how many downloads run at once (see createLimit). */
+  /** Bounds how many downloads run at once; a download waiting for a slot is cancelled through `signal` too. */
   limit?: Limit | undefined
   dispatcher?: Dispatcher | undefined
 }
@@ -83,7 +83,15 @@ export async function download(o: DownloadOptions): Promise<Result<Downloaded, D
     }
     try { return await downloadLocked(o) } finally { await release() }
   }
-  return o.limit ? o.limit(work) : work()
+  if (!o.limit) return work()
+  let slot: Release
+  try {
+    slot = await o.limit.acquire(o.signal)
+  } catch {
+    // The wait for a slot rejects only when `signal` aborts it.
+    return err({ reason: 'cancelled', message: `${o.name ?? shownUrl(o.url)}: download cancelled before it started` })
+  }
+  try { return await work() } finally { slot() }
 }
 
 async function downloadLocked(o: DownloadOptions): Promise<Result<Downloaded, DownloadProblem>> {

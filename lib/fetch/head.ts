@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici'
-import type { AuthRule } from '../config/schema.ts'
+import type { AuthRule } from './auth-rule.ts'
 import { err, ok, type Result } from '../result.ts'
 import { header, requestFollowingRedirects, shownUrl, statusProblem } from './http-request.ts'
 import type { DownloadProblem } from './problems.ts'

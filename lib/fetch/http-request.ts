@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import type { AuthRule } from '../config/schema.ts'
+import type { AuthRule } from './auth-rule.ts'
 import { redact } from '../util/redact.ts'
 import { err, ok, type Result } from '../result.ts'
 import { sharedAgent } from './agent.ts'

@@ -1,5 +1,5 @@
 import type { Spec } from '../spec/schema.ts'
-import type { AuthRule } from '../config/schema.ts'
+import type { AuthRule } from '../fetch/auth-rule.ts'
 
 /** What a task mostly waits on; each has its own concurrency limit. */
 export type Resource = 'git' | 'network' | 'cpu' | 'none'

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Dispatcher } from 'undici'
-import type { AuthRule } from '../config/schema.ts'
+import type { AuthRule } from '../fetch/auth-rule.ts'
 import { err, ok, type Result } from '../result.ts'
 import { headFailure, headMetadata } from '../fetch/head.ts'
 import { lookupUrl } from './store.ts'

@@ -8,7 +8,7 @@ import type { Diagnostic } from '../spec/diagnostic.ts'
 import type { AnyTaskPlugin, GraphEnv, ResolvedSpec } from '../graph/plugin.ts'
 import { compileGraph, type Graph } from '../graph/compile.ts'
 import { BUILTIN_PLUGINS } from '../graph/kinds/index.ts'
-import { Semaphore } from '../engine/semaphore.ts'
+import { Limit } from '../util/limit.ts'
 import { err, ok, type Result } from '../result.ts'
 
 /** Why a version could not be prepared; `usage` problems exit 2, the others 1. */
@@ -70,7 +70,7 @@ export async function prepare(o: { id: string; config: ResolvedConfig; frozen: b
   }
   const coreCommit = spec.comfyui.commit ?? await resolveOne('comfyui', 'ComfyUI core', spec.comfyui.repo, spec.comfyui.ref)
   if (typeof coreCommit !== 'string') return err(coreCommit)
-  const gate = new Semaphore(o.config.concurrency.git)
+  const gate = new Limit(o.config.concurrency.git)
   const commits = await Promise.all(spec.custom_nodes.map(async (n, i) => {
     if (n.commit) return n.commit
     const release = await gate.acquire(o.signal)

@@ -3,7 +3,7 @@ import { writeFileAtomic } from '../util/atomic.ts'
 import type { ResolvedConfig } from '../config/resolve.ts'
 import { resolveRef } from '../git/resolve-ref.ts'
 import { pinFromMetadata } from '../models/pin.ts'
-import { Semaphore } from '../engine/semaphore.ts'
+import { Limit } from '../util/limit.ts'
 import { applyPins, type Pins } from '../spec/rewrite.ts'
 import type { LoadedSpec } from '../spec/load.ts'
 import { parseSpecText } from '../spec/parse-spec.ts'
@@ -40,7 +40,7 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
   const { spec, file } = o.loaded
   const result: ValidateResult = { pinned: [], unpinned: [], diagnostics: [], failures: [], notes: [], written: false }
   const pins: Pins = { nodes: [], models: [] }
-  const gate = new Semaphore(o.config.concurrency.git)
+  const gate = new Limit(o.config.concurrency.git)
 
   const repos = [
     { path: 'comfyui', label: 'ComfyUI core', repo: spec.comfyui.repo, ref: spec.comfyui.ref, commit: spec.comfyui.commit, index: -1 },
@@ -65,7 +65,7 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     } finally { release() }
   }))
 
-  const net = new Semaphore(o.config.concurrency.network)
+  const net = new Limit(o.config.concurrency.network)
   const FROM = { store: 'the model store', host: 'the host', file: 'the file', none: '' } as const
   await Promise.all(spec.models.map(async (m, i) => {
     if (m.sha256 && m.size !== undefined && !o.update) return

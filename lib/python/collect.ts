@@ -1,8 +1,9 @@
-import type { PythonRules } from '../spec/schema.ts'
 import { redact } from '../util/redact.ts'
+import type { CollectRules } from './collect-rules.ts'
 import { downgradeReason } from './downgrade.ts'
 
 export { downgradeInputs } from './downgrade.ts'
+export type { CollectRules } from './collect-rules.ts'
 import { normalizeName } from './pep440.ts'
 import { decodeRequirements, logicalLines } from './read-requirements.ts'
 import { formatWithoutExtras, parseRequirement, type Requirement } from './requirement.ts'
@@ -21,8 +22,6 @@ export interface NodeRequirements {
   /** A disabled node's requirements are not collected. */
   enabled?: boolean
 }
-
-export type CollectRules = Partial<Pick<PythonRules, 'requirements' | 'constraints' | 'overrides' | 'blacklist' | 'downgrade_blacklist'>>
 
 export interface CollectInput {
   nodes: NodeRequirements[]

@@ -1,5 +1,5 @@
 import { compareVersions, normalizeName, parseVersion, withoutLocal, type Version } from './pep440.ts'
-import type { CollectRules } from './collect.ts'
+import type { CollectRules } from './collect-rules.ts'
 import type { Clause, Requirement } from './requirement.ts'
 
 /**

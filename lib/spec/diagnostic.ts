@@ -1,3 +1,5 @@
+import { isAbsolute, relative } from 'node:path'
+
 /** One problem with an input file, located by JSON path (and line when known). */
 export interface Diagnostic {
   /** The file as the user should see it (relative to the working directory when inside it). */
@@ -7,6 +9,12 @@ export interface Diagnostic {
   message: string
   line?: number
   column?: number
+}
+
+/** A file as a diagnostic shows it: relative to the working directory when inside it, else as given. */
+export const displayPath = (file: string): string => {
+  const rel = relative(process.cwd(), file)
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -1,24 +1,17 @@
 import { lstat, mkdir, readFile, stat } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
-import { basename, join, relative, isAbsolute } from 'node:path'
+import { basename, join } from 'node:path'
 import type { Spec } from './schema.ts'
-import type { Diagnostic } from './diagnostic.ts'
+import { displayPath, type Diagnostic } from './diagnostic.ts'
+import type { LoadedSpec } from './parse-spec.ts'
 import { err, ok, type Result } from '../result.ts'
 import { sha256 } from '../util/hash.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
 import { redact } from '../util/redact.ts'
 
-/** A spec as loaded: the validated value, plus the text it came from (for rewriting it in place). */
-export interface LoadedSpec {
-  spec: Spec
-  file: string
-  text: string
-}
-
-export const displayPath = (file: string): string => {
-  const rel = relative(process.cwd(), file)
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file
-}
+// Defined beside the code that makes them, so parse-spec.ts needs nothing from this file.
+export { displayPath } from './diagnostic.ts'
+export type { LoadedSpec } from './parse-spec.ts'
 
 /**
  * What decides whether a text is a valid spec: the validation code itself. Read from the source

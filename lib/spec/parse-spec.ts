@@ -1,12 +1,18 @@
 /** Spec validation proper (zod): loaded only when a spec's text is not known to be valid already. */
 import { parse, parseTree, findNodeAtLocation, printParseErrorCode, type ParseError, type Node } from 'jsonc-parser'
 import type { z } from 'zod'
-import { SpecSchema } from './schema.ts'
+import { SpecSchema, type Spec } from './schema.ts'
 import { nodeName } from './names.ts'
-import { displayPath, type LoadedSpec } from './load.ts'
-import { formatPath, type Diagnostic } from './diagnostic.ts'
+import { displayPath, formatPath, type Diagnostic } from './diagnostic.ts'
 import { err, ok, type Result } from '../result.ts'
 import { redact } from '../util/redact.ts'
+
+/** A spec as loaded: the validated value, plus the text it came from (for rewriting it in place). */
+export interface LoadedSpec {
+  spec: Spec
+  file: string
+  text: string
+}
 
 /** Validates spec text; `expectedId` is the file name without `.json`. */
 export function parseSpecText(text: string, file: string, expectedId: string): Result<LoadedSpec, Diagnostic[]> {
