@@ -7,7 +7,7 @@ import { decideFreshness, type DepState } from './freshness.ts'
 import type { MarkerStore } from './markers.ts'
 import type { RunResult, TaskResult, TaskStatus } from './results.ts'
 import { taskContext, type ContextBase } from './task-context.ts'
-import { Semaphore } from './semaphore.ts'
+import { Limit } from '../util/limit.ts'
 
 export type RendererChoice = 'default' | 'simple' | 'silent'
 
@@ -50,10 +50,10 @@ const PROGRESS_INTERVAL_MS = 200
  */
 export async function execute(opts: ExecuteOptions): Promise<RunResult> {
   const { graph, plugins, markers, signal } = opts
-  const total = new Semaphore(Number.isFinite(opts.limits.total) ? opts.limits.total : 1_000_000)
-  const perResource = {
-    git: new Semaphore(opts.limits.git), network: new Semaphore(opts.limits.network), cpu: new Semaphore(opts.limits.cpu),
-  }
+  // Slots are taken only once a task's dependencies are done, so a waiting task never holds one (the listr2
+  // deadlock in reference/libs.md).
+  const total = new Limit(opts.limits.total)
+  const perResource = { git: new Limit(opts.limits.git), network: new Limit(opts.limits.network), cpu: new Limit(opts.limits.cpu) }
   const outcomes = new Map<string, Promise<Outcome>>()
   const settle = new Map<string, (o: Outcome) => void>()
   for (const id of graph.order) outcomes.set(id, new Promise<Outcome>(resolve => settle.set(id, resolve)))
