@@ -127,8 +127,8 @@ export function checkedVersionId(id: string, flag = ''): string {
 
 /** Prints diagnostics, one line each, and returns exit code 2. */
 export function reportDiagnostics(io: Io, diagnostics: Diagnostic[], json: boolean, extra: Record<string, unknown> = {}): number {
-  for (const d of diagnostics) io.err(renderDiagnostic(d))
-  if (json) printJson(io, { ok: false, ...extra, errors: diagnostics.map(renderDiagnostic) })
+  for (const d of diagnostics) io.err(renderDiagnostic(d, io.cwd))
+  if (json) printJson(io, { ok: false, ...extra, errors: diagnostics.map(d => renderDiagnostic(d, io.cwd)) })
   return EXIT.usage
 }
 

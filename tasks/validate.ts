@@ -30,7 +30,7 @@ that cannot be reached at all, exit 1.
     if (Array.isArray(config)) return reportDiagnostics(io, config, json)
     const loaded = await loadSpecFile(specFile(config, id))
     if (!loaded.ok) return reportDiagnostics(io, loaded.error, json, { version: id })
-    const file = displayPath(loaded.value.file)
+    const file = displayPath(loaded.value.file, io.cwd)
     if (bool(args, 'check')) {
       const missing = unpinned(loaded.value.spec)
       for (const m of missing) io.err(`${file}: ${m.path}: ${m.what}`)
@@ -44,7 +44,7 @@ that cannot be reached at all, exit 1.
     for (const u of r.unpinned) io.err(`not pinned: ${u.what}${u.problem ? `: ${u.problem}` : ''}`)
     for (const n of r.notes) io.err(`note: ${n}`)
     for (const f of r.failures) io.err(`error: ${f}`)
-    io.err(`${file}: ${r.written ? 'pins written' : 'nothing to change'}; lock ${r.lockPath ? displayPath(r.lockPath) : '-'}`)
+    io.err(`${file}: ${r.written ? 'pins written' : 'nothing to change'}; lock ${r.lockPath ? displayPath(r.lockPath, io.cwd) : '-'}`)
     const ok = r.failures.length === 0
     if (json) printJson(io, { ok, version: id, file: loaded.value.file, written: r.written, lock: r.lockPath ?? null, pinned: r.pinned, unpinned: r.unpinned, notes: r.notes, errors: r.failures })
     return io.signal.aborted ? EXIT.interrupted : ok ? EXIT.ok : EXIT.failed

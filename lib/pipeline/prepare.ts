@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { homeFor, type ResolvedConfig } from '../config/resolve.ts'
-import { loadSpecFile, displayPath, type LoadedSpec } from '../spec/load.ts'
+import { loadSpecFile, type LoadedSpec } from '../spec/load.ts'
 import { nodeName } from '../spec/names.ts'
 import type { Spec } from '../spec/schema.ts'
 import type { Diagnostic } from '../spec/diagnostic.ts'
@@ -50,7 +50,7 @@ export async function prepare(o: { id: string; config: ResolvedConfig; frozen: b
   if (o.frozen) {
     const missing = unpinned(spec)
     if (missing.length) {
-      return err({ reason: 'spec', diagnostics: missing.map(m => ({ file: displayPath(file), path: m.path, message: `--frozen needs every repo and model pinned: ${m.what} (run \`validate ${o.id}\` to pin it)` })) })
+      return err({ reason: 'spec', diagnostics: missing.map(m => ({ file, path: m.path, message: `--frozen needs every repo and model pinned: ${m.what} (run \`validate ${o.id}\` to pin it)` })) })
     }
   }
   const resolved: Prepared['resolved'] = []
@@ -60,7 +60,7 @@ export async function prepare(o: { id: string; config: ResolvedConfig; frozen: b
     const r = await resolveRef({ cacheRoot: o.config.cacheRoot, url: repo, ref, offline: o.config.offline, refresh: false, signal: o.signal, onWait: o.onWait })
     if (!r.ok) {
       return r.error.reason === 'missing-ref'
-        ? { reason: 'spec', diagnostics: [{ file: displayPath(file), path: `${where}.ref`, message: `${label}: ${r.error.message}` }] }
+        ? { reason: 'spec', diagnostics: [{ file, path: `${where}.ref`, message: `${label}: ${r.error.message}` }] }
         : { reason: 'git', message: `${label}: ${r.error.message}` }
     }
     resolved.push({ where, label, ref: ref ?? 'HEAD', commit: r.value.commit })
@@ -84,7 +84,7 @@ export async function prepare(o: { id: string; config: ResolvedConfig; frozen: b
   const all = [...BUILTIN_PLUGINS, ...o.config.plugins]
   const graph = compileGraph(resolvedSpec, env, all)
   if (!graph.ok) {
-    return err({ reason: 'spec', diagnostics: graph.error.map(message => ({ file: o.config.configFile ? displayPath(o.config.configFile) : 'graph', path: 'plugins', message })) })
+    return err({ reason: 'spec', diagnostics: graph.error.map(message => ({ file: o.config.configFile ?? 'graph', path: 'plugins', message })) })
   }
   return ok({ loaded: loaded.value, spec: resolvedSpec, home, env, graph: graph.value, plugins: new Map(all.map(p => [p.kind, p])), resolved })
 }

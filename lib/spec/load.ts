@@ -1,6 +1,6 @@
 import { lstat, mkdir, readFile, stat } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
-import { basename, join, relative, isAbsolute } from 'node:path'
+import { basename, join } from 'node:path'
 import type { Spec } from './schema.ts'
 import type { Diagnostic } from './diagnostic.ts'
 import { err, ok, type Result } from '../result.ts'
@@ -15,10 +15,8 @@ export interface LoadedSpec {
   text: string
 }
 
-export const displayPath = (file: string): string => {
-  const rel = relative(process.cwd(), file)
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file
-}
+// Kept here too: the commands import it with loadSpecFile.
+export { displayPath } from './diagnostic.ts'
 
 /**
  * What decides whether a text is a valid spec: the validation code itself. Read from the source
@@ -35,7 +33,7 @@ const validator = (): string =>
  */
 export async function loadSpecFile(file: string, opts: { cacheDir?: string } = {}): Promise<Result<LoadedSpec, Diagnostic[]>> {
   let text: string
-  const problem = (message: string) => err([{ file: displayPath(file), path: '(root)', message }])
+  const problem = (message: string) => err([{ file, path: '(root)', message }])
   try {
     // Only a regular file: reading a FIFO would wait forever, a folder gives a cryptic EISDIR.
     const st = await stat(file)

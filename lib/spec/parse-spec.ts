@@ -3,14 +3,14 @@ import { parse, parseTree, findNodeAtLocation, printParseErrorCode, type ParseEr
 import type { z } from 'zod'
 import { SpecSchema } from './schema.ts'
 import { nodeName } from './names.ts'
-import { displayPath, type LoadedSpec } from './load.ts'
+import type { LoadedSpec } from './load.ts'
 import { formatPath, type Diagnostic } from './diagnostic.ts'
 import { err, ok, type Result } from '../result.ts'
 import { redact } from '../util/redact.ts'
 
 /** Validates spec text; `expectedId` is the file name without `.json`. */
 export function parseSpecText(text: string, file: string, expectedId: string): Result<LoadedSpec, Diagnostic[]> {
-  const shown = displayPath(file)
+  const shown = file
   try {
     return parseChecked(text, file, shown, expectedId)
   } catch (e) {
