@@ -42,7 +42,7 @@ export function unpinned(spec: Spec): { path: string; what: string }[] {
  * resolve unpinned refs through the mirrors, and compile the graph. `onWait` hears of a lasting wait
  * for a mirror's lock (another process fetching into it).
  */
-export async function prepare(o: { id: string; config: ResolvedConfig; frozen: boolean; signal: AbortSignal; onResolve?(line: string): void; onWait?(line: string): void }): Promise<Result<Prepared, PrepareProblem>> {
+export async function prepare(o: { id: string; config: ResolvedConfig; frozen: boolean; signal: AbortSignal; env: Readonly<Record<string, string | undefined>>; onResolve?(line: string): void; onWait?(line: string): void }): Promise<Result<Prepared, PrepareProblem>> {
   const file = specFile(o.config, o.id)
   const loaded = await loadSpecFile(file, { cacheDir: join(o.config.cacheRoot, 'specs') })
   if (!loaded.ok) return err({ reason: 'spec', diagnostics: loaded.error })
@@ -57,7 +57,7 @@ export async function prepare(o: { id: string; config: ResolvedConfig; frozen: b
   const resolveOne = async (where: string, label: string, repo: string, ref: string | undefined): Promise<string | PrepareProblem> => {
     // Loaded only here: a pinned spec starts no git, and should not load the git adapter either.
     const { resolveRef } = await import('../git/resolve-ref.ts')
-    const r = await resolveRef({ cacheRoot: o.config.cacheRoot, url: repo, ref, offline: o.config.offline, refresh: false, signal: o.signal, onWait: o.onWait })
+    const r = await resolveRef({ cacheRoot: o.config.cacheRoot, url: repo, ref, offline: o.config.offline, refresh: false, env: o.env, signal: o.signal, onWait: o.onWait })
     if (!r.ok) {
       return r.error.reason === 'missing-ref'
         ? { reason: 'spec', diagnostics: [{ file, path: `${where}.ref`, message: `${label}: ${r.error.message}` }] }

@@ -51,7 +51,7 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     if (r.commit && !r.ref) return
     const release = await gate.acquire(o.signal)
     try {
-      const res = await resolveRef({ cacheRoot: o.config.cacheRoot, url: r.repo, ref: r.ref, offline: o.config.offline, refresh: o.update || !r.commit, signal: o.signal, onWait: o.onWait })
+      const res = await resolveRef({ cacheRoot: o.config.cacheRoot, url: r.repo, ref: r.ref, offline: o.config.offline, refresh: o.update || !r.commit, env: o.env, signal: o.signal, onWait: o.onWait })
       if (!res.ok) {
         if (res.error.reason === 'missing-ref') result.diagnostics.push({ file, path: `${r.path}.ref`, message: `${r.label}: ${res.error.message}` })
         else result.failures.push(`${r.label}: ${res.error.message}`)
