@@ -13,6 +13,7 @@ import {
 } from '../lib/git/index.ts'
 import { addCommit, git, makeRepo, type FileMap, type TestRepo } from './helpers/git-repos.ts'
 import { lookupInFiles } from '../lib/git/resolve-ref.ts'
+import { progressText, withoutProgress } from '../lib/git/remote-git.ts'
 import { makeGitShim, type GitShim } from './helpers/git-shim.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -409,7 +410,8 @@ G('every git process gets the environment of its run, not the process\'s', async
   const config = join(dir, 'run-gitconfig')
   writeFileSync(config, `[url "${repo.url}"]\n\tinsteadOf = ${url}\n`)
   const shim = makeGitShim(dir, { recordEnv: 'COMFY_VC_TEST_RUN' })
-  const env = { ...shimmed(shim), GIT_CONFIG_GLOBAL: config, COMFY_VC_TEST_RUN: 'the-run' }
+  // EDITOR and PAGER as npm and shells set them: simple-git's guards refuse them unless told otherwise.
+  const env = { ...shimmed(shim), GIT_CONFIG_GLOBAL: config, COMFY_VC_TEST_RUN: 'the-run', EDITOR: 'vi', PAGER: 'less' }
   assert.is(process.env.COMFY_VC_TEST_RUN, undefined)
   assert.is.not(process.env.GIT_CONFIG_GLOBAL, config)
 
@@ -430,6 +432,21 @@ G('every git process gets the environment of its run, not the process\'s', async
   assert.equal(lines.filter(l => !l.startsWith('COMFY_VC_TEST_RUN=the-run ')), [], 'every git had the run\'s variables')
   const without = problem(await resolveRef({ cacheRoot: join(dir, 'c2'), url, ref: undefined, offline: false, refresh: false, env: ENV }))
   assert.is(without.reason, 'fetch-failed', 'the same call with the process\'s environment cannot resolve the URL')
+})
+
+G('a fetch tells its progress, one line at a time; a failure\'s message carries none of it', async () => {
+  const { repo, cacheRoot } = await world('progress', [{ 'a.txt': 'one\n' }, { 'b.txt': 'two\n' }, { 'c.txt': 'three\n' }])
+  const lines: string[] = []
+  value(await ensureCommit({ cacheRoot, url: repo.url, commit: repo.commits[2]!, offline: false, env: ENV, onProgress: l => lines.push(l) }))
+  assert.ok(lines.length > 0, 'progress was told')
+  for (const l of lines) assert.match(l, /^fetching: [a-z :]+ \d+% \(\d+\/\d+\)$/)
+  assert.is(progressText({ stage: 'receiving', progress: 45, processed: 120, total: 266 }), 'fetching: receiving objects 45% (120/266)')
+  const stderr = [
+    'remote: Enumerating objects: 5, done.', 'remote: Counting objects:  20% (1/5)\rremote: Counting objects: 100% (5/5), done.',
+    'remote: Total 5 (delta 0), reused 0 (delta 0), pack-reused 0', 'Receiving objects:  40% (2/5)\rReceiving objects: 100% (5/5), 1.20 KiB | 1.20 MiB/s, done.',
+    'From https://host/repo', ' * [new branch]      main       -> main', 'remote: Repository not found.', 'fatal: repository \'https://host/repo/\' not found', '',
+  ].join('\n')
+  assert.is(withoutProgress(stderr), 'remote: Repository not found.\nfatal: repository \'https://host/repo/\' not found\n')
 })
 
 G('readHead: files only; undefined for a non-checkout or a pending note', async () => {

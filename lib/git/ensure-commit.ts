@@ -14,6 +14,8 @@ export interface EnsureCommitOptions extends GitRun {
   offline: boolean
   /** Told when the wait for the mirror's lock lasts (another process fetching into it). */
   onWait?: ((line: string) => void) | undefined
+  /** A fetch's progress as it goes, one line at a time (`fetching: receiving objects 45% (120/266)`). */
+  onProgress?: ((text: string) => void) | undefined
 }
 
 export interface EnsuredCommit {
@@ -29,7 +31,7 @@ export interface EnsuredCommit {
  */
 export async function ensureCommit(opts: EnsureCommitOptions): Promise<Result<EnsuredCommit, GitProblem>> {
   const { cacheRoot, url, offline, signal, onWait } = opts
-  const run = { env: opts.env, signal }
+  const run = { env: opts.env, signal, onProgress: opts.onProgress }
   const commit = opts.commit.toLowerCase()
   const mirror = mirrorDir(cacheRoot, url)
   if (!FULL_SHA.test(commit)) throw new Error(`internal error: ensureCommit needs a full sha, got "${opts.commit}"`)

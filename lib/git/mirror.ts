@@ -1,5 +1,6 @@
 // Operations on a bare mirror shared by ensure-commit.ts and resolve-ref.ts. Mutations run under
 // the mirror's lock (withMirrorLock); reads do not need it (git updates refs and packs atomically).
+// What talks to the remote goes through runRemoteGit (simple-git, with progress); the rest through runGit.
 import { existsSync } from 'node:fs'
 import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
@@ -9,6 +10,7 @@ import { tempSibling } from '../util/atomic.ts'
 import { gitProblem, type GitProblem } from './git-problem.ts'
 import { mirrorLockPath } from './mirror-dir.ts'
 import { withoutCredentials } from './repo-url.ts'
+import { runRemoteGit, type RemoteGitOptions } from './remote-git.ts'
 import { gitFailure, runGit, type GitRun } from './run-git.ts'
 
 /** Branches and tags only: `refs/pull/*` and the like would make mirrors of busy repositories huge. */
@@ -41,6 +43,9 @@ export async function withMirrorLock<T>(
   try { return await fn() } finally { await release() }
 }
 
+/** What a fetch into the mirror is run with: the run's environment and signal, and who hears its progress. */
+export type FetchRun = Omit<RemoteGitOptions, 'cwd'>
+
 /** Whether the mirror has `rev` as a commit. */
 export async function hasCommit(mirror: string, rev: string, run: GitRun): Promise<Result<boolean, GitProblem>> {
   const r = await runGit(['cat-file', '-e', `${rev}^{commit}`], { ...run, cwd: mirror })
@@ -59,7 +64,7 @@ export async function pin(mirror: string, commit: string, run: GitRun): Promise<
  * fetch, rename into place, so a killed clone never leaves a broken mirror behind; the temp
  * folders such a kill left are removed first. Returns whether it fetched.
  */
-export async function ensureMirror(mirror: string, url: string, run: GitRun): Promise<Result<boolean, GitProblem>> {
+export async function ensureMirror(mirror: string, url: string, run: FetchRun): Promise<Result<boolean, GitProblem>> {
   if (mirrorExists(mirror)) return ok(false)
   await removeLeftovers(mirror)
   const tmp = tempSibling(mirror, 'tmp')
@@ -75,7 +80,7 @@ export async function ensureMirror(mirror: string, url: string, run: GitRun): Pr
   return ok(true)
 }
 
-async function buildMirror(tmp: string, url: string, run: GitRun): Promise<Result<void, GitProblem>> {
+async function buildMirror(tmp: string, url: string, run: FetchRun): Promise<Result<void, GitProblem>> {
   const init = await runGit(['init', '--bare', '--quiet', '--', tmp], run)
   if (init.aborted) return err(gitProblem({ reason: 'cancelled', doing: `creating the mirror of ${url}` }))
   if (init.exitCode !== 0) return err(gitProblem({ reason: 'git-failed', doing: `creating a mirror in ${tmp}`, detail: gitFailure(init) }))
@@ -87,23 +92,23 @@ async function buildMirror(tmp: string, url: string, run: GitRun): Promise<Resul
 }
 
 /** Fetches every branch and tag, pruning the ones gone upstream (pins are outside the refspecs). */
-export async function fetchRefs(mirror: string, url: string, run: GitRun): Promise<Result<void, GitProblem>> {
-  const r = await runGit(['fetch', '--quiet', '--prune', '--', url, ...REFSPECS], { ...run, cwd: mirror })
+export async function fetchRefs(mirror: string, url: string, run: FetchRun): Promise<Result<void, GitProblem>> {
+  const r = await runRemoteGit(['fetch', '--prune', '--', url, ...REFSPECS], { ...run, cwd: mirror })
   if (r.aborted) return err(gitProblem({ reason: 'cancelled', doing: `fetching ${url}` }))
   if (r.exitCode !== 0) return err(gitProblem({ reason: 'fetch-failed', url, detail: gitFailure(r) }))
   return ok(undefined)
 }
 
 /** Asks the server for one commit by sha (GitHub allows it for reachable commits). Failure is not final. */
-export async function fetchCommit(mirror: string, url: string, commit: string, run: GitRun): Promise<Result<void, GitProblem>> {
-  const r = await runGit(['fetch', '--quiet', '--', url, `+${commit}:${PIN_PREFIX}${commit}`], { ...run, cwd: mirror })
+export async function fetchCommit(mirror: string, url: string, commit: string, run: FetchRun): Promise<Result<void, GitProblem>> {
+  const r = await runRemoteGit(['fetch', '--', url, `+${commit}:${PIN_PREFIX}${commit}`], { ...run, cwd: mirror })
   if (r.aborted) return err(gitProblem({ reason: 'cancelled', doing: `fetching ${commit} from ${url}` }))
   return ok(undefined)
 }
 
 /** Points the mirror's HEAD at the remote's default branch, which is what an omitted `ref` means. */
 export async function updateHead(mirror: string, url: string, run: GitRun): Promise<Result<void, GitProblem>> {
-  const r = await runGit(['ls-remote', '--symref', '--', url, 'HEAD'], { ...run, cwd: mirror })
+  const r = await runRemoteGit(['ls-remote', '--symref', '--', url, 'HEAD'], { ...run, cwd: mirror })
   if (r.aborted) return err(gitProblem({ reason: 'cancelled', doing: `asking ${url} for its default branch` }))
   if (r.exitCode !== 0) return err(gitProblem({ reason: 'fetch-failed', url, detail: gitFailure(r) }))
   const branch = /^ref: (refs\/heads\/\S+)\tHEAD$/m.exec(r.stdout)?.[1]

@@ -17,6 +17,8 @@ export interface ResolveRefOptions extends GitRun {
   refresh: boolean
   /** Told when the wait for the mirror's lock lasts (another process fetching into it). */
   onWait?: ((line: string) => void) | undefined
+  /** A fetch's progress as it goes, one line at a time. */
+  onProgress?: ((text: string) => void) | undefined
 }
 
 export interface ResolvedRef {
@@ -34,7 +36,7 @@ const SHORT_SHA = /^[0-9a-f]{4,64}$/
  */
 export async function resolveRef(opts: ResolveRefOptions): Promise<Result<ResolvedRef, GitProblem>> {
   const { cacheRoot, url, ref, offline, signal, onWait } = opts
-  const run = { env: opts.env, signal }
+  const run = { env: opts.env, signal, onProgress: opts.onProgress }
   const mirror = mirrorDir(cacheRoot, url)
   const fullSha = ref !== undefined && FULL_SHA.test(ref.toLowerCase()) ? ref.toLowerCase() : undefined
 
