@@ -20,7 +20,7 @@ export async function checkoutStands(recorded: Json): Promise<boolean> {
 export async function checkoutRepo(ctx: TaskContext, o: { url: string; commit: string; dir: string; label: string }): Promise<RunOutcome> {
   // Imported here, not at the top: a no-op realize only reads HEAD and should not load the git adapter.
   const [{ ensureCommit }, { checkoutAt }] = await Promise.all([import('../../git/ensure-commit.ts'), import('../../git/checkout-at.ts')])
-  const mirror = await ensureCommit({ cacheRoot: ctx.env.cacheRoot, url: o.url, commit: o.commit, offline: ctx.config.offline, env: ctx.processEnv, signal: ctx.signal, onWait: ctx.log })
+  const mirror = await ensureCommit({ cacheRoot: ctx.env.cacheRoot, url: o.url, commit: o.commit, offline: ctx.config.offline, env: ctx.processEnv, signal: ctx.signal, onWait: ctx.log, onProgress: ctx.progress })
   if (!mirror.ok) throw new TaskFailure(`${o.label}: ${mirror.error.message}`, mirror.error.files ?? [])
   const done = await checkoutAt({ mirror: mirror.value.mirror, url: o.url, commit: o.commit, dir: o.dir, force: ctx.force, env: ctx.processEnv, signal: ctx.signal })
   if (!done.ok) throw new TaskFailure(`${o.label}: ${done.error.message}`, done.error.files ?? [])
