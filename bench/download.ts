@@ -57,7 +57,7 @@ export async function benchDownload(): Promise<BenchResult> {
     // and the disk may still be busy with what the benchmark before this one deleted.
     for (let i = -WARMUP; i < RUNS; i++) {
       const partialPath = join(dir, `ours-${i}`)
-      await exec('sync', []) // each run starts with no dirty pages left by the previous one
+      await exec('sync', [], { env: process.env }) // each run starts with no dirty pages left by the previous one
       const t0 = performance.now()
       const r = await download({ url, partialPath, rules: [], env: {}, headersTimeoutMs: 30_000, bodyTimeoutMs: 30_000 })
       if (i >= 0) ours.push(performance.now() - t0)
@@ -66,9 +66,9 @@ export async function benchDownload(): Promise<BenchResult> {
       await rm(`${partialPath}.json`, { force: true })
 
       const out = join(dir, `curl-${i}`)
-      await exec('sync', [])
+      await exec('sync', [], { env: process.env })
       const t1 = performance.now()
-      const c = await exec('curl', ['-s', '-o', out, url])
+      const c = await exec('curl', ['-s', '-o', out, url], { env: process.env })
       if (i >= 0) curl.push(performance.now() - t1)
       if (!succeeded(c)) throw new Error(`curl failed: ${c.stderr || c.spawnError}`)
       await rm(out, { force: true })
@@ -78,17 +78,17 @@ export async function benchDownload(): Promise<BenchResult> {
     // mounted with `discard`, trims) that would otherwise land in the next timed run.
     for (let i = 0; i < NOTE_RUNS; i++) {
       const out = join(dir, `curl-note-${i}`)
-      await exec('sync', [])
+      await exec('sync', [], { env: process.env })
       const t1 = performance.now()
-      const c = await exec('curl', ['-s', '-o', out, url])
+      const c = await exec('curl', ['-s', '-o', out, url], { env: process.env })
       if (!succeeded(c)) throw new Error(`curl failed: ${c.stderr || c.spawnError}`)
       // A verified download by hand: curl and then sha256sum.
-      const sum = await exec('sha256sum', [out])
+      const sum = await exec('sha256sum', [out], { env: process.env })
       if (succeeded(sum)) curlThenSum.push(performance.now() - t1)
       if (succeeded(sum) && !sum.stdout.startsWith(expected!)) throw new Error('curl fetched different bytes')
       // What flushing curl's file to disk would add, as our download does.
       const t3 = performance.now()
-      if (succeeded(await exec('sync', ['-d', out]))) curlFlush.push(performance.now() - t3)
+      if (succeeded(await exec('sync', ['-d', out], { env: process.env }))) curlFlush.push(performance.now() - t3)
       await rm(out, { force: true })
 
       const t2 = performance.now()

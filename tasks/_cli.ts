@@ -128,8 +128,8 @@ export function checkedVersionId(id: string, flag = ''): string {
 
 /** Prints diagnostics, one line each, and returns exit code 2. */
 export function reportDiagnostics(io: Io, diagnostics: Diagnostic[], json: boolean, extra: Record<string, unknown> = {}): number {
-  for (const d of diagnostics) io.err(renderDiagnostic(d))
-  if (json) printJson(io, errorsDocument(diagnostics.map(renderDiagnostic), extra))
+  for (const d of diagnostics) io.err(renderDiagnostic(d, io.cwd))
+  if (json) printJson(io, errorsDocument(diagnostics.map(d => renderDiagnostic(d, io.cwd)), extra))
   return EXIT.usage
 }
 

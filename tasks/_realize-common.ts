@@ -17,7 +17,7 @@ export const secretsOf = (config: ResolvedConfig, env: NodeJS.ProcessEnv): strin
 
 /** Runs the preparation stages for a command: refs it resolves and lasting waits for a mirror are told on stderr. */
 export const prepareVersion = (io: Io, o: { id: string; config: ResolvedConfig; frozen: boolean }) =>
-  prepare({ id: o.id, config: o.config, frozen: o.frozen, signal: io.signal, onResolve: line => io.err(`resolved ${line}`), onWait: line => io.err(line) })
+  prepare({ id: o.id, config: o.config, frozen: o.frozen, signal: io.signal, env: io.env, onResolve: line => io.err(`resolved ${line}`), onWait: line => io.err(line) })
 
 /** Runs the preparation stages and turns their failures into output and an exit code. */
 export async function prepareOrReport(io: Io, o: { id: string; config: ResolvedConfig; frozen: boolean; json: boolean }): Promise<Prepared | number> {

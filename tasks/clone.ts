@@ -28,13 +28,13 @@ Refuses to overwrite an existing spec without --force. The realized home is not 
     const loaded = await loadSpecFile(from)
     if (!loaded.ok) return reportDiagnostics(io, loaded.error, json)
     if (existsSync(to) && !bool(args, 'force')) {
-      return refuse(io, json, `${displayPath(to)} already exists; pass --force to overwrite it`, { version: dst })
+      return refuse(io, json, `${displayPath(to, io.cwd)} already exists; pass --force to overwrite it`, { version: dst })
     }
     const text = renameId(await readFile(from, 'utf8'), dst)
     const check = parseSpecText(text, to, dst)
     if (!check.ok) return reportDiagnostics(io, check.error, json)
     await writeFileAtomic(to, text) // a kill mid-write must not leave a truncated spec
-    io.err(`wrote ${displayPath(to)} (a copy of ${src})`)
+    io.err(`wrote ${displayPath(to, io.cwd)} (a copy of ${src})`)
     if (json) printJson(io, { ok: true, version: dst, from: src, file: to })
     return EXIT.ok
   },

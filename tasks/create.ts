@@ -41,7 +41,7 @@ Writes versions/<id>.json. Needs no network: refs are pinned to commits later by
     if (Array.isArray(config)) return reportDiagnostics(io, config, json)
     const file = join(config.versionsDir, `${id}.json`)
     if (existsSync(file) && !bool(args, 'force')) {
-      return refuse(io, json, `${displayPath(file)} already exists; pass --force to overwrite it`, { version: id })
+      return refuse(io, json, `${displayPath(file, io.cwd)} already exists; pass --force to overwrite it`, { version: id })
     }
     const warnings: string[] = []
     const problems: string[] = []
@@ -89,13 +89,13 @@ Writes versions/<id>.json. Needs no network: refs are pinned to commits later by
     if (!check.ok) {
       for (const w of warnings) io.err(`warning: ${w}`)
       const code = reportDiagnostics(io, check.error, json, { version: id })
-      io.err(`nothing was written to ${displayPath(file)}`)
+      io.err(`nothing was written to ${displayPath(file, io.cwd)}`)
       return code
     }
     for (const w of warnings) io.err(`warning: ${w}`)
     await mkdir(config.versionsDir, { recursive: true })
     await writeFileAtomic(file, text) // a kill mid-write must not leave a truncated spec
-    io.err(`wrote ${displayPath(file)}: ComfyUI ${core.ref ?? ''}${coreCommit ? ` @ ${coreCommit.slice(0, 10)}` : ''}, ${unique.length} node(s), ${models.length} model(s)`)
+    io.err(`wrote ${displayPath(file, io.cwd)}: ComfyUI ${core.ref ?? ''}${coreCommit ? ` @ ${coreCommit.slice(0, 10)}` : ''}, ${unique.length} node(s), ${models.length} model(s)`)
     io.err(`next: npx tsx tasks validate ${id}   (pins refs to commits and models to sha256)`)
     if (json) printJson(io, { ok: true, version: id, file: resolve(file), warnings, nodes: unique.length, models: models.length })
     return EXIT.ok

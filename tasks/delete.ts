@@ -41,7 +41,7 @@ lock from the cache. Shared caches (git mirrors, the model store) are kept: othe
       const spec = join(config.versionsDir, `${id}.json`)
       if (await stat(spec).then(() => true, () => false)) { await rm(spec); removed.push(spec) }
     }
-    io.err(removed.length ? removed.map(p => `removed ${displayPath(p)}`).join('\n') : `nothing to delete for ${id}`)
+    io.err(removed.length ? removed.map(p => `removed ${displayPath(p, io.cwd)}`).join('\n') : `nothing to delete for ${id}`)
     if (json) printJson(io, { ok: true, version: id, removed })
     return EXIT.ok
   },

@@ -77,13 +77,13 @@ the configuration, 1 when the version could not be realized or the job failed, 1
 
     const config = await configFor(args, io, { offline: bool(args, 'offline') || undefined })
     if (Array.isArray(config)) {
-      for (const d of config) io.err(renderDiagnostic(d))
-      return fail(EXIT.usage, 'the configuration has problems', config.map(renderDiagnostic))
+      for (const d of config) io.err(renderDiagnostic(d, io.cwd))
+      return fail(EXIT.usage, 'the configuration has problems', config.map(d => renderDiagnostic(d, io.cwd)))
     }
     const prepared = await prepareVersion(io, { id, config, frozen: bool(args, 'frozen') })
     if (!prepared.ok) {
       if (prepared.error.reason === 'spec') {
-        const lines = prepared.error.diagnostics.map(renderDiagnostic)
+        const lines = prepared.error.diagnostics.map(d => renderDiagnostic(d, io.cwd))
         for (const l of lines) io.err(l)
         return fail(EXIT.usage, `the spec of ${id} has problems`, lines)
       }

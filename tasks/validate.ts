@@ -31,7 +31,7 @@ that cannot be reached at all, exit 1.
     if (Array.isArray(config)) return reportDiagnostics(io, config, json)
     const loaded = await loadSpecFile(specFile(config, id))
     if (!loaded.ok) return reportDiagnostics(io, loaded.error, json, { version: id })
-    const file = displayPath(loaded.value.file)
+    const file = displayPath(loaded.value.file, io.cwd)
     if (bool(args, 'check')) {
       const missing = unpinned(loaded.value.spec)
       for (const m of missing) io.err(`${file}: ${m.path}: ${m.what}`)
@@ -41,7 +41,7 @@ that cannot be reached at all, exit 1.
     }
     const r = await validateSpec({ loaded: loaded.value, config, update: bool(args, 'update'), signal: io.signal, env: io.env, onWait: line => io.err(line) })
     if (r.diagnostics.length) return reportDiagnostics(io, r.diagnostics, json, { version: id })
-    for (const line of validateSummary(r, { file, lock: r.lockPath ? displayPath(r.lockPath) : '-' })) io.err(line)
+    for (const line of validateSummary(r, { file, lock: r.lockPath ? displayPath(r.lockPath, io.cwd) : '-' })) io.err(line)
     const doc = validateDocument({ version: id, file: loaded.value.file }, r)
     if (json) printJson(io, doc)
     return io.signal.aborted ? EXIT.interrupted : doc.ok ? EXIT.ok : EXIT.failed

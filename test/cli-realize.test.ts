@@ -2,6 +2,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
+import { setMaxListeners } from 'node:events'
 import { writeFile, readFile, mkdir } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { collect, makeWorld, type World } from './helpers/cli.ts'
@@ -252,6 +253,38 @@ R('an unpinned spec is resolved through the mirrors and said so; --frozen refuse
   assert.is(again.code, 0, again.stderr)
   assert.ok(again.json().tasks.every((t: { status: string }) => t.status === 'skipped'), again.stdout)
   assert.is(shim.count(), 0, `git ran: ${shim.lines().join('; ')}`)
+})
+
+R('realize hands its environment (io.env) to every git it starts, not the process\'s', async ctx => {
+  const { w } = ctx
+  // URLs only the run's own global git config resolves, and a git on the run's PATH that records a variable of the run.
+  const config = join(w.dir, 'run-env-gitconfig')
+  await writeFile(config, [ctx.core, ctx.a].map(r => `[url "${r.url}"]\n\tinsteadOf = https://only-in-the-run.invalid/${r.dir.split('/').pop()}\n`).join(''))
+  const shim = makeGitShim(join(w.dir, 'shim-run-env'), { recordEnv: 'COMFY_VC_TEST_RUN' })
+  const env = {
+    ...w.env, PATH: `${shim.binDir}:${process.env.PATH}`, GIT_CONFIG_GLOBAL: config, COMFY_VC_TEST_RUN: 'the-run',
+    COMFY_CACHE_ROOT: join(w.dir, 'cache-run-env'),
+  }
+  assert.is(process.env.COMFY_VC_TEST_RUN, undefined)
+  await w.writeSpec('run-env', {
+    schema_version: 2, id: 'run-env', comfyui: { repo: 'https://only-in-the-run.invalid/ComfyUI', ref: 'master' },
+    custom_nodes: [{ repo: 'https://only-in-the-run.invalid/NodeA', ref: 'main' }],
+  })
+  const { default: realize } = await import('../tasks/realize.ts')
+  const { parseCommandArgs } = await import('../tasks/_cli.ts')
+  const out: string[] = [], err: string[] = []
+  const signal = new AbortController().signal
+  setMaxListeners(0, signal)
+  const code = await realize.run(parseCommandArgs(realize, ['run-env', '--json']), {
+    out: t => { out.push(t) }, err: t => { err.push(t) }, env, cwd: w.dir, signal, isTTY: false,
+  })
+  assert.is(code, 0, err.join('\n'))
+  assert.match(err.join('\n'), new RegExp(`resolved NodeA: main → ${ctx.a.commits[1]!.slice(0, 10)}`), 'prepare resolved the ref with the run\'s environment')
+  assert.is(readHead(w.home('run-env')), ctx.core.commits[0])
+  assert.is(readHead(join(w.home('run-env'), 'custom_nodes', 'NodeA')), ctx.a.commits[1])
+  const lines = shim.lines()
+  for (const command of ['fetch', 'ls-remote', 'clone', 'checkout']) assert.ok(lines.some(l => l.split(' ').includes(command)), `git ${command} ran on the run's PATH`)
+  assert.equal(lines.filter(l => !l.startsWith('COMFY_VC_TEST_RUN=the-run ')), [], 'every git had the run\'s variables')
 })
 
 R('a node dropped from the spec is removed unless it holds work of its own (a file, a commit); --force removes it', async ctx => {

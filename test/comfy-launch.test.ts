@@ -39,7 +39,7 @@ async function getJson(url: string): Promise<{ status: number; body: any }> {
 L('starts on a free port, answers /system_stats, passes extra args, and stops', within(async () => {
   const lines: string[] = []
   const launched = await launchComfy({
-    home, python: 'python3', port: 0, args: ['--cpu', '--some-future-flag'], startupTimeoutMs: 20_000,
+    home, baseEnv: process.env, python: 'python3', port: 0, args: ['--cpu', '--some-future-flag'], startupTimeoutMs: 20_000,
     onLog: line => lines.push(line),
   })
   if (!launched.ok) throw new Error(launched.error.message)
@@ -63,8 +63,8 @@ L('starts on a free port, answers /system_stats, passes extra args, and stops', 
 }))
 
 L('two launches on port 0 get different ports', within(async () => {
-  const a = await launchComfy({ home, python: 'python3', port: 0, startupTimeoutMs: 20_000 })
-  const b = await launchComfy({ home, python: 'python3', port: 0, startupTimeoutMs: 20_000 })
+  const a = await launchComfy({ home, baseEnv: process.env, python: 'python3', port: 0, startupTimeoutMs: 20_000 })
+  const b = await launchComfy({ home, baseEnv: process.env, python: 'python3', port: 0, startupTimeoutMs: 20_000 })
   try {
     if (!a.ok || !b.ok) throw new Error('launch failed')
     assert.is.not(a.value.port, b.value.port)
@@ -76,7 +76,7 @@ L('two launches on port 0 get different ports', within(async () => {
 }))
 
 L('SIGINT ends ComfyUI cleanly with exit code 0', within(async () => {
-  const launched = await launchComfy({ home, python: 'python3', port: 0, startupTimeoutMs: 20_000 })
+  const launched = await launchComfy({ home, baseEnv: process.env, python: 'python3', port: 0, startupTimeoutMs: 20_000 })
   if (!launched.ok) throw new Error(launched.error.message)
   launched.value.kill('SIGINT')
   assert.equal(await launched.value.exited, { code: 0, signal: null })
@@ -86,7 +86,7 @@ L('SIGINT ends ComfyUI cleanly with exit code 0', within(async () => {
 
 L('a process that exits at startup fails fast with the tail of its log', within(async () => {
   const launched = await launchComfy({
-    home, python: 'python3', port: 0, startupTimeoutMs: 60_000,
+    home, baseEnv: process.env, python: 'python3', port: 0, startupTimeoutMs: 60_000,
     env: { STANDIN_STARTUP_ERROR: 'No module named torch' },
   })
   assert.not.ok(launched.ok)
@@ -107,7 +107,7 @@ L('a port in use is a clear error that names it', within(async () => {
   const address = blocker.address()
   const port = typeof address === 'object' && address ? address.port : 0
   try {
-    const launched = await launchComfy({ home, python: 'python3', port })
+    const launched = await launchComfy({ home, baseEnv: process.env, python: 'python3', port })
     assert.not.ok(launched.ok)
     if (launched.ok) return
     assert.is(launched.error.reason, 'port-in-use')
@@ -121,7 +121,7 @@ L('a port in use is a clear error that names it', within(async () => {
 L('a startup that takes too long is stopped with a timeout error', within(async () => {
   const lines: string[] = []
   const launched = await launchComfy({
-    home, python: 'python3', port: 0, startupTimeoutMs: 700, env: { STANDIN_STARTUP_DELAY: '30' },
+    home, baseEnv: process.env, python: 'python3', port: 0, startupTimeoutMs: 700, env: { STANDIN_STARTUP_DELAY: '30' },
     onLog: l => lines.push(l),
   })
   assert.not.ok(launched.ok)
@@ -135,20 +135,20 @@ L('aborting while ComfyUI starts stops it', within(async () => {
   const ctl = new AbortController()
   setTimeout(() => ctl.abort(), 300)
   const launched = await launchComfy({
-    home, python: 'python3', port: 0, signal: ctl.signal, env: { STANDIN_STARTUP_DELAY: '30' },
+    home, baseEnv: process.env, python: 'python3', port: 0, signal: ctl.signal, env: { STANDIN_STARTUP_DELAY: '30' },
   })
   assert.not.ok(launched.ok)
   if (!launched.ok) assert.is(launched.error.reason, 'aborted')
 }))
 
 L('a home without main.py and a missing interpreter are clear errors', within(async () => {
-  const empty = await launchComfy({ home: join(tmp, 'nowhere'), python: 'python3', port: 0 })
+  const empty = await launchComfy({ home: join(tmp, 'nowhere'), baseEnv: process.env, python: 'python3', port: 0 })
   assert.not.ok(empty.ok)
   if (!empty.ok) {
     assert.is(empty.error.reason, 'no-main')
     assert.match(empty.error.message, /main\.py does not exist; realize the version first/)
   }
-  const noPython = await launchComfy({ home, python: join(tmp, 'venv', 'bin', 'python'), port: 0 })
+  const noPython = await launchComfy({ home, baseEnv: process.env, python: join(tmp, 'venv', 'bin', 'python'), port: 0 })
   assert.not.ok(noPython.ok)
   if (!noPython.ok) {
     assert.is(noPython.error.reason, 'spawn-failed')

@@ -16,7 +16,7 @@ E('cancelling stops the program and what it started (python -m venv runs pip), n
   let grandchild: number | undefined
   // The process it starts holds none of its pipes, so the command can end while it runs on.
   const run = exec('bash', ['-c', 'sleep 300 </dev/null >/dev/null 2>&1 & echo $!; wait'], {
-    signal: ac.signal,
+    env: process.env, signal: ac.signal,
     onLine: line => { grandchild = Number(line); ac.abort() },
   })
   const result = await run

@@ -13,6 +13,7 @@ import {
 } from '../lib/git/index.ts'
 import { addCommit, git, makeRepo, type FileMap, type TestRepo } from './helpers/git-repos.ts'
 import { lookupInFiles } from '../lib/git/resolve-ref.ts'
+import { progressText, withoutProgress } from '../lib/git/remote-git.ts'
 import { makeGitShim, type GitShim } from './helpers/git-shim.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -30,12 +31,10 @@ function problem<T>(r: Result<T, GitProblem>): GitProblem {
   return r.error
 }
 
-/** Puts a shim first in PATH for the duration of `fn` (gitEnv reads PATH at each call). */
-async function withShim<T>(shim: GitShim, fn: () => Promise<T>): Promise<T> {
-  const saved = process.env.PATH
-  process.env.PATH = `${shim.binDir}:${saved}`
-  try { return await fn() } finally { process.env.PATH = saved }
-}
+/** The environment of the run the adapter's git processes belong to: lib/ reads none of its own, each call names it. */
+const ENV: Readonly<Record<string, string | undefined>> = { ...process.env }
+/** ENV with a shim first in PATH: only the git processes started with it are counted. */
+const shimmed = (shim: GitShim) => ({ ...ENV, PATH: `${shim.binDir}:${ENV.PATH}` })
 
 /** A repository and a cache, the common start of most tests. */
 async function world(name: string, commits: FileMap[] = [{ 'a.txt': 'one\n' }, { 'a.txt': 'two\n', 'b.txt': 'bee\n' }],
@@ -46,8 +45,8 @@ async function world(name: string, commits: FileMap[] = [{ 'a.txt': 'one\n' }, {
 }
 
 async function checkout(cacheRoot: string, repo: TestRepo, commit: string, dir: string, force = false) {
-  const { mirror } = value(await ensureCommit({ cacheRoot, url: repo.url, commit, offline: false }))
-  return checkoutAt({ mirror, url: repo.url, commit, dir, force })
+  const { mirror } = value(await ensureCommit({ cacheRoot, url: repo.url, commit, offline: false, env: ENV }))
+  return checkoutAt({ mirror, url: repo.url, commit, dir, force, env: ENV })
 }
 
 const G = suite('git adapter')
@@ -79,8 +78,8 @@ async function refsWorld(name: string, offline: boolean) {
     { branch: 'trunk', tags: { v1: 0 }, annotatedTags: { v2: 1 } })
   git(repo.dir, ['branch', 'feature/x', repo.commits[0]!])
   const [c0, c1, c2] = repo.commits as [string, string, string]
-  const resolve = async (ref: string | undefined) =>
-    value(await resolveRef({ cacheRoot, url: repo.url, ref, offline, refresh: false })).commit
+  const resolve = async (ref: string | undefined, env = ENV) =>
+    value(await resolveRef({ cacheRoot, url: repo.url, ref, offline, refresh: false, env })).commit
   return { repo, cacheRoot, c0, c1, c2, resolve }
 }
 
@@ -99,7 +98,7 @@ G('resolveRef: branch, lightweight and annotated tag, short and full sha, defaul
 
 G('resolveRef reads branches, tags and HEAD from the mirror\'s files (no git process); a loose annotated tag is left to git', async () => {
   const { repo, cacheRoot, c0, c1, c2, resolve } = await refsWorld('refs-in-files', true)
-  value(await resolveRef({ cacheRoot, url: repo.url, ref: 'trunk', offline: false, refresh: false }))
+  value(await resolveRef({ cacheRoot, url: repo.url, ref: 'trunk', offline: false, refresh: false, env: ENV }))
   const mirror = mirrorDir(cacheRoot, repo.url)
   // As fetched, refs are loose files: branches and HEAD are read from them; a loose tag may be a tag object.
   // Once packed (git gc), packed-refs gives every tag peeled.
@@ -109,7 +108,7 @@ G('resolveRef reads branches, tags and HEAD from the mirror\'s files (no git pro
     if (packed) git(mirror, ['pack-refs', '--all'])
     const shim = makeGitShim(fresh('shim'))
     for (const [ref, commit] of [...branches, ...(packed ? tags : [])]) {
-      assert.is(await withShim(shim, () => resolve(ref)), commit, `${ref} (${packed ? 'packed' : 'loose'})`)
+      assert.is(await resolve(ref, shimmed(shim)), commit, `${ref} (${packed ? 'packed' : 'loose'})`)
     }
     assert.is(shim.count(), 0, `git ran: ${shim.lines().join('; ')}`)
     for (const [ref, commit] of tags) assert.is(await resolve(ref), commit, ref)
@@ -122,11 +121,11 @@ G('resolveRef reads branches, tags and HEAD from the mirror\'s files (no git pro
 
 G('resolveRef: a missing ref names the ref and the URL', async () => {
   const { repo, cacheRoot } = await world('missing-ref')
-  const p = problem(await resolveRef({ cacheRoot, url: repo.url, ref: 'no-such-branch', offline: false, refresh: false }))
+  const p = problem(await resolveRef({ cacheRoot, url: repo.url, ref: 'no-such-branch', offline: false, refresh: false, env: ENV }))
   assert.is(p.reason, 'missing-ref')
   assert.match(p.message, '"no-such-branch"')
   assert.match(p.message, repo.url)
-  const sha = problem(await resolveRef({ cacheRoot, url: repo.url, ref: 'f'.repeat(40), offline: false, refresh: false }))
+  const sha = problem(await resolveRef({ cacheRoot, url: repo.url, ref: 'f'.repeat(40), offline: false, refresh: false, env: ENV }))
   assert.is(sha.reason, 'missing-ref')
   assert.match(sha.message, 'f'.repeat(40))
 })
@@ -134,8 +133,9 @@ G('resolveRef: a missing ref names the ref and the URL', async () => {
 G('ensureCommit: the mirror is made once and reused; no fetch when the commit is there', async () => {
   const { dir, repo, cacheRoot } = await world('reuse')
   const shim = makeGitShim(dir)
-  await withShim(shim, async () => {
-    const first = value(await ensureCommit({ cacheRoot, url: repo.url, commit: repo.commits[1]!, offline: false }))
+  const env = shimmed(shim)
+  {
+    const first = value(await ensureCommit({ cacheRoot, url: repo.url, commit: repo.commits[1]!, offline: false, env }))
     assert.ok(first.fetched)
     assert.is(first.mirror, mirrorDir(cacheRoot, repo.url))
     assert.is(git(first.mirror, ['rev-parse', '--is-bare-repository']), 'true')
@@ -143,42 +143,43 @@ G('ensureCommit: the mirror is made once and reused; no fetch when the commit is
     assert.is(readdirSync(join(cacheRoot, 'git')).length, 1, 'no temp folder left beside the mirror')
 
     shim.reset()
-    const again = value(await ensureCommit({ cacheRoot, url: repo.url, commit: repo.commits[1]!, offline: false }))
+    const again = value(await ensureCommit({ cacheRoot, url: repo.url, commit: repo.commits[1]!, offline: false, env }))
     assert.is(again.fetched, false)
     assert.is(shim.count(), 0, 'a pinned commit costs no git process')
 
-    const older = value(await ensureCommit({ cacheRoot, url: `${repo.url}.git/`, commit: repo.commits[0]!, offline: false }))
+    const older = value(await ensureCommit({ cacheRoot, url: `${repo.url}.git/`, commit: repo.commits[0]!, offline: false, env }))
     assert.is(older.fetched, false)
     assert.is(older.mirror, first.mirror, 'the same repository spelled differently shares the mirror')
     assert.is(shim.count('fetch'), 0)
-  })
+  }
 })
 
 G('a new upstream commit is fetched only when asked for', async () => {
   const { dir, repo, cacheRoot } = await world('upstream')
   const url = repo.url
-  value(await resolveRef({ cacheRoot, url, ref: 'main', offline: false, refresh: false }))
+  value(await resolveRef({ cacheRoot, url, ref: 'main', offline: false, refresh: false, env: ENV }))
   const newer = await addCommit(repo, { 'a.txt': 'three\n' })
   const shim = makeGitShim(dir)
-  await withShim(shim, async () => {
-    const stale = value(await resolveRef({ cacheRoot, url, ref: 'main', offline: false, refresh: false }))
+  const env = shimmed(shim)
+  {
+    const stale = value(await resolveRef({ cacheRoot, url, ref: 'main', offline: false, refresh: false, env }))
     assert.is(stale.commit, repo.commits[1], 'without refresh the mirror answers')
     assert.is(shim.count('fetch'), 0)
-    const fresh = value(await resolveRef({ cacheRoot, url, ref: 'main', offline: false, refresh: true }))
+    const fresh = value(await resolveRef({ cacheRoot, url, ref: 'main', offline: false, refresh: true, env }))
     assert.is(fresh.commit, newer)
     assert.is(shim.count('fetch'), 1)
     shim.reset()
-    const known = value(await resolveRef({ cacheRoot, url, ref: newer, offline: false, refresh: true }))
+    const known = value(await resolveRef({ cacheRoot, url, ref: newer, offline: false, refresh: true, env }))
     assert.is(known.commit, newer)
     assert.is(shim.count('fetch'), 0, 'a full sha already in the mirror needs no fetch, even with refresh')
-  })
+  }
   // A commit no branch holds any more is asked for by sha.
   const orphan = await addCommit(repo, { 'a.txt': 'orphan\n' })
   git(repo.dir, ['reset', '--quiet', '--hard', newer])
-  const got = value(await ensureCommit({ cacheRoot, url, commit: orphan, offline: false }))
+  const got = value(await ensureCommit({ cacheRoot, url, commit: orphan, offline: false, env: ENV }))
   assert.ok(got.fetched)
   assert.is(git(got.mirror, ['cat-file', '-t', orphan]), 'commit')
-  const gone = problem(await ensureCommit({ cacheRoot, url, commit: '0123456789'.repeat(4), offline: false }))
+  const gone = problem(await ensureCommit({ cacheRoot, url, commit: '0123456789'.repeat(4), offline: false, env: ENV }))
   assert.is(gone.reason, 'missing-commit')
   assert.match(gone.message, '0123456789'.repeat(4))
 })
@@ -214,7 +215,7 @@ G('checkoutAt: moves in place; local changes block and are kept; force discards 
   assert.is(readFileSync(join(target, 'notes.txt'), 'utf8'), 'mine\n', 'untracked file survives a move')
 
   writeFileSync(join(target, 'a.txt'), 'edited\n')
-  assert.equal(value(await localModifications(target)), ['a.txt'])
+  assert.equal(value(await localModifications(target, { env: ENV })), ['a.txt'])
   const blocked = problem(await checkout(cacheRoot, repo, c0, target))
   assert.is(blocked.reason, 'local-changes')
   assert.equal(blocked.files, ['a.txt'])
@@ -228,7 +229,7 @@ G('checkoutAt: moves in place; local changes block and are kept; force discards 
   assert.is(readFileSync(join(target, 'a.txt'), 'utf8'), 'one\n')
   assert.not.ok(existsSync(join(target, 'b.txt')))
   assert.is(readFileSync(join(target, 'notes.txt'), 'utf8'), 'mine\n', 'force keeps untracked files')
-  assert.equal(value(await localModifications(target)), [])
+  assert.equal(value(await localModifications(target, { env: ENV })), [])
 
   // An untracked file where the target commit has one: the move is refused, the file kept.
   writeFileSync(join(target, 'b.txt'), 'users b\n')
@@ -262,7 +263,7 @@ G('checkoutAt: an existing folder (the ComfyUI home with .comfy-vc/) becomes a c
   assert.is(readFileSync(join(home, 'main.py'), 'utf8'), 'print(2)\n')
   assert.is(readFileSync(join(home, '.comfy-vc', 'state.json'), 'utf8'), '{}')
   assert.is(readFileSync(join(home, 'models', 'checkpoints', 'model.safetensors'), 'utf8'), 'weights')
-  assert.equal(value(await localModifications(home)), [])
+  assert.equal(value(await localModifications(home, { env: ENV })), [])
   assert.not.ok(readdirSync(home).some(f => f.includes('comfy-vc-clone')), 'no temp folder left')
 
   const forced = join(dir, 'Forced')
@@ -275,7 +276,7 @@ G('checkoutAt: an existing folder (the ComfyUI home with .comfy-vc/) becomes a c
 G('an interrupted in-place checkout is finished by the next call', async () => {
   const { dir, repo, cacheRoot } = await world('interrupted')
   const [c0, c1] = repo.commits as [string, string]
-  const { mirror } = value(await ensureCommit({ cacheRoot, url: repo.url, commit: c1, offline: false }))
+  const { mirror } = value(await ensureCommit({ cacheRoot, url: repo.url, commit: c1, offline: false, env: ENV }))
   // The state a SIGKILL leaves mid-checkout: .git moved in with its pending note, some files
   // written, index.lock held by the dead git, and a temp clone folder of a dead process.
   const home = join(dir, 'home')
@@ -291,18 +292,18 @@ G('an interrupted in-place checkout is finished by the next call', async () => {
   mkdirSync(join(leftover, '.git'), { recursive: true })
   assert.is(readHead(home), undefined, 'a pending note means "not done"')
 
-  assert.equal(value(await checkoutAt({ mirror, url: repo.url, commit: c1, dir: home, force: false })).action, 'moved')
+  assert.equal(value(await checkoutAt({ mirror, url: repo.url, commit: c1, dir: home, force: false, env: ENV })).action, 'moved')
   assert.is(readHead(home), c1)
   assert.is(readFileSync(join(home, 'a.txt'), 'utf8'), 'two\n')
   assert.not.ok(existsSync(join(home, '.git', PENDING_NOTE)))
   assert.not.ok(existsSync(leftover), 'the dead process temp folder is gone')
-  assert.equal(value(await localModifications(home)), [])
+  assert.equal(value(await localModifications(home, { env: ENV })), [])
 
   // Same for a fresh clone killed before its rename: the hidden temp sibling goes away.
   const node = join(dir, 'custom_nodes', 'Node')
   const sibling = join(dir, 'custom_nodes', `.Node.comfy-vc-clone-${deadPid}-0badc0de`)
   mkdirSync(sibling, { recursive: true })
-  value(await checkoutAt({ mirror, url: repo.url, commit: c0, dir: node, force: false }))
+  value(await checkoutAt({ mirror, url: repo.url, commit: c0, dir: node, force: false, env: ENV }))
   assert.equal(readdirSync(join(dir, 'custom_nodes')), ['Node'])
   assert.is(readHead(node), c0)
 })
@@ -328,7 +329,7 @@ G('aborting the signal kills git and leaves no mirror behind', async () => {
   const { dir, repo, cacheRoot } = await world('abort')
   const shim = makeGitShim(dir, { hangOn: 'fetch' })
   const ac = new AbortController()
-  const pending = withShim(shim, () => ensureCommit({ cacheRoot, url: repo.url, commit: repo.commits[0]!, offline: false, signal: ac.signal }))
+  const pending = ensureCommit({ cacheRoot, url: repo.url, commit: repo.commits[0]!, offline: false, env: shimmed(shim), signal: ac.signal })
   await waitFor(() => shim.count('fetch') > 0)
   ac.abort()
   const p = problem(await pending)
@@ -340,22 +341,22 @@ G('aborting the signal kills git and leaves no mirror behind', async () => {
 G('offline: a warm mirror works; a cold one names what is missing', async () => {
   const { repo, cacheRoot } = await world('offline')
   const url = repo.url
-  const cold = problem(await ensureCommit({ cacheRoot, url, commit: repo.commits[0]!, offline: true }))
+  const cold = problem(await ensureCommit({ cacheRoot, url, commit: repo.commits[0]!, offline: true, env: ENV }))
   assert.is(cold.reason, 'offline-missing')
   assert.match(cold.message, url)
   assert.match(cold.message, '--offline')
   assert.not.ok(existsSync(mirrorDir(cacheRoot, url)), 'offline creates nothing')
-  assert.is(problem(await resolveRef({ cacheRoot, url, ref: 'main', offline: true, refresh: true })).reason, 'offline-missing')
+  assert.is(problem(await resolveRef({ cacheRoot, url, ref: 'main', offline: true, refresh: true, env: ENV })).reason, 'offline-missing')
 
-  value(await ensureCommit({ cacheRoot, url, commit: repo.commits[0]!, offline: false }))
+  value(await ensureCommit({ cacheRoot, url, commit: repo.commits[0]!, offline: false, env: ENV }))
   const newer = await addCommit(repo, { 'c.txt': 'sea\n' })
-  assert.is(value(await ensureCommit({ cacheRoot, url, commit: repo.commits[1]!, offline: true })).fetched, false)
-  assert.is(value(await resolveRef({ cacheRoot, url, ref: 'main', offline: true, refresh: true })).commit, repo.commits[1])
-  const missing = problem(await ensureCommit({ cacheRoot, url, commit: newer, offline: true }))
+  assert.is(value(await ensureCommit({ cacheRoot, url, commit: repo.commits[1]!, offline: true, env: ENV })).fetched, false)
+  assert.is(value(await resolveRef({ cacheRoot, url, ref: 'main', offline: true, refresh: true, env: ENV })).commit, repo.commits[1])
+  const missing = problem(await ensureCommit({ cacheRoot, url, commit: newer, offline: true, env: ENV }))
   assert.is(missing.reason, 'offline-missing')
   assert.match(missing.message, newer)
   assert.match(missing.message, url)
-  const ref = problem(await resolveRef({ cacheRoot, url, ref: 'nope', offline: true, refresh: false }))
+  const ref = problem(await resolveRef({ cacheRoot, url, ref: 'nope', offline: true, refresh: false, env: ENV }))
   assert.match(ref.message, '"nope"')
 })
 
@@ -383,23 +384,69 @@ G('credentials in the URL are used, never stored, and redacted from errors; git 
   try {
     const port = (server.address() as { port: number }).port
     const good = `http://user:s3cretpass@127.0.0.1:${port}/repo.git`
-    const got = value(await resolveRef({ cacheRoot, url: good, ref: 'main', offline: false, refresh: false }))
+    const got = value(await resolveRef({ cacheRoot, url: good, ref: 'main', offline: false, refresh: false, env: ENV }))
     assert.is(got.commit, repo.commits[1])
     const target = join(dir, 'node')
-    value(await checkoutAt({ mirror: got.mirror, url: good, commit: got.commit, dir: target, force: false }))
+    value(await checkoutAt({ mirror: got.mirror, url: good, commit: got.commit, dir: target, force: false, env: ENV }))
     assert.is(git(target, ['config', 'remote.origin.url']), `http://127.0.0.1:${port}/repo.git`)
     for (const d of [got.mirror, join(target, '.git')]) assert.not.ok(grepTree(d, 's3cretpass'), `no credential stored under ${d}`)
 
     const bad = `http://user:wrongsecret@127.0.0.1:${port}/repo.git`
-    const denied = problem(await resolveRef({ cacheRoot, url: bad, ref: 'main', offline: false, refresh: true }))
+    const denied = problem(await resolveRef({ cacheRoot, url: bad, ref: 'main', offline: false, refresh: true, env: ENV }))
     assert.is(denied.reason, 'fetch-failed')
     assert.match(denied.message, `127.0.0.1:${port}`)
     assert.not.match(denied.message, 'wrongsecret')
-    const anonymous = problem(await resolveRef({ cacheRoot: join(dir, 'c2'), url: `http://127.0.0.1:${port}/repo.git`, ref: 'main', offline: false, refresh: false }))
+    const anonymous = problem(await resolveRef({ cacheRoot: join(dir, 'c2'), url: `http://127.0.0.1:${port}/repo.git`, ref: 'main', offline: false, refresh: false, env: ENV }))
     assert.is(anonymous.reason, 'fetch-failed', 'fails instead of asking for a password')
   } finally {
     server.close()
   }
+})
+
+G('every git process gets the environment of its run, not the process\'s', async () => {
+  const { dir, repo, cacheRoot } = await world('run-env')
+  // A URL only the run's own global git config can resolve: the fetches and ls-remote fail without it.
+  const url = 'runenv://only-in-the-run/Repo'
+  const config = join(dir, 'run-gitconfig')
+  writeFileSync(config, `[url "${repo.url}"]\n\tinsteadOf = ${url}\n`)
+  const shim = makeGitShim(dir, { recordEnv: 'COMFY_VC_TEST_RUN' })
+  // EDITOR and PAGER as npm and shells set them: simple-git's guards refuse them unless told otherwise.
+  const env = { ...shimmed(shim), GIT_CONFIG_GLOBAL: config, COMFY_VC_TEST_RUN: 'the-run', EDITOR: 'vi', PAGER: 'less' }
+  assert.is(process.env.COMFY_VC_TEST_RUN, undefined)
+  assert.is.not(process.env.GIT_CONFIG_GLOBAL, config)
+
+  const got = value(await resolveRef({ cacheRoot, url, ref: undefined, offline: false, refresh: false, env }))
+  assert.is(got.commit, repo.commits[1])
+  const orphan = await addCommit(repo, { 'a.txt': 'orphan\n' })
+  git(repo.dir, ['reset', '--quiet', '--hard', repo.commits[1]!])
+  assert.ok(value(await ensureCommit({ cacheRoot, url, commit: orphan, offline: false, env })).fetched)
+  const target = join(dir, 'node')
+  value(await checkoutAt({ mirror: got.mirror, url, commit: orphan, dir: target, force: false, env }))
+  assert.is(readHead(target), orphan)
+  assert.equal(value(await localModifications(target, { env })), [])
+
+  const lines = shim.lines()
+  for (const command of ['init', 'fetch', 'ls-remote', 'cat-file', 'update-ref', 'clone', 'checkout', 'status']) {
+    assert.ok(lines.some(l => l.split(' ').includes(command)), `git ${command} was started with the run's PATH`)
+  }
+  assert.equal(lines.filter(l => !l.startsWith('COMFY_VC_TEST_RUN=the-run ')), [], 'every git had the run\'s variables')
+  const without = problem(await resolveRef({ cacheRoot: join(dir, 'c2'), url, ref: undefined, offline: false, refresh: false, env: ENV }))
+  assert.is(without.reason, 'fetch-failed', 'the same call with the process\'s environment cannot resolve the URL')
+})
+
+G('a fetch tells its progress, one line at a time; a failure\'s message carries none of it', async () => {
+  const { repo, cacheRoot } = await world('progress', [{ 'a.txt': 'one\n' }, { 'b.txt': 'two\n' }, { 'c.txt': 'three\n' }])
+  const lines: string[] = []
+  value(await ensureCommit({ cacheRoot, url: repo.url, commit: repo.commits[2]!, offline: false, env: ENV, onProgress: l => lines.push(l) }))
+  assert.ok(lines.length > 0, 'progress was told')
+  for (const l of lines) assert.match(l, /^fetching: [a-z :]+ \d+% \(\d+\/\d+\)$/)
+  assert.is(progressText({ stage: 'receiving', progress: 45, processed: 120, total: 266 }), 'fetching: receiving objects 45% (120/266)')
+  const stderr = [
+    'remote: Enumerating objects: 5, done.', 'remote: Counting objects:  20% (1/5)\rremote: Counting objects: 100% (5/5), done.',
+    'remote: Total 5 (delta 0), reused 0 (delta 0), pack-reused 0', 'Receiving objects:  40% (2/5)\rReceiving objects: 100% (5/5), 1.20 KiB | 1.20 MiB/s, done.',
+    'From https://host/repo', ' * [new branch]      main       -> main', 'remote: Repository not found.', 'fatal: repository \'https://host/repo/\' not found', '',
+  ].join('\n')
+  assert.is(withoutProgress(stderr), 'remote: Repository not found.\nfatal: repository \'https://host/repo/\' not found\n')
 })
 
 G('readHead: files only; undefined for a non-checkout or a pending note', async () => {
@@ -408,8 +455,11 @@ G('readHead: files only; undefined for a non-checkout or a pending note', async 
   assert.is(readHead(repo.dir), undefined, 'HEAD on a branch is not a pinned checkout')
   const target = join(dir, 'node')
   value(await checkout(cacheRoot, repo, repo.commits[0]!, target))
+  // readHead takes no environment, so it can start no git; the shim on the process's PATH would see one started anyway.
   const shim = makeGitShim(dir)
-  await withShim(shim, async () => { assert.is(readHead(target), repo.commits[0]) })
+  const saved = process.env.PATH
+  process.env.PATH = `${shim.binDir}:${saved}`
+  try { assert.is(readHead(target), repo.commits[0]) } finally { process.env.PATH = saved }
   assert.is(shim.count(), 0)
   writeFileSync(join(target, '.git', PENDING_NOTE), repo.commits[1]!)
   assert.is(readHead(target), undefined)
@@ -426,7 +476,7 @@ function runChild(args: string[], path: string, detached = false) {
     writeFileSync(script, [
       `import { ensureCommit } from ${JSON.stringify(pathToFileURL(join(ROOT, 'lib/git/index.ts')).href)}`,
       `const [, cacheRoot, url, commit] = process.argv.slice(2)`,
-      `const r = await ensureCommit({ cacheRoot: cacheRoot!, url: url!, commit: commit!, offline: false })`,
+      `const r = await ensureCommit({ cacheRoot: cacheRoot!, url: url!, commit: commit!, offline: false, env: process.env })`,
       `process.stdout.write(JSON.stringify(r))`,
     ].join('\n'))
   }

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { displayPath, loadSpecFile } from '../lib/spec/load.ts'
+import { loadSpecFile } from '../lib/spec/load.ts'
 import { parseSpecText } from '../lib/spec/parse-spec.ts'
 import { renderDiagnostic, type Diagnostic } from '../lib/spec/diagnostic.ts'
 
@@ -21,7 +21,7 @@ const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(l 
 function render(diagnostics: Diagnostic[], shownFile: string, asFile: string): string[] {
   return diagnostics.map(d => {
     assert.is(d.file, shownFile, 'every diagnostic names the spec file')
-    return renderDiagnostic({ ...d, file: asFile })
+    return renderDiagnostic({ ...d, file: asFile }, '/')
   })
 }
 
@@ -44,7 +44,7 @@ for (const c of cases) {
     const loaded = await loadSpecFile(file)
     assert.not.ok(loaded.ok, `${c}: the spec must be rejected`)
     if (loaded.ok) return
-    const actual = render(loaded.error, displayPath(file), `versions/${name}`)
+    const actual = render(loaded.error, file, `versions/${name}`)
     const expected = lines(join(dir, 'expected.txt'))
     const gap = join(dir, 'current.txt')
     if (!existsSync(gap)) {
@@ -67,6 +67,14 @@ Corpus('parseSpecText reports the same problems as loadSpecFile', async () => {
   assert.ok(viaText.error.length >= 15, 'all problems are reported at once')
 })
 
+Corpus('a diagnostic keeps the file it was given; rendering shows it relative to the working directory when inside it', () => {
+  const d: Diagnostic = { file: '/work/versions/x.json', path: 'custom_nodes[0].repo', message: 'bad', line: 7 }
+  assert.is(renderDiagnostic(d, '/work'), 'versions/x.json: custom_nodes[0].repo: bad (line 7)')
+  assert.is(renderDiagnostic(d, '/elsewhere'), '/work/versions/x.json: custom_nodes[0].repo: bad (line 7)')
+  assert.is(renderDiagnostic({ ...d, file: '/work' }, '/work'), '/work: custom_nodes[0].repo: bad (line 7)')
+  assert.is(renderDiagnostic({ ...d, file: 'graph', line: undefined }, '/work'), 'graph: custom_nodes[0].repo: bad')
+})
+
 Corpus('a missing spec file says how to create one', async () => {
   const home = await mkdtemp(join(tmpdir(), 'comfy-vc-spec-errors-'))
   try {
@@ -74,7 +82,7 @@ Corpus('a missing spec file says how to create one', async () => {
     const loaded = await loadSpecFile(file)
     assert.not.ok(loaded.ok)
     if (loaded.ok) return
-    assert.equal(render(loaded.error, displayPath(file), 'versions/nope.json'), [
+    assert.equal(render(loaded.error, file, 'versions/nope.json'), [
       'versions/nope.json: (root): no such spec (create it with `create`, or check --versions-dir)',
     ])
   } finally {

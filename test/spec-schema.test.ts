@@ -118,7 +118,7 @@ S('rejects what the zod schema rejects structurally', () => {
 
 S('versions/example.json loads with no problem and matches the JSON Schema', async () => {
   const loaded = await loadSpecFile(root('versions/example.json'))
-  assert.ok(loaded.ok, loaded.ok ? '' : loaded.error.map(renderDiagnostic).join('\n'))
+  assert.ok(loaded.ok, loaded.ok ? '' : loaded.error.map(d => renderDiagnostic(d, process.cwd())).join('\n'))
   if (!loaded.ok) return
   const { spec } = loaded.value
   assert.is(spec.comfyui.repo, 'https://github.com/comfyanonymous/ComfyUI')

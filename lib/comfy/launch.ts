@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import { err, ok, type Result } from '../result.ts'
+import type { ChildEnv } from '../util/exec.ts'
 import { redactSecrets } from '../util/redact.ts'
 import { connectHost, probePort } from './port.ts'
 
@@ -20,8 +21,8 @@ export interface LaunchOptions {
   args?: readonly string[]
   /** Merged over `baseEnv` (the spec's launch.env). */
   env?: Record<string, string>
-  /** The environment the child starts from; default process.env. */
-  baseEnv?: NodeJS.ProcessEnv
+  /** The run's environment, which the child starts from (the CLI's `io.env`). */
+  baseEnv: ChildEnv
   /** Aborting stops the server (SIGTERM, then SIGKILL), during startup or later. */
   signal?: AbortSignal
   /** Each line ComfyUI prints, as it arrives. */
@@ -98,7 +99,7 @@ export async function launchComfy(opts: LaunchOptions): Promise<Result<ComfyServ
 
   const child = spawn(opts.python, ['main.py', '--listen', listen, '--port', String(port), ...(opts.args ?? [])], {
     cwd: opts.home,
-    env: { ...(opts.baseEnv ?? process.env), PYTHONUNBUFFERED: '1', ...opts.env },
+    env: { ...opts.baseEnv, PYTHONUNBUFFERED: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let spawnError: string | undefined

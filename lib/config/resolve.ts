@@ -6,7 +6,6 @@ import type { ConfigFile } from './schema.ts'
 import { DEFAULT_AUTH, type AuthRule } from '../fetch/auth-rule.ts'
 import type { AnyTaskPlugin } from '../graph/plugin.ts'
 import { formatPath, type Diagnostic } from '../spec/diagnostic.ts'
-import { displayPath } from '../spec/load.ts'
 import { err, ok, type Result } from '../result.ts'
 
 export type Source = 'flag' | 'env' | 'config' | 'default'
@@ -127,7 +126,7 @@ export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, 
 }
 
 async function loadConfigFile(file: string): Promise<Result<ConfigFile, Diagnostic[]>> {
-  const shown = displayPath(file)
+  const shown = file
   if (!existsSync(file)) return err([{ file: shown, path: '(root)', message: 'config file not found' }])
   let value: unknown
   try {

@@ -10,9 +10,9 @@ import { localModifications } from './local-modifications.ts'
 import { FULL_SHA } from './mirror.ts'
 import { detachedHead, gitDirOf, PENDING_NOTE } from './read-head.ts'
 import { withoutCredentials } from './repo-url.ts'
-import { gitFailure, runGit } from './run-git.ts'
+import { gitFailure, runGit, type GitRun } from './run-git.ts'
 
-export interface CheckoutAtOptions {
+export interface CheckoutAtOptions extends GitRun {
   /** The bare mirror holding `commit` (see ensureCommit); the checkout borrows its objects. */
   mirror: string
   /** The repository's URL; stored as the checkout's `origin`, without credentials. */
@@ -21,7 +21,6 @@ export interface CheckoutAtOptions {
   dir: string
   /** Discard local modifications of tracked files (and overwrite files in the way of an in-place checkout). */
   force: boolean
-  signal?: AbortSignal
 }
 
 export interface CheckoutOutcome {
@@ -57,7 +56,7 @@ async function cloneFresh(o: CheckoutAtOptions): Promise<Result<CheckoutOutcome,
   const tmp = join(dirname(o.dir), `.${basename(o.dir)}.${tempSuffix()}`)
   const made = await cloneShared(o, tmp)
   if (made.ok) {
-    const r = await runGit(['checkout', '--quiet', '--force', '--detach', o.commit], { cwd: tmp, signal: o.signal })
+    const r = await runGit(['checkout', '--quiet', '--force', '--detach', o.commit], { ...run(o), cwd: tmp })
     if (r.exitCode === 0) {
       try {
         await rename(tmp, o.dir)
@@ -80,24 +79,24 @@ async function moveCheckout(o: CheckoutAtOptions, gitDir: string): Promise<Resul
   const from = detachedHead(gitDir)
   await ensureAlternate(gitDir, o.mirror)
   if (!pending && from === o.commit) return ok({ action: 'unchanged' })
-  await runGit(['config', 'remote.origin.url', withoutCredentials(o.url)], { cwd: o.dir, signal: o.signal })
+  await runGit(['config', 'remote.origin.url', withoutCredentials(o.url)], { ...run(o), cwd: o.dir })
   const moved = ok({ action: 'moved' as const, ...(from ? { from } : {}) })
   if (pending) {
     const done = await finishPending(o, gitDir)
     return done.ok ? moved : done
   }
 
-  const mods = await localModifications(o.dir, o.signal)
+  const mods = await localModifications(o.dir, run(o))
   if (!mods.ok) return mods
   if (mods.value.length > 0 && !o.force) return err(gitProblem({ reason: 'local-changes', dir: o.dir, files: mods.value }))
   await writeFile(note, `${o.commit}\n`)
   if (mods.value.length > 0) {
     // --force discards changes to tracked files only; the checkout below still refuses to
     // overwrite untracked files, which are never ours to discard.
-    const reset = await runGit(['reset', '--quiet', '--hard'], { cwd: o.dir, signal: o.signal })
+    const reset = await runGit(['reset', '--quiet', '--hard'], { ...run(o), cwd: o.dir })
     if (reset.exitCode !== 0) return err(checkoutProblem(o, reset))
   }
-  const r = await runGit(['checkout', '--quiet', '--detach', o.commit], { cwd: o.dir, signal: o.signal })
+  const r = await runGit(['checkout', '--quiet', '--detach', o.commit], { ...run(o), cwd: o.dir })
   // A git that exited by itself refused before touching files; a killed one may have been half-way.
   if (r.exitCode !== 0 && !r.aborted && !r.signal) await rm(note, { force: true })
   if (r.exitCode !== 0) return err(checkoutProblem(o, r))
@@ -132,7 +131,7 @@ async function finishPending(o: CheckoutAtOptions, gitDir: string): Promise<Resu
   // Locks left by a git that was killed with us.
   await rm(join(gitDir, 'index.lock'), { force: true })
   await rm(join(gitDir, 'HEAD.lock'), { force: true })
-  const r = await runGit(['checkout', '--quiet', '--force', '--detach', o.commit], { cwd: o.dir, signal: o.signal })
+  const r = await runGit(['checkout', '--quiet', '--force', '--detach', o.commit], { ...run(o), cwd: o.dir })
   if (r.exitCode !== 0) return err(checkoutProblem(o, r))
   await rm(join(gitDir, PENDING_NOTE), { force: true })
   return ok(undefined)
@@ -140,9 +139,9 @@ async function finishPending(o: CheckoutAtOptions, gitDir: string): Promise<Resu
 
 /** `git clone --shared --no-checkout` of the mirror: objects borrowed through alternates, none copied. */
 async function cloneShared(o: CheckoutAtOptions, target: string): Promise<Result<void, GitProblem>> {
-  const clone = await runGit(['clone', '--quiet', '--shared', '--no-checkout', '--', o.mirror, target], { signal: o.signal })
+  const clone = await runGit(['clone', '--quiet', '--shared', '--no-checkout', '--', o.mirror, target], run(o))
   if (clone.exitCode !== 0) return err(checkoutProblem(o, clone))
-  const url = await runGit(['config', 'remote.origin.url', withoutCredentials(o.url)], { cwd: target, signal: o.signal })
+  const url = await runGit(['config', 'remote.origin.url', withoutCredentials(o.url)], { ...run(o), cwd: target })
   return url.exitCode === 0 ? ok(undefined) : err(checkoutProblem(o, url))
 }
 
@@ -151,7 +150,7 @@ async function cloneShared(o: CheckoutAtOptions, target: string): Promise<Result
  * where the commit has a file). Identical files are not conflicts: overwriting them changes nothing.
  */
 async function overwriteConflicts(repo: string, o: CheckoutAtOptions): Promise<Result<string[], GitProblem>> {
-  const tree = await runGit(['ls-tree', '-r', '-z', '--full-tree', o.commit], { cwd: repo, signal: o.signal })
+  const tree = await runGit(['ls-tree', '-r', '-z', '--full-tree', o.commit], { ...run(o), cwd: repo })
   if (tree.exitCode !== 0) return err(checkoutProblem(o, tree))
   const conflicts: string[] = []
   const toHash: { path: string; sha: string }[] = []
@@ -169,7 +168,7 @@ async function overwriteConflicts(repo: string, o: CheckoutAtOptions): Promise<R
   }
   if (toHash.length > 0) {
     const input = toHash.map(f => join(o.dir, f.path)).join('\n') + '\n'
-    const hashed = await runGit(['hash-object', '--no-filters', '--stdin-paths'], { cwd: repo, signal: o.signal, input })
+    const hashed = await runGit(['hash-object', '--no-filters', '--stdin-paths'], { ...run(o), cwd: repo, input })
     if (hashed.exitCode !== 0) return err(checkoutProblem(o, hashed))
     const shas = hashed.stdout.split('\n')
     toHash.forEach((f, i) => { if (shas[i] !== f.sha) conflicts.push(f.path) })
@@ -191,5 +190,8 @@ function checkoutProblem(o: CheckoutAtOptions, r: ExecResult): GitProblem {
   if (r.aborted) return gitProblem({ reason: 'cancelled', doing: `checking out ${o.dir}` })
   return gitProblem({ reason: 'checkout-failed', dir: o.dir, commit: o.commit, detail: gitFailure(r) })
 }
+
+/** The run's environment and signal, for each git the checkout starts. */
+const run = (o: CheckoutAtOptions): GitRun => ({ env: o.env, signal: o.signal })
 
 const tempSuffix = (): string => `${TEMP_TAG}-${process.pid}-${randomBytes(4).toString('hex')}`

@@ -2,8 +2,9 @@ import { err, ok, type Result } from '../result.ts'
 import { gitProblem, type GitProblem } from './git-problem.ts'
 import { mirrorDir } from './mirror-dir.ts'
 import { ensureMirror, fetchCommit, fetchRefs, FULL_SHA, hasCommit, isPinned, mirrorExists, pin, withMirrorLock } from './mirror.ts'
+import type { GitRun } from './run-git.ts'
 
-export interface EnsureCommitOptions {
+export interface EnsureCommitOptions extends GitRun {
   cacheRoot: string
   /** The URL as the user gave it (credentials included): used to fetch, never stored. */
   url: string
@@ -11,9 +12,10 @@ export interface EnsureCommitOptions {
   commit: string
   /** Use the mirror only; a missing mirror or commit is an `offline-missing` problem. */
   offline: boolean
-  signal?: AbortSignal
   /** Told when the wait for the mirror's lock lasts (another process fetching into it). */
   onWait?: ((line: string) => void) | undefined
+  /** A fetch's progress as it goes, one line at a time (`fetching: receiving objects 45% (120/266)`). */
+  onProgress?: ((text: string) => void) | undefined
 }
 
 export interface EnsuredCommit {
@@ -29,15 +31,16 @@ export interface EnsuredCommit {
  */
 export async function ensureCommit(opts: EnsureCommitOptions): Promise<Result<EnsuredCommit, GitProblem>> {
   const { cacheRoot, url, offline, signal, onWait } = opts
+  const run = { env: opts.env, signal, onProgress: opts.onProgress }
   const commit = opts.commit.toLowerCase()
   const mirror = mirrorDir(cacheRoot, url)
   if (!FULL_SHA.test(commit)) throw new Error(`internal error: ensureCommit needs a full sha, got "${opts.commit}"`)
   if (isPinned(mirror, commit)) return ok({ mirror, fetched: false })
 
   if (mirrorExists(mirror)) {
-    const has = await hasCommit(mirror, commit, signal)
+    const has = await hasCommit(mirror, commit, run)
     if (!has.ok) return has
-    if (has.value) { await pin(mirror, commit, signal); return ok({ mirror, fetched: false }) }
+    if (has.value) { await pin(mirror, commit, run); return ok({ mirror, fetched: false }) }
   }
   if (offline) {
     return err(gitProblem(mirrorExists(mirror)
@@ -46,26 +49,26 @@ export async function ensureCommit(opts: EnsureCommitOptions): Promise<Result<En
   }
 
   return withMirrorLock(cacheRoot, url, signal, onWait, async () => {
-    const created = await ensureMirror(mirror, url, signal)
+    const created = await ensureMirror(mirror, url, run)
     if (!created.ok) return created
     let fetched = created.value
     // Another process may have fetched it while we waited for the lock.
-    let has = await hasCommit(mirror, commit, signal)
+    let has = await hasCommit(mirror, commit, run)
     if (has.ok && !has.value && !fetched) {
-      const refs = await fetchRefs(mirror, url, signal)
+      const refs = await fetchRefs(mirror, url, run)
       if (!refs.ok) return refs
       fetched = true
-      has = await hasCommit(mirror, commit, signal)
+      has = await hasCommit(mirror, commit, run)
     }
     if (has.ok && !has.value) {
-      const bySha = await fetchCommit(mirror, url, commit, signal)
+      const bySha = await fetchCommit(mirror, url, commit, run)
       if (!bySha.ok) return bySha
       fetched = true
-      has = await hasCommit(mirror, commit, signal)
+      has = await hasCommit(mirror, commit, run)
     }
     if (!has.ok) return has
     if (!has.value) return err(gitProblem({ reason: 'missing-commit', url, commit }))
-    await pin(mirror, commit, signal)
+    await pin(mirror, commit, run)
     return ok({ mirror, fetched })
   })
 }

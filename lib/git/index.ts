@@ -7,4 +7,4 @@ export { resolveRef, type ResolveRefOptions, type ResolvedRef } from './resolve-
 export { checkoutAt, type CheckoutAtOptions, type CheckoutOutcome } from './checkout-at.ts'
 export { readHead, gitDirOf, PENDING_NOTE } from './read-head.ts'
 export { localModifications } from './local-modifications.ts'
-export { gitEnv } from './run-git.ts'
+export { gitEnv, type GitRun } from './run-git.ts'

@@ -4,9 +4,9 @@ import { err, ok, type Result } from '../result.ts'
 import { gitProblem, type GitProblem } from './git-problem.ts'
 import { mirrorDir } from './mirror-dir.ts'
 import { ensureMirror, fetchCommit, fetchRefs, FULL_SHA, hasCommit, mirrorExists, updateHead, withMirrorLock } from './mirror.ts'
-import { runGit } from './run-git.ts'
+import { runGit, type GitRun } from './run-git.ts'
 
-export interface ResolveRefOptions {
+export interface ResolveRefOptions extends GitRun {
   cacheRoot: string
   /** The URL as the user gave it (credentials included): used to fetch, never stored. */
   url: string
@@ -15,9 +15,10 @@ export interface ResolveRefOptions {
   offline: boolean
   /** Fetch before resolving, so a branch gives its newest commit (a full sha present needs no fetch). */
   refresh: boolean
-  signal?: AbortSignal
   /** Told when the wait for the mirror's lock lasts (another process fetching into it). */
   onWait?: ((line: string) => void) | undefined
+  /** A fetch's progress as it goes, one line at a time. */
+  onProgress?: ((text: string) => void) | undefined
 }
 
 export interface ResolvedRef {
@@ -35,12 +36,13 @@ const SHORT_SHA = /^[0-9a-f]{4,64}$/
  */
 export async function resolveRef(opts: ResolveRefOptions): Promise<Result<ResolvedRef, GitProblem>> {
   const { cacheRoot, url, ref, offline, signal, onWait } = opts
+  const run = { env: opts.env, signal, onProgress: opts.onProgress }
   const mirror = mirrorDir(cacheRoot, url)
   const fullSha = ref !== undefined && FULL_SHA.test(ref.toLowerCase()) ? ref.toLowerCase() : undefined
 
   if (!mirrorExists(mirror) && offline) return err(gitProblem({ reason: 'offline-missing', url, missing: 'mirror' }))
   if (fullSha && mirrorExists(mirror)) {
-    const has = await hasCommit(mirror, fullSha, signal)
+    const has = await hasCommit(mirror, fullSha, run)
     if (!has.ok) return has
     if (has.value) return ok({ commit: fullSha, mirror })
   }
@@ -48,30 +50,30 @@ export async function resolveRef(opts: ResolveRefOptions): Promise<Result<Resolv
   let fetched = false
   const refresh = () => withMirrorLock(cacheRoot, url, signal, onWait, async (): Promise<Result<void, GitProblem>> => {
     fetched = true
-    const created = await ensureMirror(mirror, url, signal)
+    const created = await ensureMirror(mirror, url, run)
     if (!created.ok) return created
     if (created.value) return ok(undefined)
-    const refs = await fetchRefs(mirror, url, signal)
+    const refs = await fetchRefs(mirror, url, run)
     if (!refs.ok || ref !== undefined) return refs
-    return updateHead(mirror, url, signal)
+    return updateHead(mirror, url, run)
   })
 
   if (!offline && (opts.refresh || !mirrorExists(mirror))) {
     const r = await refresh()
     if (!r.ok) return r
   }
-  let found = await lookup(mirror, ref, signal)
+  let found = await lookup(mirror, ref, run)
   if (!found.ok) return found
   if (found.value.commit === undefined && !fetched && !offline) {
     const r = await refresh()
     if (!r.ok) return r
-    found = await lookup(mirror, ref, signal)
+    found = await lookup(mirror, ref, run)
     if (!found.ok) return found
   }
   if (found.value.commit === undefined && fullSha && !offline) {
-    const r = await withMirrorLock(cacheRoot, url, signal, onWait, () => fetchCommit(mirror, url, fullSha, signal))
+    const r = await withMirrorLock(cacheRoot, url, signal, onWait, () => fetchCommit(mirror, url, fullSha, run))
     if (!r.ok) return r
-    found = await lookup(mirror, ref, signal)
+    found = await lookup(mirror, ref, run)
     if (!found.ok) return found
   }
   const { commit, detail } = found.value
@@ -81,7 +83,7 @@ export async function resolveRef(opts: ResolveRefOptions): Promise<Result<Resolv
 }
 
 /** The commit `ref` names in the mirror, or undefined (with git's reason when it has one). */
-async function lookup(mirror: string, ref: string | undefined, signal?: AbortSignal):
+async function lookup(mirror: string, ref: string | undefined, run: GitRun):
   Promise<Result<{ commit?: string; detail?: string }, GitProblem>> {
   const fromFiles = lookupInFiles(mirror, ref)
   if (fromFiles) return ok({ commit: fromFiles })
@@ -91,7 +93,7 @@ async function lookup(mirror: string, ref: string | undefined, signal?: AbortSig
     : [`refs/tags/${ref}`, `refs/heads/${ref}`, ...(SHORT_SHA.test(ref.toLowerCase()) ? [ref.toLowerCase()] : [])]
   let detail: string | undefined
   for (const candidate of candidates) {
-    const r = await runGit(['rev-parse', '--verify', `${candidate}^{commit}`], { cwd: mirror, signal })
+    const r = await runGit(['rev-parse', '--verify', `${candidate}^{commit}`], { ...run, cwd: mirror })
     if (r.aborted) return err(gitProblem({ reason: 'cancelled', doing: 'resolving a ref' }))
     if (r.exitCode === 0) return ok({ commit: r.stdout.trim() })
     if (/ambiguous/i.test(r.stderr)) detail = `the short sha "${ref}" matches more than one object; give more digits`

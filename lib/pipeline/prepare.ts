@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { cacheLayout } from '../layout/cache.ts'
 import { homeFor, type ResolvedConfig } from '../config/resolve.ts'
-import { loadSpecFile, displayPath, type LoadedSpec } from '../spec/load.ts'
+import { loadSpecFile, type LoadedSpec } from '../spec/load.ts'
 import { nodeName } from '../spec/names.ts'
 import type { Spec } from '../spec/schema.ts'
 import type { Diagnostic } from '../spec/diagnostic.ts'
@@ -43,7 +43,7 @@ export function unpinned(spec: Spec): { path: string; what: string }[] {
  * resolve unpinned refs through the mirrors, and compile the graph. `onWait` hears of a lasting wait
  * for a mirror's lock (another process fetching into it).
  */
-export async function prepare(o: { id: string; config: ResolvedConfig; frozen: boolean; signal: AbortSignal; onResolve?(line: string): void; onWait?(line: string): void }): Promise<Result<Prepared, PrepareProblem>> {
+export async function prepare(o: { id: string; config: ResolvedConfig; frozen: boolean; signal: AbortSignal; env: Readonly<Record<string, string | undefined>>; onResolve?(line: string): void; onWait?(line: string): void }): Promise<Result<Prepared, PrepareProblem>> {
   const file = specFile(o.config, o.id)
   const loaded = await loadSpecFile(file, { cacheDir: cacheLayout(o.config.cacheRoot).specs })
   if (!loaded.ok) return err({ reason: 'spec', diagnostics: loaded.error })
@@ -51,17 +51,17 @@ export async function prepare(o: { id: string; config: ResolvedConfig; frozen: b
   if (o.frozen) {
     const missing = unpinned(spec)
     if (missing.length) {
-      return err({ reason: 'spec', diagnostics: missing.map(m => ({ file: displayPath(file), path: m.path, message: `--frozen needs every repo and model pinned: ${m.what} (run \`validate ${o.id}\` to pin it)` })) })
+      return err({ reason: 'spec', diagnostics: missing.map(m => ({ file, path: m.path, message: `--frozen needs every repo and model pinned: ${m.what} (run \`validate ${o.id}\` to pin it)` })) })
     }
   }
   const resolved: Prepared['resolved'] = []
   const resolveOne = async (where: string, label: string, repo: string, ref: string | undefined): Promise<string | PrepareProblem> => {
     // Loaded only here: a pinned spec starts no git, and should not load the git adapter either.
     const { resolveRef } = await import('../git/resolve-ref.ts')
-    const r = await resolveRef({ cacheRoot: o.config.cacheRoot, url: repo, ref, offline: o.config.offline, refresh: false, signal: o.signal, onWait: o.onWait })
+    const r = await resolveRef({ cacheRoot: o.config.cacheRoot, url: repo, ref, offline: o.config.offline, refresh: false, env: o.env, signal: o.signal, onWait: o.onWait })
     if (!r.ok) {
       return r.error.reason === 'missing-ref'
-        ? { reason: 'spec', diagnostics: [{ file: displayPath(file), path: `${where}.ref`, message: `${label}: ${r.error.message}` }] }
+        ? { reason: 'spec', diagnostics: [{ file, path: `${where}.ref`, message: `${label}: ${r.error.message}` }] }
         : { reason: 'git', message: `${label}: ${r.error.message}` }
     }
     resolved.push({ where, label, ref: ref ?? 'HEAD', commit: r.value.commit })
@@ -85,7 +85,7 @@ export async function prepare(o: { id: string; config: ResolvedConfig; frozen: b
   const all = [...BUILTIN_PLUGINS, ...o.config.plugins]
   const graph = compileGraph(resolvedSpec, env, all)
   if (!graph.ok) {
-    return err({ reason: 'spec', diagnostics: graph.error.map(message => ({ file: o.config.configFile ? displayPath(o.config.configFile) : 'graph', path: 'plugins', message })) })
+    return err({ reason: 'spec', diagnostics: graph.error.map(message => ({ file: o.config.configFile ?? 'graph', path: 'plugins', message })) })
   }
   return ok({ loaded: loaded.value, spec: resolvedSpec, home, env, graph: graph.value, plugins: new Map(all.map(p => [p.kind, p])), resolved })
 }

@@ -9,7 +9,6 @@ import type { LoadedSpec } from '../spec/load.ts'
 import { parseSpecText } from '../spec/parse-spec.ts'
 import { nodeName } from '../spec/schema.ts'
 import type { Diagnostic } from '../spec/diagnostic.ts'
-import { displayPath } from '../spec/load.ts'
 import { writeResolvedLock } from './resolved-lock.ts'
 import { unpinned } from './prepare.ts'
 
@@ -52,9 +51,9 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     if (r.commit && !r.ref) return
     const release = await gate.acquire(o.signal)
     try {
-      const res = await resolveRef({ cacheRoot: o.config.cacheRoot, url: r.repo, ref: r.ref, offline: o.config.offline, refresh: o.update || !r.commit, signal: o.signal, onWait: o.onWait })
+      const res = await resolveRef({ cacheRoot: o.config.cacheRoot, url: r.repo, ref: r.ref, offline: o.config.offline, refresh: o.update || !r.commit, env: o.env, signal: o.signal, onWait: o.onWait })
       if (!res.ok) {
-        if (res.error.reason === 'missing-ref') result.diagnostics.push({ file: displayPath(file), path: `${r.path}.ref`, message: `${r.label}: ${res.error.message}` })
+        if (res.error.reason === 'missing-ref') result.diagnostics.push({ file, path: `${r.path}.ref`, message: `${r.label}: ${res.error.message}` })
         else result.failures.push(`${r.label}: ${res.error.message}`)
         return
       }
@@ -76,7 +75,7 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     } finally { release() }
     if (!found.ok) {
       // Like a ref that does not exist: the spec names something that is not there.
-      if (found.error.reason === 'missing') result.diagnostics.push({ file: displayPath(file), path: `models[${i}].url`, message: `${m.path}: ${found.error.message}` })
+      if (found.error.reason === 'missing') result.diagnostics.push({ file, path: `models[${i}].url`, message: `${m.path}: ${found.error.message}` })
       else result.failures.push(`${m.path}: ${found.error.message}`)
       return
     }

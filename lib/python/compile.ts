@@ -145,7 +145,7 @@ export async function compile(o: CompileOptions): Promise<Result<CompileResult, 
       : pipResolveArgs({ input, report: output, ...(constraints ? { constraints } : {}), index })
     const [file, ...pre] = o.backend.command
     const r = await exec(file!, [...pre, ...args], {
-      cwd: work, env: backendEnv(o.env ?? process.env, o.cacheRoot), timeoutMs: o.timeoutMs,
+      cwd: work, env: backendEnv(o.env, o.cacheRoot), timeoutMs: o.timeoutMs,
       ...(o.signal ? { signal: o.signal } : {}), onLine: say,
     })
     if (r.exitCode !== 0 || r.spawnError || r.aborted || r.timedOut) return err(failure(r, o, requirementLines(o.collected)))

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { basename, delimiter, dirname, join } from 'node:path'
 import { err, ok, type Result } from '../result.ts'
-import { describeFailure, exec } from '../util/exec.ts'
+import { describeFailure, exec, type ChildEnv } from '../util/exec.ts'
 import { redact } from '../util/redact.ts'
 
 export interface InstallScriptOptions {
@@ -13,7 +13,8 @@ export interface InstallScriptOptions {
   signal?: AbortSignal
   /** Each line of the script's output (redacted), for the task log. */
   onLine?: (line: string) => void
-  env?: NodeJS.ProcessEnv
+  /** The run's environment, which the script starts from (activated: VIRTUAL_ENV, PATH). */
+  env: ChildEnv
 }
 
 export interface InstallScriptProblem { reason: 'missing' | 'timeout' | 'failed' | 'cancelled'; message: string; details: string[] }
@@ -28,9 +29,8 @@ export async function runInstallScript(o: InstallScriptOptions): Promise<Result<
   if (!existsSync(script)) {
     return err({ reason: 'missing', message: `${name} has install_script: true but no install.py in ${o.nodeDir}; set install_script to false`, details: [] })
   }
-  const base = o.env ?? process.env
   const bin = dirname(o.venvPython)
-  const env: NodeJS.ProcessEnv = { ...base, VIRTUAL_ENV: dirname(bin), PATH: [bin, base.PATH].filter(Boolean).join(delimiter), PYTHONUNBUFFERED: '1' }
+  const env: NodeJS.ProcessEnv = { ...o.env, VIRTUAL_ENV: dirname(bin), PATH: [bin, o.env.PATH].filter(Boolean).join(delimiter), PYTHONUNBUFFERED: '1' }
   delete env.PYTHONHOME
   delete env.PYTHONPATH
   const started = Date.now()

@@ -80,7 +80,7 @@ export async function runInstaller(o: Omit<InstallOptions, 'lockPath'>, requirem
     : pipInstallArgs({ requirements, index, ...(constraints ? { constraints } : {}) })
   const [file, ...pre] = o.backend.command
   const r = await exec(file!, [...pre, ...args], {
-    env: backendEnv(o.env ?? process.env, o.cacheRoot), timeoutMs: o.timeoutMs,
+    env: backendEnv(o.env, o.cacheRoot), timeoutMs: o.timeoutMs,
     ...(o.signal ? { signal: o.signal } : {}), onLine: line => o.onLine?.(redact(line)),
   })
   const what = `installing Python packages with ${o.backend.label}`

@@ -1,3 +1,5 @@
+import type { ChildEnv } from '../util/exec.ts'
+
 /** What every step that starts a Python tool (venv, resolver, installer) takes. */
 export interface StepOptions {
   cacheRoot: string
@@ -7,6 +9,6 @@ export interface StepOptions {
   signal?: AbortSignal
   /** Each line of the tool's output, redacted. */
   onLine?: (line: string) => void
-  /** Base environment for the child (PIP_/UV_ index settings are removed from it). */
-  env?: NodeJS.ProcessEnv
+  /** The run's environment, the child's base (PIP_/UV_ index settings are removed from it). */
+  env: ChildEnv
 }

@@ -75,7 +75,7 @@ export async function createVenv(o: VenvOptions): Promise<Result<VenvResult, Ven
     ? [...pre, 'venv', o.venvDir, '--python', interp?.path ?? o.version ?? 'python3', ...(o.offline ? ['--offline'] : [])]
     : ['-m', 'venv', o.venvDir]
   const r = await exec(file!, args, {
-    env: backendEnv(o.env ?? process.env, o.cacheRoot), timeoutMs: o.timeoutMs,
+    env: backendEnv(o.env, o.cacheRoot), timeoutMs: o.timeoutMs,
     ...(o.signal ? { signal: o.signal } : {}), onLine: line => o.onLine?.(redact(line)),
   })
   const tail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-20).map(redact)

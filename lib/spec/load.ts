@@ -2,7 +2,7 @@ import { lstat, mkdir, readFile, stat } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import type { Spec } from './schema.ts'
-import { displayPath, type Diagnostic } from './diagnostic.ts'
+import type { Diagnostic } from './diagnostic.ts'
 import type { LoadedSpec } from './parse-spec.ts'
 import { err, ok, type Result } from '../result.ts'
 import { sha256 } from '../util/hash.ts'
@@ -28,7 +28,7 @@ const validator = (): string =>
  */
 export async function loadSpecFile(file: string, opts: { cacheDir?: string } = {}): Promise<Result<LoadedSpec, Diagnostic[]>> {
   let text: string
-  const problem = (message: string) => err([{ file: displayPath(file), path: '(root)', message }])
+  const problem = (message: string) => err([{ file, path: '(root)', message }])
   try {
     // Only a regular file: reading a FIFO would wait forever, a folder gives a cryptic EISDIR.
     const st = await stat(file)

@@ -3,7 +3,7 @@ import { parse, parseTree, findNodeAtLocation, printParseErrorCode, type ParseEr
 import type { z } from 'zod'
 import { SpecSchema, type Spec } from './schema.ts'
 import { nodeName } from './names.ts'
-import { displayPath, formatPath, type Diagnostic } from './diagnostic.ts'
+import { formatPath, type Diagnostic } from './diagnostic.ts'
 import { err, ok, type Result } from '../result.ts'
 import { redact } from '../util/redact.ts'
 
@@ -16,7 +16,7 @@ export interface LoadedSpec {
 
 /** Validates spec text; `expectedId` is the file name without `.json`. */
 export function parseSpecText(text: string, file: string, expectedId: string): Result<LoadedSpec, Diagnostic[]> {
-  const shown = displayPath(file)
+  const shown = file
   try {
     return parseChecked(text, file, shown, expectedId)
   } catch (e) {

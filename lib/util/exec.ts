@@ -1,8 +1,12 @@
 import { spawn } from 'node:child_process'
 
+/** The environment a child starts with: the run's (a task's `processEnv`, the CLI's `io.env`), never read here. */
+export type ChildEnv = Readonly<Record<string, string | undefined>>
+
 export interface ExecOptions {
   cwd?: string
-  env?: NodeJS.ProcessEnv
+  /** Required: lib/ never reads the process's environment; the caller hands over the one of its run. */
+  env: ChildEnv
   /** Aborting kills the child and every process it started (SIGTERM, then SIGKILL after a grace period). */
   signal?: AbortSignal
   /** Kills the child after this many milliseconds; the result says `timedOut`. */
@@ -25,14 +29,14 @@ export interface ExecResult {
 }
 
 /** Runs a program without a shell and reports how it ended; it never throws for a failed command. */
-export function exec(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+export function exec(file: string, args: readonly string[], opts: ExecOptions): Promise<ExecResult> {
   return new Promise(resolve => {
     const command = [file, ...args].join(' ')
     const result: ExecResult = { command, exitCode: null, signal: null, stdout: '', stderr: '', timedOut: false, aborted: false }
     if (opts.signal?.aborted) { result.aborted = true; resolve(result); return }
     // In a process group of its own, so that stopping it stops what it started too (python -m venv runs ensurepip,
     // which runs pip): none of them may go on writing into the home after the command says it was interrupted.
-    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
     const signalGroup = (sig: NodeJS.Signals) => {
       try { process.kill(-child.pid!, sig) } catch { child.kill(sig) }
     }

@@ -40,7 +40,7 @@ export interface Standin {
 /** Runs the stand-in with the system python3 on a free port (sampler steps 10 ms unless `env` says otherwise). */
 export async function startStandin(home: string, env: Record<string, string> = {}): Promise<Standin> {
   const launched = await launchComfy({
-    home, python: 'python3', port: 0, startupTimeoutMs: 20_000,
+    home, baseEnv: process.env, python: 'python3', port: 0, startupTimeoutMs: 20_000,
     env: { STANDIN_STEP_DELAY: '0.01', ...env },
   })
   if (!launched.ok) throw new Error(launched.error.message)

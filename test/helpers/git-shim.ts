@@ -11,6 +11,7 @@
  * `hangOn: 'fetch'` makes every invocation with that argument sleep instead of running git (for
  * killing a process in the middle of a fetch); the log line is written first, so a test can wait for it.
  * `stopDelayMs` makes such a hanging git take that long to exit once signalled.
+ * `recordEnv: 'NAME'` starts each log line with `NAME=<its value in git's environment> ` (empty when unset).
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
@@ -25,7 +26,7 @@ export interface GitShim {
   reset(): void
 }
 
-export function makeGitShim(dir: string, opts: { hangOn?: string; stopDelayMs?: number } = {}): GitShim {
+export function makeGitShim(dir: string, opts: { hangOn?: string; stopDelayMs?: number; recordEnv?: string } = {}): GitShim {
   const binDir = join(dir, 'git-shim-bin')
   const logFile = join(dir, 'git-shim.log')
   const realGit = findOnPath('git', binDir)
@@ -37,8 +38,10 @@ export function makeGitShim(dir: string, opts: { hangOn?: string; stopDelayMs?: 
   const hang = opts.hangOn
     ? `for a in "$@"; do if [ "$a" = ${shellQuote(opts.hangOn)} ]; then ${wait}; fi; done\n`
     : ''
+  if (opts.recordEnv && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.recordEnv)) throw new Error(`makeGitShim: not a variable name: ${opts.recordEnv}`)
+  const record = opts.recordEnv ? `printf '%s ' "${opts.recordEnv}=\${${opts.recordEnv}-}" >> ${shellQuote(logFile)}\n` : ''
   writeFileSync(join(binDir, 'git'),
-    `#!/bin/sh\nprintf '%s\\n' "$*" >> ${shellQuote(logFile)}\n${hang}exec ${shellQuote(realGit)} "$@"\n`, { mode: 0o755 })
+    `#!/bin/sh\n${record}printf '%s\\n' "$*" >> ${shellQuote(logFile)}\n${hang}exec ${shellQuote(realGit)} "$@"\n`, { mode: 0o755 })
   writeFileSync(logFile, '')
   const lines = () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean)
   return {

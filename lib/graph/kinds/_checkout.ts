@@ -17,9 +17,9 @@ export const checkoutStands = async (c: Checkout): Promise<boolean> => readHead(
 export async function checkoutRepo(ctx: TaskContext, o: { url: string; commit: string; dir: string; label: string }): Promise<RunOutcome<Checkout>> {
   // Imported here, not at the top: a no-op realize only reads HEAD and should not load the git adapter.
   const [{ ensureCommit }, { checkoutAt }] = await Promise.all([import('../../git/ensure-commit.ts'), import('../../git/checkout-at.ts')])
-  const mirror = await ensureCommit({ cacheRoot: ctx.env.cacheRoot, url: o.url, commit: o.commit, offline: ctx.config.offline, signal: ctx.signal, onWait: ctx.log })
+  const mirror = await ensureCommit({ cacheRoot: ctx.env.cacheRoot, url: o.url, commit: o.commit, offline: ctx.config.offline, env: ctx.processEnv, signal: ctx.signal, onWait: ctx.log, onProgress: ctx.progress })
   if (!mirror.ok) throw new TaskFailure(`${o.label}: ${mirror.error.message}`, mirror.error.files ?? [])
-  const done = await checkoutAt({ mirror: mirror.value.mirror, url: o.url, commit: o.commit, dir: o.dir, force: ctx.force, signal: ctx.signal })
+  const done = await checkoutAt({ mirror: mirror.value.mirror, url: o.url, commit: o.commit, dir: o.dir, force: ctx.force, env: ctx.processEnv, signal: ctx.signal })
   if (!done.ok) throw new TaskFailure(`${o.label}: ${done.error.message}`, done.error.files ?? [])
   const short = o.commit.slice(0, 10)
   const note = done.value.action === 'moved' ? `moved ${done.value.from?.slice(0, 10) ?? '?'} → ${short}`

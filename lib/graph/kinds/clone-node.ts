@@ -38,7 +38,7 @@ export const cloneNode = defineKind({
     if (!(await exists(checkout.dir))) return undefined
     // The folder goes only when nothing in it would be lost: what a user put there is never deleted without --force.
     const { workOnlyHere } = await import('../../git/local-modifications.ts')
-    const status = await workOnlyHere(checkout.dir, ctx.signal)
+    const status = await workOnlyHere(checkout.dir, { env: ctx.processEnv, signal: ctx.signal })
     const own = status.ok ? status.value : ['(its status could not be read)']
     if (own.length && !ctx.force) {
       const shown = own.length > 3 ? `${own.slice(0, 3).join(', ')} and ${own.length - 3} more` : own.join(', ')
