@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process'
 import { access } from 'node:fs/promises'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import { err, ok, type Result } from '../result.ts'
 import type { ChildEnv } from '../util/exec.ts'
 import { redactSecrets } from '../util/redact.ts'
 import { connectHost, probePort } from './port.ts'
+import { homeLayout } from '../layout/home.ts'
 
 export interface LaunchOptions {
   /** The realized ComfyUI home: main.py is run from here. */
@@ -76,7 +76,7 @@ export const readyLine = (url: string): string => `ComfyUI ready at ${url}`
 export async function launchComfy(opts: LaunchOptions): Promise<Result<ComfyServer, LaunchProblem>> {
   const listen = opts.listen ?? '127.0.0.1'
   const secrets = opts.secrets ?? []
-  const mainPy = join(opts.home, 'main.py')
+  const { mainPy } = homeLayout(opts.home)
   if (!(await access(mainPy).then(() => true, () => false))) {
     return err({ reason: 'no-main', message: `${mainPy} does not exist; realize the version first` })
   }
