@@ -19,8 +19,8 @@ type Unsafe = NonNullable<SimpleGitOptions['unsafe']>
  * and the environment is the user's, which runGit passes to git as it is. Left closed, they would strip the
  * user's GIT_* variables (GIT_SSL_CAINFO, GIT_CONFIG_GLOBAL) or refuse the variables gitEnv sets
  * (GIT_ASKPASS, SSH_ASKPASS, GIT_SSH_COMMAND) and npm's EDITOR. Any of these categories can be reached through
- * the environment (GIT_CONFIG_COUNT carries any config key), so all are open; `Required` makes a category a
- * new simple-git adds a type error here rather than a refused fetch.
+ * the environment (GIT_CONFIG_COUNT carries any config key), so all are open; with `Required`, a category a newer
+ * simple-git adds is a type error here rather than a refused fetch.
  */
 const RUN_ENVIRONMENT: Required<Omit<Unsafe, 'allowUnsafeCustomBinary' | 'allowAbbreviatedOptions'>> = {
   allowUnsafeAlias: true, allowUnsafeAskPass: true, allowUnsafeCommandBinaries: true, allowUnsafeConfigPaths: true,
