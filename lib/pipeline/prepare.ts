@@ -73,7 +73,9 @@ export async function prepare(o: { id: string; config: ResolvedConfig; frozen: b
   const gate = new Limit(o.config.concurrency.git)
   const commits = await Promise.all(spec.custom_nodes.map(async (n, i) => {
     if (n.commit) return n.commit
-    const release = await gate.acquire(o.signal)
+    // Interrupted while waiting for a slot: a problem like any other, so the command still reports it (130).
+    const release = await gate.acquire(o.signal).catch(() => undefined)
+    if (!release) return { reason: 'git', message: `${nodeName(n)}: interrupted before its ref was resolved` } satisfies PrepareProblem
     try { return await resolveOne(`custom_nodes[${i}]`, nodeName(n), n.repo, n.ref) } finally { release() }
   }))
   const failed = commits.find((c): c is PrepareProblem => typeof c !== 'string')

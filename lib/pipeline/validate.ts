@@ -49,7 +49,9 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     if (r.commit && !o.update) return
     // With --update a pinned repo follows its ref again; without a ref the pinned commit stays.
     if (r.commit && !r.ref) return
-    const release = await gate.acquire(o.signal)
+    // Interrupted while waiting for a slot: a failure like any other, so validate still reports it (130).
+    const release = await gate.acquire(o.signal).catch(() => undefined)
+    if (!release) { result.failures.push(`${r.label}: interrupted before its ref was resolved`); return }
     try {
       const res = await resolveRef({ cacheRoot: o.config.cacheRoot, url: r.repo, ref: r.ref, offline: o.config.offline, refresh: o.update || !r.commit, env: o.env, signal: o.signal, onWait: o.onWait })
       if (!res.ok) {
@@ -68,7 +70,8 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
   const FROM = { store: 'the model store', host: 'the host', file: 'the file', none: '' } as const
   await Promise.all(spec.models.map(async (m, i) => {
     if (m.sha256 && m.size !== undefined && !o.update) return
-    const release = await net.acquire(o.signal)
+    const release = await net.acquire(o.signal).catch(() => undefined)
+    if (!release) { result.failures.push(`${m.path}: interrupted before its host was asked`); return }
     let found
     try {
       found = await pinFromMetadata({ modelsDir: o.config.modelsDir, url: m.url, offline: o.config.offline, rules: o.config.auth, env: o.env, signal: o.signal, timeoutMs: o.config.timeouts.downloadHeadersS * 1000 })
