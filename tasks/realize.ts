@@ -1,5 +1,5 @@
 import { realize } from '../lib/pipeline/realize.ts'
-import { bool, configFor, int, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
+import { bool, configFor, int, printJson, reportDiagnostics, versionId, type Command } from './_cli.ts'
 import { exitCodeOf, prepareOrReport, realizeFlagsHelp, reportRefused, rendererFor, secretsOf, summarize } from './_realize-common.ts'
 
 const command: Command = {
