@@ -9,6 +9,7 @@ import { makeRepo, addCommit, type TestRepo } from './helpers/git-repos.ts'
 import { makeGitShim } from './helpers/git-shim.ts'
 import { follow } from './helpers/follow.ts'
 import { readHead } from '../lib/git/read-head.ts'
+import { guarded } from './helpers/hooks.ts'
 
 interface Ctx { w: World; core: TestRepo; a: TestRepo; b: TestRepo }
 const R = suite<Ctx>('cli: realize and plan (core and custom nodes)')
@@ -42,15 +43,15 @@ function tree(home: string): string[] {
   return out
 }
 
-R.before(async ctx => {
+R.before(guarded(async ctx => {
   ctx.w = await makeWorld()
   const repos = join(ctx.w.dir, 'repos')
   ctx.core = await makeRepo(repos, 'ComfyUI', [{ 'main.py': 'print("core")\n', 'requirements.txt': '', 'custom_nodes/example_node.py.example': '#\n' }], { branch: 'master' })
   ctx.a = await makeRepo(repos, 'NodeA', [{ '__init__.py': 'a = 1\n' }], { branch: 'main' })
   ctx.b = await makeRepo(repos, 'NodeB', [{ '__init__.py': 'b = 1\n', 'lib/x.py': 'x = 1\n' }], { branch: 'main' })
   await addCommit(ctx.a, { '__init__.py': 'a = 2\n' })
-})
-R.after(async ctx => { await ctx.w.cleanup() })
+}))
+R.after(guarded(async ctx => { await ctx.w.cleanup() }))
 
 R('realize builds the tree; a second realize skips every task and starts no git process', async ctx => {
   const { w } = ctx

@@ -9,6 +9,7 @@ import { makeWorld, ROOT, type World } from './helpers/cli.ts'
 import { makeStandinHome, startStandin, txt2imgWorkflow } from './helpers/comfy-standin.ts'
 import { buildDemoWorld, DEMO_WORKFLOW } from '../scripts/demo-world/build.ts'
 import { follow, killLeftovers } from './helpers/follow.ts'
+import { guarded } from './helpers/hooks.ts'
 
 /**
  * run-ui and run-handler through the real CLI, against the demo world's ComfyUI stand-in: one spec
@@ -115,9 +116,7 @@ function assertStoppedOnce(code: number | null, output: string, port: string): v
 
 const U = suite('cli: run-ui')
 
-U.before(async () => {
-  try { await setup() } catch (e) { console.error(e); process.exit(1) } // uvu swallows hook errors (uvu#191)
-})
+U.before(guarded(setup))
 
 U('prints the ready line once /system_stats answers, passes -- ARGS on, and forwards SIGINT', within(async () => {
   const run = follow(w.spawn(['run-ui', ID, '--offline', '--port', '0', '--', '--some-arg', 'value'], { detached: true }))
@@ -234,7 +233,7 @@ U('Ctrl-C while ComfyUI is still starting stops it and run-ui (exit 130)', withi
   assert.equal(comfyPids(port!), [])
 }))
 
-U.after.each(killLeftovers)
+U.after.each(guarded(killLeftovers))
 
 U.run()
 
@@ -242,7 +241,7 @@ U.run()
 
 const H = suite('cli: run-handler')
 
-H.after(async () => { await w?.cleanup() })
+H.after(guarded(async () => { await w?.cleanup() }))
 
 H('the demo workflow: the PNG in the result is the file ComfyUI saved, byte for byte; ComfyUI is stopped', within(async () => {
   const workflow = await inputFile('demo.json', DEMO_WORKFLOW)

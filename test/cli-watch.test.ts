@@ -8,6 +8,7 @@ import { makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, type TestRepo } from './helpers/git-repos.ts'
 import { buildDemoWorld, type DemoWorld } from '../scripts/demo-world/build.ts'
 import { follow, killLeftovers } from './helpers/follow.ts'
+import { guarded } from './helpers/hooks.ts'
 
 /**
  * Watch mode through the real CLI: `realize --watch --json` and `run-ui --watch`, driven by writing the
@@ -91,29 +92,24 @@ async function hasNodeClass(url: string, name: string): Promise<boolean> {
 
 const W = suite('cli: watch mode')
 
-W.before(async () => {
-  try {
-    w = await makeWorld('comfy-vc-watch-')
-    world = await buildDemoWorld(join(w.dir, 'world'))
-    for (const name of ['NodeX', 'NodeY', 'NodeZ', 'NodeW']) {
-      nodes[name] = await makeRepo(join(w.dir, 'repos'), name, [{ '__init__.py': nodeSource(name) }], { branch: 'main' })
-    }
-    // validate fills the git mirrors: from then on every realize can run offline (pip gets --no-index).
-    // (Unpinned refs: validate fetches to resolve them; a pinned commit it takes as it is.)
-    await w.writeSpec('mirrors', {
-      schema_version: 2, id: 'mirrors', comfyui: { repo: world.core.url, ref: 'master' },
-      custom_nodes: Object.values(nodes).map(n => ({ repo: n.url, ref: 'main' })),
-    })
-    const validated = await w.cli(['validate', 'mirrors'])
-    if (validated.code !== 0) throw new Error(`validate failed:\n${validated.stderr}`)
-    await w.writeSpec(ID, spec(['NodeX']))
-  } catch (e) {
-    console.error(e)
-    process.exit(1) // uvu swallows hook errors (uvu#191)
+W.before(guarded(async () => {
+  w = await makeWorld('comfy-vc-watch-')
+  world = await buildDemoWorld(join(w.dir, 'world'))
+  for (const name of ['NodeX', 'NodeY', 'NodeZ', 'NodeW']) {
+    nodes[name] = await makeRepo(join(w.dir, 'repos'), name, [{ '__init__.py': nodeSource(name) }], { branch: 'main' })
   }
-})
-W.after.each(killLeftovers)
-W.after(async () => { await w?.cleanup() })
+  // validate fills the git mirrors: from then on every realize can run offline (pip gets --no-index).
+  // (Unpinned refs: validate fetches to resolve them; a pinned commit it takes as it is.)
+  await w.writeSpec('mirrors', {
+    schema_version: 2, id: 'mirrors', comfyui: { repo: world.core.url, ref: 'master' },
+    custom_nodes: Object.values(nodes).map(n => ({ repo: n.url, ref: 'main' })),
+  })
+  const validated = await w.cli(['validate', 'mirrors'])
+  if (validated.code !== 0) throw new Error(`validate failed:\n${validated.stderr}`)
+  await w.writeSpec(ID, spec(['NodeX']))
+}))
+W.after.each(guarded(killLeftovers))
+W.after(guarded(async () => { await w?.cleanup() }))
 
 W('realize --watch --json: one line per cycle; a new node runs its clone only; an invalid edit is reported and the watch goes on', within(async () => {
   const run = follow(w.spawn(['realize', ID, '--watch', '--json', '--offline'], { detached: true }))

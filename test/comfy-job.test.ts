@@ -7,6 +7,7 @@ import { request } from 'undici'
 import { formatJobProgress, parseJobInput, runJob, UI_FORMAT_MESSAGE, type ApiWorkflow, type JobOutcome, type JobProgress } from '../lib/comfy/job.ts'
 import { probePort } from '../lib/comfy/port.ts'
 import { makeStandinHome, startStandin, txt2imgWorkflow, type Standin } from './helpers/comfy-standin.ts'
+import { guarded } from './helpers/hooks.ts'
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
 
@@ -43,13 +44,13 @@ function within(fn: () => Promise<void>, ms = 30_000): () => Promise<void> {
 
 const J = suite('comfy runJob')
 
-J.before(async () => {
+J.before(guarded(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'comfy-job-'))
   comfy = await startStandin(await makeStandinHome(join(tmp, 'home')))
-})
-J.after(async () => {
+}))
+J.after(guarded(async () => {
   try { await comfy?.stop() } finally { await rm(tmp, { recursive: true, force: true }) }
-})
+}))
 
 J('a txt2img job returns the saved PNG byte for byte, with progress', within(async () => {
   const progress: JobProgress[] = []

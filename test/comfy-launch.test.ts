@@ -8,6 +8,7 @@ import { request } from 'undici'
 import { launchComfy, readyLine } from '../lib/comfy/launch.ts'
 import { probePort } from '../lib/comfy/port.ts'
 import { makeStandinHome } from './helpers/comfy-standin.ts'
+import { guarded } from './helpers/hooks.ts'
 
 /** Fails a test that hangs instead of hanging the run (uvu has no timeouts of its own). */
 function within(fn: () => Promise<void>, ms = 30_000): () => Promise<void> {
@@ -22,13 +23,13 @@ const L = suite('comfy launch')
 let tmp = ''
 let home = ''
 
-L.before(async () => {
+L.before(guarded(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'comfy-launch-'))
   home = await makeStandinHome(join(tmp, 'home'))
-})
-L.after(async () => {
+}))
+L.after(guarded(async () => {
   await rm(tmp, { recursive: true, force: true })
-})
+}))
 
 async function getJson(url: string): Promise<{ status: number; body: any }> {
   const res = await request(url)

@@ -7,6 +7,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { FormData, request, WebSocket } from 'undici'
 import { makeStandinHome, startStandin, txt2imgWorkflow, type Standin } from './helpers/comfy-standin.ts'
+import { guarded } from './helpers/hooks.ts'
 
 /** Fails a test that hangs instead of hanging the run (uvu has no timeouts of its own). */
 function within(fn: () => Promise<void>, ms = 30_000): () => Promise<void> {
@@ -43,7 +44,7 @@ async function http(path: string, init: { method?: string; headers?: Record<stri
 
 const S = suite('comfy stand-in')
 
-S.before(async () => {
+S.before(guarded(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'comfy-standin-'))
   const home = await makeStandinHome(join(tmp, 'home'), {
     customNodes: { 'demo-nodes': GOOD_NODE, 'broken-node': 'import torch_that_is_not_installed\n' },
@@ -56,10 +57,10 @@ S.before(async () => {
   await mkdir(join(home, 'models', 'checkpoints', 'sdxl'), { recursive: true })
   await symlink(join(tmp, 'store', 'blob'), join(home, 'models', 'checkpoints', 'sdxl', 'linked.safetensors'))
   comfy = await startStandin(home)
-})
-S.after(async () => {
+}))
+S.after(guarded(async () => {
   try { await comfy?.stop() } finally { await rm(tmp, { recursive: true, force: true }) }
-})
+}))
 
 S('custom nodes add classes; a broken one is reported and skipped; .disabled is not loaded', within(async () => {
   const info = (await http('/object_info')).json()

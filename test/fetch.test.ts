@@ -16,6 +16,7 @@ import { createLimit } from '../lib/fetch/limit.ts'
 import { formatProgress, type Progress } from '../lib/fetch/progress.ts'
 import { urlKey } from '../lib/fetch/url-key.ts'
 import { startServer, type TestServer } from './helpers/http-server.ts'
+import { guarded } from './helpers/hooks.ts'
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
@@ -25,14 +26,14 @@ const rule = (over: Partial<AuthRule> = {}): AuthRule => ({ host: '127.0.0.1', s
 interface Ctx { dir: string; servers: TestServer[] }
 const F = suite<Ctx>('fetch', { dir: '', servers: [] })
 
-F.before.each(async ctx => {
+F.before.each(guarded(async ctx => {
   ctx.dir = await mkdtemp(join(tmpdir(), 'comfy-vc-fetch-'))
   ctx.servers = []
-})
-F.after.each(async ctx => {
+}))
+F.after.each(guarded(async ctx => {
   for (const s of ctx.servers) await s.close()
   await rm(ctx.dir, { recursive: true, force: true })
-})
+}))
 
 async function serve(ctx: Ctx, routes: Parameters<typeof startServer>[0]) {
   const s = await startServer(routes)

@@ -14,6 +14,7 @@ import {
 import { addCommit, git, makeRepo, type FileMap, type TestRepo } from './helpers/git-repos.ts'
 import { lookupInFiles } from '../lib/git/resolve-ref.ts'
 import { makeGitShim, type GitShim } from './helpers/git-shim.ts'
+import { guarded } from './helpers/hooks.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 let tmp = ''
@@ -51,8 +52,8 @@ async function checkout(cacheRoot: string, repo: TestRepo, commit: string, dir: 
 }
 
 const G = suite('git adapter')
-G.before(() => { tmp = mkdtempSync(join(tmpdir(), 'comfy-vc-git-')) })
-G.after(() => { rmSync(tmp, { recursive: true, force: true }) })
+G.before(guarded(() => { tmp = mkdtempSync(join(tmpdir(), 'comfy-vc-git-')) }))
+G.after(guarded(() => { rmSync(tmp, { recursive: true, force: true }) }))
 
 G('normalizeRepoUrl: one key per repository, never a credential', () => {
   const key = 'https://github.com/Owner/Repo'

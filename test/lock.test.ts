@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { acquireLock } from '../lib/util/lock.ts'
+import { guarded } from './helpers/hooks.ts'
 
 const LOCK_MODULE = fileURLToPath(new URL('../lib/util/lock.ts', import.meta.url))
 
@@ -79,8 +80,8 @@ const ownerOf = (lock: string): { pid: number; host: string } => JSON.parse(read
 const L = suite('cross-process lock')
 
 let dir = ''
-L.before.each(() => { dir = mkdtempSync(join(tmpdir(), 'comfy-vc-lock-')) })
-L.after.each(() => { rmSync(dir, { recursive: true, force: true }) })
+L.before.each(guarded(() => { dir = mkdtempSync(join(tmpdir(), 'comfy-vc-lock-')) }))
+L.after.each(guarded(() => { rmSync(dir, { recursive: true, force: true }) }))
 
 L('a lock from another host whose heartbeat is older than the limit is taken over', async () => {
   const lock = join(dir, 'a.lock')
