@@ -9,12 +9,16 @@ import { makeRepo, type TestRepo } from './helpers/git-repos.ts'
 import { buildDemoWorld, type DemoWorld } from '../scripts/demo-world/build.ts'
 import { follow, killLeftovers } from './helpers/follow.ts'
 import { guarded } from './helpers/hooks.ts'
+import { within } from './helpers/within.ts'
 
 /**
  * Watch mode through the real CLI: `realize --watch --json` and `run-ui --watch`, driven by writing the
  * spec file while they run. One home (the demo world's ComfyUI stand-in and custom nodes without
  * requirements, so a new node is a clone and nothing else) is shared by the tests, in order.
  */
+
+// A watch test runs several realize cycles and ComfyUI restarts: a longer guard than within's default.
+const LIMIT_MS = 90_000
 
 const ID = 'w'
 
@@ -48,15 +52,6 @@ function spec(nodeNames: string[], models: ReturnType<typeof model>[] = []) {
     comfyui: { repo: world.core.url, ref: 'master', commit: world.core.commit },
     custom_nodes: nodeNames.map(node),
     ...(models.length ? { models } : {}),
-  }
-}
-
-/** Fails a test that hangs instead of hanging the run (uvu has no timeouts of its own). */
-function within(fn: () => Promise<void>, ms = 90_000): () => Promise<void> {
-  return async () => {
-    let timer: NodeJS.Timeout | undefined
-    const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`test timed out after ${ms / 1000} s`)), ms) })
-    try { await Promise.race([fn(), limit]) } finally { clearTimeout(timer) }
   }
 }
 
@@ -156,7 +151,7 @@ W('realize --watch --json: one line per cycle; a new node runs its clone only; a
   assert.is(cycleLines(run.stdout()).length, 3)
   assert.is(jsonLines(run.stdout()).length, 5, 'three cycles and the two invalid edits')
   assert.not.match(run.stderr(), /internal error|\n\s+at .+:\d+:\d+/)
-}))
+}, LIMIT_MS))
 
 W('run-ui --watch: a new node restarts ComfyUI, a model alone does not; a node cloned by a failed cycle is loaded by the next good one', within(async () => {
   await w.writeSpec(ID, spec(['NodeX', 'NodeY'], [model(0)]))
@@ -205,7 +200,7 @@ W('run-ui --watch: a new node restarts ComfyUI, a model alone does not; a node c
   assert.is(readyLines(run.stdout()).length, 3, 'ComfyUI was started three times: first, NodeZ, NodeW')
   assert.equal(comfyPids(three.port), [])
   assert.not.match(run.stderr(), /still watching: the next change starts it again/)
-}))
+}, LIMIT_MS))
 
 W('a spec that is invalid from the start: exit 2 with its errors, nothing watched', within(async () => {
   await w.writeSpec('broken', { ...spec(['NodeX']), id: 'broken', custom_nodes: [{ repo: 'not a url' }] })
@@ -219,7 +214,7 @@ W('a spec that is invalid from the start: exit 2 with its errors, nothing watche
     assert.equal([json.json().ok, json.json().version, json.json().tasks], [false, 'broken', []])
     assert.match(json.json().errors[0], /custom_nodes\[0\]\.repo: /)
   }
-}))
+}, LIMIT_MS))
 
 W('a home the tool may not build in: exit 2 naming it, not a watch that waits for nothing', within(async () => {
   const home = join(w.dir, 'users-folder')
@@ -233,6 +228,6 @@ W('a home the tool may not build in: exit 2 naming it, not a watch that waits fo
     assert.equal([r.json().ok, r.json().home, r.json().tasks], [false, home, []])
     assert.ok(existsSync(join(home, 'notes.txt')))
   }
-}))
+}, LIMIT_MS))
 
 W.run()

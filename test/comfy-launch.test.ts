@@ -9,15 +9,7 @@ import { launchComfy, readyLine } from '../lib/comfy/launch.ts'
 import { probePort } from '../lib/comfy/port.ts'
 import { makeStandinHome } from './helpers/comfy-standin.ts'
 import { guarded } from './helpers/hooks.ts'
-
-/** Fails a test that hangs instead of hanging the run (uvu has no timeouts of its own). */
-function within(fn: () => Promise<void>, ms = 30_000): () => Promise<void> {
-  return async () => {
-    let timer: NodeJS.Timeout | undefined
-    const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`test timed out after ${ms / 1000} s`)), ms) })
-    try { await Promise.race([fn(), limit]) } finally { clearTimeout(timer) }
-  }
-}
+import { within } from './helpers/within.ts'
 
 const L = suite('comfy launch')
 let tmp = ''

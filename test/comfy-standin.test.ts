@@ -8,15 +8,7 @@ import * as assert from 'uvu/assert'
 import { FormData, request, WebSocket } from 'undici'
 import { makeStandinHome, startStandin, txt2imgWorkflow, type Standin } from './helpers/comfy-standin.ts'
 import { guarded } from './helpers/hooks.ts'
-
-/** Fails a test that hangs instead of hanging the run (uvu has no timeouts of its own). */
-function within(fn: () => Promise<void>, ms = 30_000): () => Promise<void> {
-  return async () => {
-    let timer: NodeJS.Timeout | undefined
-    const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`test timed out after ${ms / 1000} s`)), ms) })
-    try { await Promise.race([fn(), limit]) } finally { clearTimeout(timer) }
-  }
-}
+import { within } from './helpers/within.ts'
 
 const GOOD_NODE = `
 class DemoInvert:
