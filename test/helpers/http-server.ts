@@ -18,6 +18,10 @@
  * - `token`: requires `Authorization: Bearer <token>` (or `tokenHeader: <token>`): 401 without it, 403 when wrong.
  * - `bytesPerSecond`: sends the body slowly, in small slices.
  * - `dropAfter`: sends that many body bytes, then destroys the socket; only for the first `dropTimes` (1) GETs.
+ * - `holdAfter`: sends that many body bytes, then keeps the connection open without sending more until `holdUntil`
+ *   resolves (never, without it); only for the first `holdTimes` (1) GETs. A test that must know how many bytes a
+ *   client has (to kill it, or to let time pass between two parts) waits for that many instead of guessing from a
+ *   rate. Not combined with `dropAfter` or `bytesPerSecond`.
  * - `failTimes` + `failStatus`: the first N requests get that status (503) with `Retry-After: 0`.
  * - `wrongBytes`: serves the body with one byte flipped (a corrupted mirror).
  * - `stall`: never answers (for header timeouts).
@@ -41,6 +45,9 @@ export interface Route {
   bytesPerSecond?: number
   dropAfter?: number
   dropTimes?: number
+  holdAfter?: number
+  holdUntil?: Promise<unknown>
+  holdTimes?: number
   failTimes?: number
   failStatus?: number
   wrongBytes?: boolean
@@ -62,7 +69,7 @@ export interface TestServer {
 
 export async function startServer(routes: Record<string, Route> = {}): Promise<TestServer> {
   const requests: SeenRequest[] = []
-  const served = new Map<string, { fails: number; drops: number }>()
+  const served = new Map<string, { fails: number; drops: number; holds: number }>()
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
 
@@ -74,7 +81,7 @@ export async function startServer(routes: Record<string, Route> = {}): Promise<T
     if (!route) { res.writeHead(404).end('not found'); return }
     if (route.handler) { route.handler(req, res); return }
     if (route.stall) return
-    const count = served.get(pathname) ?? { fails: 0, drops: 0 }
+    const count = served.get(pathname) ?? { fails: 0, drops: 0, holds: 0 }
     served.set(pathname, count)
 
     if (route.failTimes && count.fails < route.failTimes) {
@@ -126,6 +133,13 @@ export async function startServer(routes: Record<string, Route> = {}): Promise<T
     res.writeHead(status, { ...common, 'content-length': String(slice.length), 'content-type': 'application/octet-stream' })
     if (req.method === 'HEAD') { res.end(); return }
 
+    if (route.holdAfter !== undefined && count.holds < (route.holdTimes ?? 1)) {
+      count.holds++
+      const at = Math.min(route.holdAfter, slice.length)
+      res.write(slice.subarray(0, at))
+      void (route.holdUntil ?? new Promise(() => {})).then(() => { if (!res.destroyed) res.end(slice.subarray(at)) })
+      return
+    }
     const drop = route.dropAfter !== undefined && count.drops < (route.dropTimes ?? 1)
     if (drop) count.drops++
     const limit = drop ? Math.min(route.dropAfter!, slice.length) : slice.length
