@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
@@ -11,6 +11,7 @@ import { buildDemoWorld, DEMO_WORKFLOW } from '../scripts/demo-world/build.ts'
 import { follow, killLeftovers } from './helpers/follow.ts'
 import { guarded } from './helpers/hooks.ts'
 import { within } from './helpers/within.ts'
+import { comfyPids, comfyProcesses } from './helpers/comfy-processes.ts'
 
 /**
  * run-ui and run-handler through the real CLI, against the demo world's ComfyUI stand-in: one spec
@@ -48,24 +49,6 @@ async function setup(): Promise<void> {
 }
 
 const READY = /ComfyUI ready at (http:\/\/127\.0\.0\.1:(\d+))/
-
-/** ComfyUI processes (a python running main.py) on this machine, read from /proc (Linux). */
-function comfyProcesses(): { pid: number; port: string | undefined; cwd: string }[] {
-  const found = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')
-      if (!argv.includes('main.py')) continue
-      const i = argv.indexOf('--port')
-      found.push({ pid: Number(name), port: i >= 0 ? argv[i + 1] : undefined, cwd: readlinkSync(`/proc/${name}/cwd`) })
-    } catch { /* gone meanwhile, or not ours to read */ }
-  }
-  return found
-}
-
-/** Pids of the ComfyUI processes serving `port`. */
-const comfyPids = (port: number | string): number[] => comfyProcesses().filter(p => p.port === String(port)).map(p => p.pid)
 
 async function answers(url: string): Promise<boolean> {
   try {

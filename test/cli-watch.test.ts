@@ -1,7 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
@@ -10,6 +9,7 @@ import { buildDemoWorld, type DemoWorld } from '../scripts/demo-world/build.ts'
 import { follow, killLeftovers } from './helpers/follow.ts'
 import { guarded } from './helpers/hooks.ts'
 import { within } from './helpers/within.ts'
+import { comfyPids } from './helpers/comfy-processes.ts'
 
 /**
  * Watch mode through the real CLI: `realize --watch --json` and `run-ui --watch`, driven by writing the
@@ -66,19 +66,6 @@ const READY = /ComfyUI ready at (http:\/\/127\.0\.0\.1:(\d+))/g
 
 /** The ready lines printed so far: [url, port] of each. */
 const readyLines = (text: string) => [...text.matchAll(READY)].map(m => ({ url: m[1]!, port: m[2]! }))
-
-/** Pids of the processes running a ComfyUI main.py on `port` (Linux: read from /proc). */
-function comfyPids(port: string): number[] {
-  const pids: number[] = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')
-      if (argv.includes('main.py') && argv[argv.indexOf('--port') + 1] === port) pids.push(Number(name))
-    } catch { /* gone meanwhile */ }
-  }
-  return pids
-}
 
 async function hasNodeClass(url: string, name: string): Promise<boolean> {
   const info = await (await fetch(`${url}/object_info/${name}`)).json() as Record<string, unknown>
