@@ -11,13 +11,13 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 
 export async function pollUntil<T>(what: string, check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  o: { everyMs?: number; guardMs?: number } = {}): Promise<T> {
+  o: { everyMs?: number; guardMs?: number; explain?: () => string } = {}): Promise<T> {
   const guardMs = o.guardMs ?? 60_000
   const giveUp = Date.now() + guardMs
   for (;;) {
     const v = await check()
     if (v) return v
-    if (Date.now() > giveUp) throw new Error(`still waiting for ${what} after ${guardMs / 1000} s`)
+    if (Date.now() > giveUp) throw new Error(`still waiting for ${what} after ${guardMs / 1000} s${o.explain ? `\n${o.explain()}` : ''}`)
     await sleep(o.everyMs ?? 10)
   }
 }
