@@ -1,7 +1,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { existsSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, type TestRepo } from './helpers/git-repos.ts'
@@ -13,8 +14,9 @@ import { comfyPids } from './helpers/comfy-processes.ts'
 
 /**
  * Watch mode through the real CLI: `realize --watch --json` and `run-ui --watch`, driven by writing the
- * spec file while they run. One home (the demo world's ComfyUI stand-in and custom nodes without
- * requirements, so a new node is a clone and nothing else) is shared by the tests, in order.
+ * spec file while they run. The demo world's ComfyUI stand-in and custom nodes without requirements (so a new
+ * node is a clone and nothing else) are built once, with git mirrors warmed from them; each test has a world
+ * (versions, homes, model store) of its own.
  */
 
 // A watch test runs several realize cycles and ComfyUI restarts: a longer guard than within's default.
@@ -22,9 +24,12 @@ const LIMIT_MS = 90_000
 
 const ID = 'w'
 
-let w: World
+/** Shared and only read: the demo world, the node repositories, and the git mirrors of both. */
+let fixtures = ''
 let world: DemoWorld
 const nodes: Record<string, TestRepo> = {}
+/** The running test's own. */
+let w: World
 
 /** A custom node the stand-in loads, with one node class named `<name>Thing`. */
 const nodeSource = (name: string) => `class ${name}Thing:
@@ -74,26 +79,31 @@ async function hasNodeClass(url: string, name: string): Promise<boolean> {
 
 const W = suite('cli: watch mode')
 
+const mirrors = () => join(fixtures, 'cache')
+
 W.before(guarded(async () => {
-  w = await makeWorld('comfy-vc-watch-')
-  world = await buildDemoWorld(join(w.dir, 'world'))
+  fixtures = await mkdtemp(join(tmpdir(), 'comfy-vc-watch-fixtures-'))
+  world = await buildDemoWorld(join(fixtures, 'world'))
   for (const name of ['NodeX', 'NodeY', 'NodeZ', 'NodeW']) {
-    nodes[name] = await makeRepo(join(w.dir, 'repos'), name, [{ '__init__.py': nodeSource(name) }], { branch: 'main' })
+    nodes[name] = await makeRepo(join(fixtures, 'repos'), name, [{ '__init__.py': nodeSource(name) }], { branch: 'main' })
   }
-  // validate fills the git mirrors: from then on every realize can run offline (pip gets --no-index).
-  // (Unpinned refs: validate fetches to resolve them; a pinned commit it takes as it is.)
-  await w.writeSpec('mirrors', {
+  // validate fills the git mirrors: from then on every realize can run offline (pip gets --no-index), and
+  // nothing is fetched into them. (Unpinned refs: validate fetches to resolve them; a pinned commit it takes as it is.)
+  const seed = await makeWorld('comfy-vc-watch-', { sharedCache: mirrors() })
+  await seed.writeSpec('mirrors', {
     schema_version: 2, id: 'mirrors', comfyui: { repo: world.core.url, ref: 'master' },
     custom_nodes: Object.values(nodes).map(n => ({ repo: n.url, ref: 'main' })),
   })
-  const validated = await w.cli(['validate', 'mirrors'])
+  const validated = await seed.cli(['validate', 'mirrors'])
   if (validated.code !== 0) throw new Error(`validate failed:\n${validated.stderr}`)
-  await w.writeSpec(ID, spec(['NodeX']))
+  await seed.cleanup()
 }))
-W.after.each(guarded(killLeftovers))
-W.after(guarded(async () => { await w?.cleanup() }))
+W.before.each(guarded(async () => { w = await makeWorld('comfy-vc-watch-', { sharedCache: mirrors() }) }))
+W.after.each(guarded(async () => { killLeftovers(); await w.cleanup() }))
+W.after(guarded(async () => { await rm(fixtures, { recursive: true, force: true }) }))
 
 W('realize --watch --json: one line per cycle; a new node runs its clone only; an invalid edit is reported and the watch goes on', within(async () => {
+  await w.writeSpec(ID, spec(['NodeX']))
   const run = follow(w.spawn(['realize', ID, '--watch', '--json', '--offline'], { detached: true }))
   const cycles = (n: number) => run.until(`cycle ${n}`, () => { const l = cycleLines(run.stdout()); return l.length >= n && l })
 
@@ -141,7 +151,10 @@ W('realize --watch --json: one line per cycle; a new node runs its clone only; a
 }, LIMIT_MS))
 
 W('run-ui --watch: a new node restarts ComfyUI, a model alone does not; a node cloned by a failed cycle is loaded by the next good one', within(async () => {
+  // A home realized before the watch starts, so its first cycle has only ComfyUI to start.
   await w.writeSpec(ID, spec(['NodeX', 'NodeY'], [model(0)]))
+  const realized = await w.cli(['realize', ID, '--offline'])
+  assert.is(realized.code, 0, realized.stderr)
   const run = follow(w.spawn(['run-ui', ID, '--watch', '--offline', '--port', '0'], { detached: true }))
   const ready = (n: number) => run.until(`ready line ${n}`, () => { const r = readyLines(run.stdout()); return r.length >= n && r })
   const cycleDone = (n: number) => run.until(`cycle ${n}`, () => new RegExp(`^cycle ${n}: .*$`, 'm').exec(run.stderr())?.[0])
