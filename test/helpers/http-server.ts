@@ -18,6 +18,8 @@
  * - `token`: requires `Authorization: Bearer <token>` (or `tokenHeader: <token>`): 401 without it, 403 when wrong.
  * - `bytesPerSecond`: sends the body slowly, in small slices.
  * - `dropAfter`: sends that many body bytes, then destroys the socket; only for the first `dropTimes` (1) GETs.
+ *   Bytes the client has not yet written when the socket goes are lost with it, so a test that counts them passes
+ *   `dropWhen` (say, "the partial holds them all"): the drop waits until it is true.
  * - `holdAfter`: sends that many body bytes, then keeps the connection open without sending more until `holdUntil`
  *   resolves (never, without it); only for the first `holdTimes` (1) GETs. A test that must know how many bytes a
  *   client has (to kill it, or to let time pass between two parts) waits for that many instead of guessing from a
@@ -29,6 +31,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { pollUntil } from './poll-until.ts'
 
 export interface Route {
   body?: Uint8Array
@@ -45,6 +48,7 @@ export interface Route {
   bytesPerSecond?: number
   dropAfter?: number
   dropTimes?: number
+  dropWhen?: () => boolean | Promise<boolean>
   holdAfter?: number
   holdUntil?: Promise<unknown>
   holdTimes?: number
@@ -143,9 +147,16 @@ export async function startServer(routes: Record<string, Route> = {}): Promise<T
     const drop = route.dropAfter !== undefined && count.drops < (route.dropTimes ?? 1)
     if (drop) count.drops++
     const limit = drop ? Math.min(route.dropAfter!, slice.length) : slice.length
-    const finish = () => { if (drop) { res.socket?.destroy() } else res.end() }
+    const dropNow = () => {
+      const when = route.dropWhen
+      if (!when) { res.socket?.destroy(); return }
+      const destroy = () => res.socket?.destroy()
+      // Ends early when the connection is gone anyway (the server closed after a failed test).
+      pollUntil('the drop condition', async () => res.destroyed || await when()).then(destroy, destroy)
+    }
+    const finish = () => { if (drop) dropNow(); else res.end() }
     if (!route.bytesPerSecond) {
-      if (drop) res.write(slice.subarray(0, limit), () => res.socket?.destroy())
+      if (drop) res.write(slice.subarray(0, limit), dropNow)
       else res.end(slice)
       return
     }
