@@ -18,6 +18,8 @@ export interface Io {
   /** Aborted on the first Ctrl-C / SIGTERM. */
   signal: AbortSignal
   isTTY: boolean
+  /** Where the task display renders (stderr: stdout is kept for --json). */
+  progressStream: NodeJS.WriteStream
   /** Watch mode prints JSON lines: every document on one line. */
   jsonLines?: boolean
 }

@@ -38,7 +38,7 @@ async function firstCheckFailed(o: WatchOptions): Promise<number> {
 async function realizeOnce(o: WatchOptions, prepared: Prepared, signal: AbortSignal): Promise<RunResult | undefined> {
   const r = await realize({
     prepared, config: o.config, force: o.force, secrets: secretsOf(o.config, o.io.env), processEnv: o.io.env,
-    signal: AbortSignal.any([signal, o.io.signal]), renderer: 'silent', stream: process.stderr, onNote: line => o.io.err(line),
+    signal: AbortSignal.any([signal, o.io.signal]), renderer: 'silent', stream: o.io.progressStream, onNote: line => o.io.err(line),
   })
   if (!r.ok) { reportRefused(o.io, { id: o.id, home: prepared.home, json: o.json }, r.error); return undefined }
   return r.value

@@ -73,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
     cwd: process.cwd(),
     signal: controller.signal,
     isTTY: !!process.stderr.isTTY,
+    progressStream: process.stderr,
   }
   const [name, ...rest] = argv
   if (!name || name === '--help' || name === '-h' || name === 'help') {

@@ -33,7 +33,7 @@ ${realizeFlagsHelp(['frozen', 'offline', 'jobs', 'force'], 16)}
     if (typeof prepared === 'number') return prepared
     const result = await realize({
       prepared, config, force: bool(args, 'force'), secrets: secretsOf(config, io.env), processEnv: io.env, signal: io.signal,
-      renderer: rendererFor(io), stream: process.stderr, onNote: line => io.err(line),
+      renderer: rendererFor(io), stream: io.progressStream, onNote: line => io.err(line),
     })
     if (!result.ok) return reportRefused(io, { id, home: prepared.home, json }, result.error)
     const doc = summarize(io, { version: id, home: prepared.home }, result.value)

@@ -93,7 +93,7 @@ the configuration, 1 when the version could not be realized or the job failed, 1
     const secrets = secretsOf(config, io.env)
     const realized = await realize({
       prepared: prepared.value, config, force: false, secrets, processEnv: io.env, signal: io.signal,
-      renderer: rendererFor(io), stream: process.stderr, onNote: line => io.err(line),
+      renderer: rendererFor(io), stream: io.progressStream, onNote: line => io.err(line),
     })
     if (!realized.ok) { io.err(realized.error); return fail(EXIT.usage, realized.error) }
     summarize(io, { version: id, home: prepared.value.home }, realized.value)

@@ -42,7 +42,7 @@ ${realizeFlagsHelp(['offline', 'frozen', 'jobs', 'force'], 18)}`,
     if (typeof prepared === 'number') return prepared
     const realized = await realize({
       prepared, config, force: bool(args, 'force'), secrets: flags.secrets, processEnv: io.env, signal: io.signal,
-      renderer: rendererFor(io), stream: process.stderr, onNote: line => io.err(line),
+      renderer: rendererFor(io), stream: io.progressStream, onNote: line => io.err(line),
     })
     if (!realized.ok) return reportRefused(io, { id, home: prepared.home, json }, realized.error)
     const subject = { version: id, home: prepared.home }

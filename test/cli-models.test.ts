@@ -12,6 +12,7 @@ import { basename, dirname, join } from 'node:path'
 import { collect, makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, type TestRepo } from './helpers/git-repos.ts'
 import { startServer, type TestServer } from './helpers/http-server.ts'
+import { guarded } from './helpers/hooks.ts'
 
 interface Model { path: string; route: string; bytes: Buffer; sha256: string }
 interface Ctx { w: World; core: TestRepo; srv: TestServer; models: Record<string, Model>; authDir: string }
@@ -60,7 +61,7 @@ async function waitFor(cond: () => boolean, what: string, tries = 1200): Promise
   assert.ok(cond(), `timed out waiting for ${what}`)
 }
 
-M.before(async ctx => {
+M.before(guarded(async ctx => {
   ctx.w = await makeWorld()
   ctx.core = await makeRepo(join(ctx.w.dir, 'repos'), 'ComfyUI', [{
     'main.py': 'print("core")\n', 'requirements.txt': '', 'models/checkpoints/put_checkpoints_here': '',
@@ -98,8 +99,8 @@ M.before(async ctx => {
   ctx.authDir = join(ctx.w.dir, 'auth-cwd')
   await mkdir(ctx.authDir, { recursive: true })
   await writeFile(join(ctx.authDir, 'cache.config.ts'), `export default { auth: [{ host: '127.0.0.1', env: 'HF_TOKEN' }] }\n`)
-})
-M.after(async ctx => { await ctx.srv.close(); await ctx.w.cleanup() })
+}))
+M.after(guarded(async ctx => { await ctx.srv.close(); await ctx.w.cleanup() }))
 
 M('Ctrl-C in the middle of two downloads exits 130; the next realize resumes with Range and links the blobs', async ctx => {
   const { w, srv, models } = ctx

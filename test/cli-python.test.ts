@@ -11,6 +11,7 @@ import { makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, addCommit, type TestRepo } from './helpers/git-repos.ts'
 import { buildWheel } from './helpers/wheels.ts'
 import { startServer } from './helpers/http-server.ts'
+import { guarded } from './helpers/hooks.ts'
 
 interface Ctx { w: World; wheels: string; repos: Record<'core' | 'A' | 'B' | 'C' | 'D' | 'E', TestRepo> }
 const P = suite<Ctx>('cli: Python dependencies (collect, compile, install, install scripts)')
@@ -51,7 +52,7 @@ function distInfos(home: string): string[] {
 const installLines = (home: string) => readFileSync(join(home, 'custom_nodes', 'NodeE', 'installed.txt'), 'utf8').split('\n').filter(Boolean)
 const locks = (ctx: Ctx) => readdirSync(join(ctx.w.cache, 'compiled')).filter(f => f.endsWith('.txt'))
 
-P.before(async ctx => {
+P.before(guarded(async ctx => {
   ctx.w = await makeWorld()
   const dir = join(ctx.w.dir, 'repos')
   ctx.wheels = join(ctx.w.dir, 'wheels')
@@ -81,8 +82,8 @@ P.before(async ctx => {
   await ctx.w.writeSpec('warm', warm)
   const v = await ctx.w.cli(['validate', 'warm'])
   assert.is(v.code, 0, v.stderr)
-})
-P.after(async ctx => { await ctx.w.cleanup() })
+}))
+P.after(guarded(async ctx => { await ctx.w.cleanup() }))
 
 P('two nodes asking demo-numpy<2 and >=2: exit 1, uv-compile names both nodes and both specs', async ctx => {
   const { w } = ctx

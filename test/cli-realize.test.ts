@@ -3,15 +3,20 @@ import * as assert from 'uvu/assert'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { setMaxListeners } from 'node:events'
-import { writeFile, readFile, mkdir } from 'node:fs/promises'
+import { PassThrough } from 'node:stream'
+import { writeFile, readFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { collect, makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, addCommit, type TestRepo } from './helpers/git-repos.ts'
 import { makeGitShim } from './helpers/git-shim.ts'
-import { follow } from './helpers/follow.ts'
+import { follow, killLeftovers } from './helpers/follow.ts'
 import { readHead } from '../lib/git/read-head.ts'
+import { guarded } from './helpers/hooks.ts'
+import { pollUntil } from './helpers/poll-until.ts'
 
-interface Ctx { w: World; core: TestRepo; a: TestRepo; b: TestRepo }
+/** `repos` and the repositories in it are shared and only read; `w` (versions, cache, homes) is each test's own. */
+interface Ctx { repos: string; core: TestRepo; a: TestRepo; b: TestRepo; w: World }
 const R = suite<Ctx>('cli: realize and plan (core and custom nodes)')
 
 const spec = (ctx: Ctx, id: string, extra: Record<string, unknown> = {}, nodes?: unknown[]) => ({
@@ -43,27 +48,40 @@ function tree(home: string): string[] {
   return out
 }
 
-R.before(async ctx => {
-  ctx.w = await makeWorld()
-  const repos = join(ctx.w.dir, 'repos')
+/** The tree a realize of `spec(ctx, id)` makes (as `tree` lists it), whether it ran once or was killed and run again. */
+const cleanTree = (ctx: Ctx) => [
+  `. @ ${ctx.core.commits[0]}`, 'custom_nodes/NodeA @ ' + ctx.a.commits[0], 'custom_nodes/NodeA/__init__.py',
+  `custom_nodes/NodeB @ ${ctx.b.commits[0]}`, 'custom_nodes/NodeB/__init__.py', 'custom_nodes/NodeB/lib/x.py',
+  'custom_nodes/example_node.py.example', 'main.py', 'requirements.txt',
+]
+
+/** Writes the spec (default: both nodes at their first commit) and realizes it in the test's own world. */
+async function realized(ctx: Ctx, id: string, s: unknown = spec(ctx, id)): Promise<string> {
+  await ctx.w.writeSpec(id, s)
+  const r = await ctx.w.cli(['realize', id])
+  assert.is(r.code, 0, `the realize the test starts from failed:\n${r.stderr}`)
+  return ctx.w.home(id)
+}
+
+/** The repositories the specs point at: built once, then only fetched from. */
+R.before(guarded(async ctx => {
+  const repos = ctx.repos = await mkdtemp(join(tmpdir(), 'comfy-vc-realize-repos-'))
   ctx.core = await makeRepo(repos, 'ComfyUI', [{ 'main.py': 'print("core")\n', 'requirements.txt': '', 'custom_nodes/example_node.py.example': '#\n' }], { branch: 'master' })
   ctx.a = await makeRepo(repos, 'NodeA', [{ '__init__.py': 'a = 1\n' }], { branch: 'main' })
   ctx.b = await makeRepo(repos, 'NodeB', [{ '__init__.py': 'b = 1\n', 'lib/x.py': 'x = 1\n' }], { branch: 'main' })
   await addCommit(ctx.a, { '__init__.py': 'a = 2\n' })
-})
-R.after(async ctx => { await ctx.w.cleanup() })
+}))
+// A world per test: a test that realizes a home realizes its own, so tests pass alone and in any order.
+R.before.each(guarded(async ctx => { ctx.w = await makeWorld() }))
+R.after.each(guarded(async ctx => { killLeftovers(); await ctx.w.cleanup() }))
+R.after(guarded(async ctx => { await rm(ctx.repos, { recursive: true, force: true }) }))
 
 R('realize builds the tree; a second realize skips every task and starts no git process', async ctx => {
   const { w } = ctx
   await w.writeSpec('one', spec(ctx, 'one'))
   const first = await w.cli(['realize', 'one', '--json'])
   assert.is(first.code, 0, first.stderr)
-  const home = w.home('one')
-  assert.equal(tree(home), [
-    `. @ ${ctx.core.commits[0]}`, 'custom_nodes/NodeA @ ' + ctx.a.commits[0], 'custom_nodes/NodeA/__init__.py',
-    `custom_nodes/NodeB @ ${ctx.b.commits[0]}`, 'custom_nodes/NodeB/__init__.py', 'custom_nodes/NodeB/lib/x.py',
-    'custom_nodes/example_node.py.example', 'main.py', 'requirements.txt',
-  ])
+  assert.equal(tree(w.home('one')), cleanTree(ctx))
   assert.ok(first.json().tasks.every((t: { status: string }) => t.status === 'ran'))
   const shim = makeGitShim(w.dir)
   const second = await w.cli(['realize', 'one', '--json'], { env: { PATH: `${shim.binDir}:${process.env.PATH}` } })
@@ -74,6 +92,7 @@ R('realize builds the tree; a second realize skips every task and starts no git 
 
 R('changing one node\'s commit: plan says why, realize runs that node\'s task only', async ctx => {
   const { w } = ctx
+  await realized(ctx, 'one')
   await w.writeSpec('one', spec(ctx, 'one', {}, [
     { repo: ctx.a.url, ref: 'main', commit: ctx.a.commits[1] },
     { repo: ctx.b.url, ref: 'main', commit: ctx.b.commits[0] },
@@ -92,8 +111,13 @@ R('changing one node\'s commit: plan says why, realize runs that node\'s task on
 
 R('local changes in a checkout are kept and reported; --force discards them', async ctx => {
   const { w } = ctx
-  const file = join(w.home('one'), 'custom_nodes', 'NodeA', '__init__.py')
+  const home = await realized(ctx, 'one', spec(ctx, 'one', {}, [
+    { repo: ctx.a.url, ref: 'main', commit: ctx.a.commits[1] },
+    { repo: ctx.b.url, ref: 'main', commit: ctx.b.commits[0] },
+  ]))
+  const file = join(home, 'custom_nodes', 'NodeA', '__init__.py')
   await writeFile(file, 'a = "mine"\n')
+  // NodeA back at its first commit: the checkout has to change, over the user's edit.
   await w.writeSpec('one', spec(ctx, 'one'))
   const r = await w.cli(['realize', 'one', '--json'])
   assert.is(r.code, 1)
@@ -109,6 +133,7 @@ R('local changes in a checkout are kept and reported; --force discards them', as
 
 R('disabling a node moves it under .disabled; dropping it removes only what the tool made', async ctx => {
   const { w } = ctx
+  await realized(ctx, 'one')
   await w.writeSpec('one', spec(ctx, 'one', {}, [
     { repo: ctx.a.url, commit: ctx.a.commits[0], enabled: false },
     { repo: ctx.b.url, commit: ctx.b.commits[0] },
@@ -147,12 +172,10 @@ R('a commit that does not exist fails its task, exits 1 and lists the blocked ta
 R('realize killed with SIGKILL in the middle of a clone, then re-run, ends in the same tree', async ctx => {
   const { w } = ctx
   await w.writeSpec('killed', spec(ctx, 'killed'))
-  await w.writeSpec('clean', spec(ctx, 'clean'))
   const shim = makeGitShim(join(w.dir, 'hang'), { hangOn: 'checkout' })
   const child = w.spawn(['realize', 'killed'], { env: { PATH: `${shim.binDir}:${process.env.PATH}`, COMFY_CACHE_ROOT: join(w.dir, 'cache-killed') }, detached: true })
   const done = collect(child)
-  for (let i = 0; i < 400 && shim.count('checkout') === 0; i++) await new Promise(r => setTimeout(r, 50))
-  assert.ok(shim.count('checkout') > 0, 'a checkout started')
+  await pollUntil('a checkout to start', () => shim.count('checkout') > 0)
   process.kill(-child.pid!, 'SIGKILL')
   await done
   const listed = async () => {
@@ -163,9 +186,7 @@ R('realize killed with SIGKILL in the middle of a clone, then re-run, ends in th
   const again = await w.cli(['realize', 'killed'], { env: { COMFY_CACHE_ROOT: join(w.dir, 'cache-killed') } })
   assert.is(again.code, 0, again.stderr)
   assert.equal(await listed(), [true, false])
-  const clean = await w.cli(['realize', 'clean'])
-  assert.is(clean.code, 0, clean.stderr)
-  assert.equal(tree(w.home('killed')), tree(w.home('clean')))
+  assert.equal(tree(w.home('killed')), cleanTree(ctx), 'the tree a realize that was never killed makes')
 })
 
 R('Ctrl-C during a realize exits 130 with its report, even delivered twice at once; the next realize finishes the tree', async ctx => {
@@ -176,10 +197,10 @@ R('Ctrl-C during a realize exits 130 with its report, even delivered twice at on
   const cache = join(w.dir, 'cache-intr')
   const child = w.spawn(['realize', 'intr', '--json'], { env: { PATH: `${shim.binDir}:${process.env.PATH}`, COMFY_CACHE_ROOT: cache } })
   const done = collect(child, { timeoutMs: 30_000 })
-  for (let i = 0; i < 400 && shim.count('fetch') === 0; i++) await new Promise(r => setTimeout(r, 50))
+  await pollUntil('a fetch to start', () => shim.count('fetch') > 0)
   // A terminal's Ctrl-C reaches the whole group and a parent (tsx's CLI, npm) may relay it too: one interrupt.
+  // Sent back to back, with no pause that a loaded machine could stretch past the CLI's 500 ms "same Ctrl-C" window.
   child.kill('SIGINT')
-  await new Promise(r => setTimeout(r, 20))
   child.kill('SIGINT')
   const r = await done
   // The second signal may land while Node is already exiting, which ends it by that SIGINT: a shell's $? is 130 all the same.
@@ -200,8 +221,7 @@ R('a second realize of the same home waits for the first, says so, and finishes 
   // The first realize stops in a checkout until it is interrupted.
   const shim = makeGitShim(join(w.dir, 'hang-same'), { hangOn: 'checkout' })
   const first = follow(w.spawn(['realize', 'same'], { env: { PATH: `${shim.binDir}:${process.env.PATH}`, COMFY_CACHE_ROOT: cache }, detached: true }))
-  for (let i = 0; i < 400 && shim.count('checkout') === 0; i++) await new Promise(r => setTimeout(r, 50))
-  assert.ok(shim.count('checkout') > 0, `the first realize reached a checkout\n${first.stderr()}`)
+  await pollUntil('the first realize to reach a checkout', () => shim.count('checkout') > 0, { explain: () => first.stderr() })
   const second = follow(w.spawn(['realize', 'same'], { env: { COMFY_CACHE_ROOT: cache }, detached: true }))
   await second.waitFor('stderr', /waiting for another realize of \S*same \(held by pid \d+/)
   first.child.kill('SIGINT')
@@ -226,8 +246,13 @@ R('two realizes of versions sharing repositories, started together, both succeed
 
 R('--offline works from warm mirrors and names what is missing from cold ones', async ctx => {
   const { w } = ctx
+  // Warm mirrors: validate fetches the repositories to resolve unpinned refs (and realizes nothing).
+  await w.writeSpec('unpinned', { schema_version: 2, id: 'unpinned', comfyui: { repo: ctx.core.url, ref: 'master' }, custom_nodes: [{ repo: ctx.a.url, ref: 'main' }, { repo: ctx.b.url, ref: 'main' }] })
+  const validated = await w.cli(['validate', 'unpinned'])
+  assert.is(validated.code, 0, validated.stderr)
   await w.writeSpec('off', spec(ctx, 'off'))
-  const warm = await w.cli(['realize', 'off', '--offline'], { env: { COMFY_CACHE_ROOT: join(w.dir, 'cache-shared'), COMFY_HOME: join(w.dir, 'offhome') } })
+  // Another home for the cold run below: it must not find this one realized.
+  const warm = await w.cli(['realize', 'off', '--offline'], { env: { COMFY_HOME: join(w.dir, 'offhome') } })
   assert.is(warm.code, 0, warm.stderr)
   const cold = await w.cli(['realize', 'off', '--json'], { env: { COMFY_CACHE_ROOT: join(w.dir, 'cache-cold'), COMFY_OFFLINE: '1' } })
   assert.is(cold.code, 1)
@@ -276,7 +301,7 @@ R('realize hands its environment (io.env) to every git it starts, not the proces
   const signal = new AbortController().signal
   setMaxListeners(0, signal)
   const code = await realize.run(parseCommandArgs(realize, ['run-env', '--json']), {
-    out: t => { out.push(t) }, err: t => { err.push(t) }, env, cwd: w.dir, signal, isTTY: false,
+    out: t => { out.push(t) }, err: t => { err.push(t) }, env, cwd: w.dir, signal, isTTY: false, progressStream: new PassThrough().resume() as unknown as NodeJS.WriteStream,
   })
   assert.is(code, 0, err.join('\n'))
   assert.match(err.join('\n'), new RegExp(`resolved NodeA: main → ${ctx.a.commits[1]!.slice(0, 10)}`), 'prepare resolved the ref with the run\'s environment')

@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
@@ -9,12 +9,18 @@ import { makeWorld, ROOT, type World } from './helpers/cli.ts'
 import { makeStandinHome, startStandin, txt2imgWorkflow } from './helpers/comfy-standin.ts'
 import { buildDemoWorld, DEMO_WORKFLOW } from '../stand-ins/demo-world.ts'
 import { follow, killLeftovers } from './helpers/follow.ts'
+import { guarded } from './helpers/hooks.ts'
+import { within } from './helpers/within.ts'
+import { comfyPids, comfyProcesses } from './helpers/comfy-processes.ts'
 
 /**
  * run-ui and run-handler through the real CLI, against the demo world's ComfyUI stand-in: one spec
  * (core, both demo nodes, both models) pinned with validate and realized once offline; every test
  * then starts ComfyUI from that home.
  */
+
+// Each test starts ComfyUI (the stand-in) at least once through the CLI: a longer guard than within's default.
+const LIMIT_MS = 60_000
 
 const ID = 'rt'
 const OFFLINE = { COMFY_OFFLINE: '1' }
@@ -42,34 +48,7 @@ async function setup(): Promise<void> {
   home = w.home(ID)
 }
 
-/** Fails a test that hangs instead of hanging the run (uvu has no timeouts of its own). */
-function within(fn: () => Promise<void>, ms = 60_000): () => Promise<void> {
-  return async () => {
-    let timer: NodeJS.Timeout | undefined
-    const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`test timed out after ${ms / 1000} s`)), ms) })
-    try { await Promise.race([fn(), limit]) } finally { clearTimeout(timer) }
-  }
-}
-
 const READY = /ComfyUI ready at (http:\/\/127\.0\.0\.1:(\d+))/
-
-/** ComfyUI processes (a python running main.py) on this machine, read from /proc (Linux). */
-function comfyProcesses(): { pid: number; port: string | undefined; cwd: string }[] {
-  const found = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')
-      if (!argv.includes('main.py')) continue
-      const i = argv.indexOf('--port')
-      found.push({ pid: Number(name), port: i >= 0 ? argv[i + 1] : undefined, cwd: readlinkSync(`/proc/${name}/cwd`) })
-    } catch { /* gone meanwhile, or not ours to read */ }
-  }
-  return found
-}
-
-/** Pids of the ComfyUI processes serving `port`. */
-const comfyPids = (port: number | string): number[] => comfyProcesses().filter(p => p.port === String(port)).map(p => p.pid)
 
 async function answers(url: string): Promise<boolean> {
   try {
@@ -115,9 +94,7 @@ function assertStoppedOnce(code: number | null, output: string, port: string): v
 
 const U = suite('cli: run-ui')
 
-U.before(async () => {
-  try { await setup() } catch (e) { console.error(e); process.exit(1) } // uvu swallows hook errors (uvu#191)
-})
+U.before(guarded(setup))
 
 U('prints the ready line once /system_stats answers, passes -- ARGS on, and forwards SIGINT', within(async () => {
   const run = follow(w.spawn(['run-ui', ID, '--offline', '--port', '0', '--', '--some-arg', 'value'], { detached: true }))
@@ -134,7 +111,7 @@ U('prints the ready line once /system_stats answers, passes -- ARGS on, and forw
   const exit = await run.exit
   assertStoppedOnce(exit.code, run.stderr(), port!)
   assert.not.ok(await answers(url!))
-}))
+}, LIMIT_MS))
 
 U('SIGTERM is forwarded and run-ui exits 130; --json reports the launch cancelled, with ComfyUI\'s own code (143)', within(async () => {
   const run = follow(w.spawn(['run-ui', ID, '--offline', '--port', '0', '--json'], { detached: true }))
@@ -152,7 +129,7 @@ U('SIGTERM is forwarded and run-ui exits 130; --json reports the launch cancelle
   assert.is(launch.exit_code, 143)
   assert.ok(report.tasks.slice(0, -1).every((t: { status: string }) => t.status === 'skipped'), 'the realize part was a no-op')
   assert.equal(comfyPids(port!), [])
-}))
+}, LIMIT_MS))
 
 U('ComfyUI dying on its own (killed from outside) ends run-ui with exit 1 and says so; --json reports the launch failed', within(async () => {
   const run = follow(w.spawn(['run-ui', ID, '--offline', '--port', '0', '--json'], { detached: true }))
@@ -165,7 +142,7 @@ U('ComfyUI dying on its own (killed from outside) ends run-ui with exit 1 and sa
   assert.match(run.stderr(), /ComfyUI exited on its own \(SIGKILL\)/)
   const launch = JSON.parse(run.stdout()).tasks.at(-1)
   assert.equal([launch.status, launch.url, launch.exit_code], ['failed', url, 137])
-}))
+}, LIMIT_MS))
 
 U('ComfyUI failing before it is ready: exit 1 with its last log lines; --json reports the launch failed with its exit code', within(async () => {
   const r = await w.cli(['run-ui', ID, '--offline', '--port', '0', '--json'], { env: { STANDIN_STARTUP_ERROR: 'No module named torch' } })
@@ -174,7 +151,7 @@ U('ComfyUI failing before it is ready: exit 1 with its last log lines; --json re
   const launch = JSON.parse(r.stdout).tasks.at(-1)
   assert.equal([launch.id, launch.status, launch.exit_code], ['launch', 'failed', 1])
   assert.match(launch.error, /before it was ready/)
-}))
+}, LIMIT_MS))
 
 U('Ctrl-C typed in a terminal: ComfyUI gets it once and run-ui exits 130', within(async () => {
   if (!existsSync('/usr/bin/script')) { console.warn('  (no util-linux script: terminal Ctrl-C not tested)'); return }
@@ -189,7 +166,7 @@ U('Ctrl-C typed in a terminal: ComfyUI gets it once and run-ui exits 130', withi
   child.stdin!.write('\x03')
   const exit = await run.exit
   assertStoppedOnce(exit.code, run.stdout(), port!)
-}))
+}, LIMIT_MS))
 
 U('SIGINT to the whole process group (dumb-init, kill -INT -PGID), no terminal: ComfyUI gets it once', within(async () => {
   const run = follow(w.spawn(['run-ui', ID, '--offline', '--port', '0'], { detached: true }))
@@ -198,7 +175,7 @@ U('SIGINT to the whole process group (dumb-init, kill -INT -PGID), no terminal: 
   process.kill(-run.child.pid!, 'SIGINT')
   const exit = await run.exit
   assertStoppedOnce(exit.code, run.stderr(), port!)
-}))
+}, LIMIT_MS))
 
 U('a port in use is a clear error naming it (exit 1); no ComfyUI is left behind', within(async () => {
   const held = createServer()
@@ -218,7 +195,7 @@ U('a port in use is a clear error naming it (exit 1); no ComfyUI is left behind'
   } finally {
     held.close()
   }
-}))
+}, LIMIT_MS))
 
 U('Ctrl-C while ComfyUI is still starting stops it and run-ui (exit 130)', within(async () => {
   const run = follow(w.spawn(['run-ui', ID, '--offline', '--port', '0'], { env: { STANDIN_STARTUP_DELAY: '30' }, detached: true }))
@@ -232,9 +209,9 @@ U('Ctrl-C while ComfyUI is still starting stops it and run-ui (exit 130)', withi
   assert.is(exit.code, 130, run.stderr())
   assert.not.match(run.stdout(), /ComfyUI ready/)
   assert.equal(comfyPids(port!), [])
-}))
+}, LIMIT_MS))
 
-U.after.each(killLeftovers)
+U.after.each(guarded(killLeftovers))
 
 U.run()
 
@@ -242,7 +219,7 @@ U.run()
 
 const H = suite('cli: run-handler')
 
-H.after(async () => { await w?.cleanup() })
+H.after(guarded(async () => { await w?.cleanup() }))
 
 H('the demo workflow: the PNG in the result is the file ComfyUI saved, byte for byte; ComfyUI is stopped', within(async () => {
   const workflow = await inputFile('demo.json', DEMO_WORKFLOW)
@@ -262,7 +239,7 @@ H('the demo workflow: the PNG in the result is the file ComfyUI saved, byte for 
   assert.equal(result.outputs['11'], { text: ['palette 1.2.0: red, green, blue (installed)'] })
   assert.match(r.stderr, /KSampler \[#{10}\] 8\/8/)
   png = data
-}))
+}, LIMIT_MS))
 
 H('--output files --out-dir writes the images; --out-file takes the result JSON', within(async () => {
   const workflow = await inputFile('demo.json', DEMO_WORKFLOW)
@@ -277,7 +254,7 @@ H('--output files --out-dir writes the images; --out-file takes the result JSON'
   assert.equal({ type: image.type, path: image.path }, { type: 'file', path: join(outDir, image.filename) })
   assert.equal(await readFile(image.path), await readFile(join(home, 'output', image.filename)))
   assert.not.ok('data' in image)
-}))
+}, LIMIT_MS))
 
 H('--job with a base64 image and --image NAME=PATH: LoadImage sees the uploaded pictures', within(async () => {
   assert.ok(png, 'the first test made a PNG')
@@ -297,7 +274,7 @@ H('--job with a base64 image and --image NAME=PATH: LoadImage sees the uploaded 
   assert.is(flagged.code, 0, flagged.stderr)
   assert.equal(await readFile(join(home, 'input', 'flag.png')), png)
   assert.is(flagged.json().images[0].data, png!.toString('base64'))
-}))
+}, LIMIT_MS))
 
 H('a workflow ComfyUI refuses (validation 400): exit 1, {error, details} per node and input', within(async () => {
   const bad = structuredClone(DEMO_WORKFLOW) as Record<string, { class_type: string; inputs: Record<string, unknown> }>
@@ -310,7 +287,7 @@ H('a workflow ComfyUI refuses (validation 400): exit 1, {error, details} per nod
   assert.is(result.details.length, 1, JSON.stringify(result.details))
   assert.match(result.details[0], /^node 4 \(CheckpointLoaderSimple\): ckpt_name: Value not in list: 'missing\.safetensors' not in \[.*'demo-v1\.safetensors'.*\]$/)
   assert.match(r.stderr, /job failed: ComfyUI refused the workflow/)
-}))
+}, LIMIT_MS))
 
 H('an execution error: exit 1 naming the node id, its class and the message', within(async () => {
   const raising = { ...DEMO_WORKFLOW, '20': { class_type: 'StandinRaise', inputs: { message: 'CUDA out of memory', images: ['8', 0] } } }
@@ -319,19 +296,19 @@ H('an execution error: exit 1 naming the node id, its class and the message', wi
   const result = r.json()
   assert.is(result.error, 'node 20 (StandinRaise) failed: CUDA out of memory')
   assert.equal(result.details.slice(0, 2), ['node 20 (StandinRaise)', 'RuntimeError: CUDA out of memory'])
-}))
+}, LIMIT_MS))
 
 H('--timeout on a slow prompt: exit 1, "timed out", and the prompt is interrupted', within(async () => {
   const r = await handler(['--workflow', await inputFile('demo.json', DEMO_WORKFLOW), '--timeout', '1'], { STANDIN_STEP_DELAY: '1' })
   assert.is(r.code, 1, r.stderr)
   assert.equal(r.json(), { error: 'timed out after 1 s; the prompt was interrupted', details: ['while running node 3 (KSampler)'] })
-}))
+}, LIMIT_MS))
 
 H('ComfyUI killed mid-job: exit 1, "ComfyUI exited during the job"', within(async () => {
   const r = await handler(['--workflow', await inputFile('demo.json', DEMO_WORKFLOW)], { STANDIN_DIE_AFTER_STEPS: '2' })
   assert.is(r.code, 1, r.stderr)
   assert.equal(r.json(), { error: 'ComfyUI exited during the job', details: ['while running node 3 (KSampler)'] })
-}))
+}, LIMIT_MS))
 
 H('--url runs the job on a ComfyUI already running: nothing is realized', within(async () => {
   const standin = await startStandin(await makeStandinHome(join(w.dir, 'standin')))
@@ -347,7 +324,7 @@ H('--url runs the job on a ComfyUI already running: nothing is realized', within
   } finally {
     await standin.stop()
   }
-}))
+}, LIMIT_MS))
 
 H('--url, interrupted by Ctrl-C: exit 130 with the {error} document; the prompt is interrupted and ComfyUI left running', within(async () => {
   const standin = await startStandin(await makeStandinHome(join(w.dir, 'standin-slow')), { STANDIN_STEP_DELAY: '1' })
@@ -363,7 +340,7 @@ H('--url, interrupted by Ctrl-C: exit 130 with the {error} document; the prompt 
   } finally {
     await standin.stop()
   }
-}))
+}, LIMIT_MS))
 
 H('a UI-format workflow is refused with how to export the API format (exit 2, nothing started)', within(async () => {
   const ui = { last_node_id: 9, last_link_id: 9, nodes: [{ id: 3, type: 'KSampler' }], links: [[1, 4, 0, 3, 0, 'MODEL']], version: 0.4 }
@@ -373,7 +350,7 @@ H('a UI-format workflow is refused with how to export the API format (exit 2, no
   assert.match(r.stderr, /Export \(API\)/)
   assert.match(r.json().error, /UI-format workflow/, 'stdout carries the {error, details} document')
   assert.not.match(r.stderr, /ComfyUI ready|realized:/)
-}))
+}, LIMIT_MS))
 
 H('usage mistakes exit 2 before anything starts', within(async () => {
   const workflow = await inputFile('demo.json', DEMO_WORKFLOW)
@@ -404,7 +381,7 @@ H('usage mistakes exit 2 before anything starts', within(async () => {
   assert.match(listen.stderr, /--listen takes an IP address or a host name/)
   assert.not.match(listen.stderr, /realized:/)
   assert.match(badUrl.json().error, /--url takes http\(s\):\/\/HOST:PORT/)
-}))
+}, LIMIT_MS))
 
 H('a version that cannot be prepared or realized: the {error, details} document, exit 2 for the spec, 1 for a failure', within(async () => {
   const workflow = await inputFile('demo.json', DEMO_WORKFLOW)
@@ -416,6 +393,6 @@ H('a version that cannot be prepared or realized: the {error, details} document,
   const failed = await w.cli(['run-handler', 'gone', '--workflow', workflow, '--offline'])
   assert.is(failed.code, 1, failed.stderr)
   assert.match(failed.json().error, /no-such-repo/)
-}))
+}, LIMIT_MS))
 
 H.run()

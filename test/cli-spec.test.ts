@@ -9,11 +9,12 @@ import { createHash } from 'node:crypto'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, addCommit, type TestRepo } from './helpers/git-repos.ts'
 import { startServer, type Route, type TestServer } from './helpers/http-server.ts'
+import { guarded } from './helpers/hooks.ts'
 
 interface Ctx { w: World; core: TestRepo; a: TestRepo; b: TestRepo; srv: TestServer }
 const S = suite<Ctx>('cli: create, validate, clone, delete, list, config')
 
-S.before(async ctx => {
+S.before(guarded(async ctx => {
   ctx.w = await makeWorld()
   const repos = join(ctx.w.dir, 'repos')
   ctx.core = await makeRepo(repos, 'ComfyUI', [{ 'main.py': 'print(1)\n' }], { branch: 'master' })
@@ -26,8 +27,8 @@ S.before(async ctx => {
     '/hf/model.safetensors': { body, linkedEtag: `"${sha}"`, linkedSize: body.length, etag: '"abc"' },
     '/plain/model.bin': { body, etag: '"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"' },
   })
-})
-S.after(async ctx => { await ctx.srv.close(); await ctx.w.cleanup() })
+}))
+S.after(guarded(async ctx => { await ctx.srv.close(); await ctx.w.cleanup() }))
 
 S('create from a ComfyUI-Manager snapshot pins its git nodes and warns about what it cannot pin', async ({ w, core, a, b }) => {
   const snapshot = join(w.dir, 'snapshot.json')

@@ -1,25 +1,35 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, type TestRepo } from './helpers/git-repos.ts'
 import { buildDemoWorld, type DemoWorld } from '../stand-ins/demo-world.ts'
 import { follow, killLeftovers } from './helpers/follow.ts'
+import { guarded } from './helpers/hooks.ts'
+import { within } from './helpers/within.ts'
+import { comfyPids } from './helpers/comfy-processes.ts'
 
 /**
  * Watch mode through the real CLI: `realize --watch --json` and `run-ui --watch`, driven by writing the
- * spec file while they run. One home (the demo world's ComfyUI stand-in and custom nodes without
- * requirements, so a new node is a clone and nothing else) is shared by the tests, in order.
+ * spec file while they run. The demo world's ComfyUI stand-in and custom nodes without requirements (so a new
+ * node is a clone and nothing else) are built once, with git mirrors warmed from them; each test has a world
+ * (versions, homes, model store) of its own.
  */
+
+// A watch test runs several realize cycles and ComfyUI restarts: a longer guard than within's default.
+const LIMIT_MS = 90_000
 
 const ID = 'w'
 
-let w: World
+/** Shared and only read: the demo world, the node repositories, and the git mirrors of both. */
+let fixtures = ''
 let world: DemoWorld
 const nodes: Record<string, TestRepo> = {}
+/** The running test's own. */
+let w: World
 
 /** A custom node the stand-in loads, with one node class named `<name>Thing`. */
 const nodeSource = (name: string) => `class ${name}Thing:
@@ -50,15 +60,6 @@ function spec(nodeNames: string[], models: ReturnType<typeof model>[] = []) {
   }
 }
 
-/** Fails a test that hangs instead of hanging the run (uvu has no timeouts of its own). */
-function within(fn: () => Promise<void>, ms = 90_000): () => Promise<void> {
-  return async () => {
-    let timer: NodeJS.Timeout | undefined
-    const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`test timed out after ${ms / 1000} s`)), ms) })
-    try { await Promise.race([fn(), limit]) } finally { clearTimeout(timer) }
-  }
-}
-
 /** A line of a watch's --json output: a cycle's run, or (no `cycle`, `errors` instead) an invalid spec. */
 interface CycleLine { version: string; ok: boolean; cycle?: number; tasks: { id: string; status: string }[]; errors?: string[] }
 const jsonLines = (text: string): CycleLine[] => text.split('\n').filter(l => l.trim()).map(l => JSON.parse(l))
@@ -71,19 +72,6 @@ const READY = /ComfyUI ready at (http:\/\/127\.0\.0\.1:(\d+))/g
 /** The ready lines printed so far: [url, port] of each. */
 const readyLines = (text: string) => [...text.matchAll(READY)].map(m => ({ url: m[1]!, port: m[2]! }))
 
-/** Pids of the processes running a ComfyUI main.py on `port` (Linux: read from /proc). */
-function comfyPids(port: string): number[] {
-  const pids: number[] = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')
-      if (argv.includes('main.py') && argv[argv.indexOf('--port') + 1] === port) pids.push(Number(name))
-    } catch { /* gone meanwhile */ }
-  }
-  return pids
-}
-
 async function hasNodeClass(url: string, name: string): Promise<boolean> {
   const info = await (await fetch(`${url}/object_info/${name}`)).json() as Record<string, unknown>
   return name in info
@@ -91,31 +79,31 @@ async function hasNodeClass(url: string, name: string): Promise<boolean> {
 
 const W = suite('cli: watch mode')
 
-W.before(async () => {
-  try {
-    w = await makeWorld('comfy-vc-watch-')
-    world = await buildDemoWorld(join(w.dir, 'world'))
-    for (const name of ['NodeX', 'NodeY', 'NodeZ', 'NodeW']) {
-      nodes[name] = await makeRepo(join(w.dir, 'repos'), name, [{ '__init__.py': nodeSource(name) }], { branch: 'main' })
-    }
-    // validate fills the git mirrors: from then on every realize can run offline (pip gets --no-index).
-    // (Unpinned refs: validate fetches to resolve them; a pinned commit it takes as it is.)
-    await w.writeSpec('mirrors', {
-      schema_version: 2, id: 'mirrors', comfyui: { repo: world.core.url, ref: 'master' },
-      custom_nodes: Object.values(nodes).map(n => ({ repo: n.url, ref: 'main' })),
-    })
-    const validated = await w.cli(['validate', 'mirrors'])
-    if (validated.code !== 0) throw new Error(`validate failed:\n${validated.stderr}`)
-    await w.writeSpec(ID, spec(['NodeX']))
-  } catch (e) {
-    console.error(e)
-    process.exit(1) // uvu swallows hook errors (uvu#191)
+const mirrors = () => join(fixtures, 'cache')
+
+W.before(guarded(async () => {
+  fixtures = await mkdtemp(join(tmpdir(), 'comfy-vc-watch-fixtures-'))
+  world = await buildDemoWorld(join(fixtures, 'world'))
+  for (const name of ['NodeX', 'NodeY', 'NodeZ', 'NodeW']) {
+    nodes[name] = await makeRepo(join(fixtures, 'repos'), name, [{ '__init__.py': nodeSource(name) }], { branch: 'main' })
   }
-})
-W.after.each(killLeftovers)
-W.after(async () => { await w?.cleanup() })
+  // validate fills the git mirrors: from then on every realize can run offline (pip gets --no-index), and
+  // nothing is fetched into them. (Unpinned refs: validate fetches to resolve them; a pinned commit it takes as it is.)
+  const seed = await makeWorld('comfy-vc-watch-', { sharedCache: mirrors() })
+  await seed.writeSpec('mirrors', {
+    schema_version: 2, id: 'mirrors', comfyui: { repo: world.core.url, ref: 'master' },
+    custom_nodes: Object.values(nodes).map(n => ({ repo: n.url, ref: 'main' })),
+  })
+  const validated = await seed.cli(['validate', 'mirrors'])
+  if (validated.code !== 0) throw new Error(`validate failed:\n${validated.stderr}`)
+  await seed.cleanup()
+}))
+W.before.each(guarded(async () => { w = await makeWorld('comfy-vc-watch-', { sharedCache: mirrors() }) }))
+W.after.each(guarded(async () => { killLeftovers(); await w.cleanup() }))
+W.after(guarded(async () => { await rm(fixtures, { recursive: true, force: true }) }))
 
 W('realize --watch --json: one line per cycle; a new node runs its clone only; an invalid edit is reported and the watch goes on', within(async () => {
+  await w.writeSpec(ID, spec(['NodeX']))
   const run = follow(w.spawn(['realize', ID, '--watch', '--json', '--offline'], { detached: true }))
   const cycles = (n: number) => run.until(`cycle ${n}`, () => { const l = cycleLines(run.stdout()); return l.length >= n && l })
 
@@ -160,10 +148,13 @@ W('realize --watch --json: one line per cycle; a new node runs its clone only; a
   assert.is(cycleLines(run.stdout()).length, 3)
   assert.is(jsonLines(run.stdout()).length, 5, 'three cycles and the two invalid edits')
   assert.not.match(run.stderr(), /internal error|\n\s+at .+:\d+:\d+/)
-}))
+}, LIMIT_MS))
 
 W('run-ui --watch: a new node restarts ComfyUI, a model alone does not; a node cloned by a failed cycle is loaded by the next good one', within(async () => {
+  // A home realized before the watch starts, so its first cycle has only ComfyUI to start.
   await w.writeSpec(ID, spec(['NodeX', 'NodeY'], [model(0)]))
+  const realized = await w.cli(['realize', ID, '--offline'])
+  assert.is(realized.code, 0, realized.stderr)
   const run = follow(w.spawn(['run-ui', ID, '--watch', '--offline', '--port', '0'], { detached: true }))
   const ready = (n: number) => run.until(`ready line ${n}`, () => { const r = readyLines(run.stdout()); return r.length >= n && r })
   const cycleDone = (n: number) => run.until(`cycle ${n}`, () => new RegExp(`^cycle ${n}: .*$`, 'm').exec(run.stderr())?.[0])
@@ -209,7 +200,7 @@ W('run-ui --watch: a new node restarts ComfyUI, a model alone does not; a node c
   assert.is(readyLines(run.stdout()).length, 3, 'ComfyUI was started three times: first, NodeZ, NodeW')
   assert.equal(comfyPids(three.port), [])
   assert.not.match(run.stderr(), /still watching: the next change starts it again/)
-}))
+}, LIMIT_MS))
 
 W('a spec that is invalid from the start: exit 2 with its errors, nothing watched', within(async () => {
   await w.writeSpec('broken', { ...spec(['NodeX']), id: 'broken', custom_nodes: [{ repo: 'not a url' }] })
@@ -223,7 +214,7 @@ W('a spec that is invalid from the start: exit 2 with its errors, nothing watche
     assert.equal([json.json().ok, json.json().version, json.json().tasks], [false, 'broken', []])
     assert.match(json.json().errors[0], /custom_nodes\[0\]\.repo: /)
   }
-}))
+}, LIMIT_MS))
 
 W('a home the tool may not build in: exit 2 naming it, not a watch that waits for nothing', within(async () => {
   const home = join(w.dir, 'users-folder')
@@ -237,6 +228,6 @@ W('a home the tool may not build in: exit 2 naming it, not a watch that waits fo
     assert.equal([r.json().ok, r.json().home, r.json().tasks], [false, home, []])
     assert.ok(existsSync(join(home, 'notes.txt')))
   }
-}))
+}, LIMIT_MS))
 
 W.run()

@@ -7,6 +7,8 @@ import { request } from 'undici'
 import { formatJobProgress, parseJobInput, runJob, UI_FORMAT_MESSAGE, type ApiWorkflow, type JobOutcome, type JobProgress } from '../lib/comfy/job.ts'
 import { probePort } from '../lib/comfy/port.ts'
 import { makeStandinHome, startStandin, txt2imgWorkflow, type Standin } from './helpers/comfy-standin.ts'
+import { guarded } from './helpers/hooks.ts'
+import { within } from './helpers/within.ts'
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
 
@@ -32,24 +34,15 @@ async function withStandin<T>(name: string, env: Record<string, string>, fn: (s:
 
 // --- against a running stand-in ---
 
-/** Fails a test that hangs instead of hanging the run (uvu has no timeouts of its own). */
-function within(fn: () => Promise<void>, ms = 30_000): () => Promise<void> {
-  return async () => {
-    let timer: NodeJS.Timeout | undefined
-    const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`test timed out after ${ms / 1000} s`)), ms) })
-    try { await Promise.race([fn(), limit]) } finally { clearTimeout(timer) }
-  }
-}
-
 const J = suite('comfy runJob')
 
-J.before(async () => {
+J.before(guarded(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'comfy-job-'))
   comfy = await startStandin(await makeStandinHome(join(tmp, 'home')))
-})
-J.after(async () => {
+}))
+J.after(guarded(async () => {
   try { await comfy?.stop() } finally { await rm(tmp, { recursive: true, force: true }) }
-})
+}))
 
 J('a txt2img job returns the saved PNG byte for byte, with progress', within(async () => {
   const progress: JobProgress[] = []

@@ -8,27 +8,32 @@ import { request } from 'undici'
 import { launchComfy, readyLine } from '../lib/comfy/launch.ts'
 import { probePort } from '../lib/comfy/port.ts'
 import { makeStandinHome } from './helpers/comfy-standin.ts'
-
-/** Fails a test that hangs instead of hanging the run (uvu has no timeouts of its own). */
-function within(fn: () => Promise<void>, ms = 30_000): () => Promise<void> {
-  return async () => {
-    let timer: NodeJS.Timeout | undefined
-    const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`test timed out after ${ms / 1000} s`)), ms) })
-    try { await Promise.race([fn(), limit]) } finally { clearTimeout(timer) }
-  }
-}
+import { guarded } from './helpers/hooks.ts'
+import { within } from './helpers/within.ts'
+import { comfyProcesses } from './helpers/comfy-processes.ts'
 
 const L = suite('comfy launch')
 let tmp = ''
 let home = ''
 
-L.before(async () => {
+L.before(guarded(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'comfy-launch-'))
   home = await makeStandinHome(join(tmp, 'home'))
-})
-L.after(async () => {
+}))
+L.after(guarded(async () => {
   await rm(tmp, { recursive: true, force: true })
-})
+}))
+
+/** The ComfyUI processes left running in the test's home. */
+const leftRunning = () => comfyProcesses().filter(p => p.cwd === home).map(p => p.pid)
+
+/** Resolves with the first line ComfyUI prints that matches `re`, as `onLog` sees it. */
+function logWatch(re: RegExp): { onLog: (line: string) => void; lines: string[]; seen: Promise<string> } {
+  const lines: string[] = []
+  let found!: (line: string) => void
+  const seen = new Promise<string>(resolve => { found = resolve })
+  return { lines, seen, onLog: line => { lines.push(line); if (re.test(line)) found(line) } }
+}
 
 async function getJson(url: string): Promise<{ status: number; body: any }> {
   const res = await request(url)
@@ -37,10 +42,10 @@ async function getJson(url: string): Promise<{ status: number; body: any }> {
 }
 
 L('starts on a free port, answers /system_stats, passes extra args, and stops', within(async () => {
-  const lines: string[] = []
+  const log = logWatch(/^To see the GUI go to: /)
+  const { lines } = log
   const launched = await launchComfy({
-    home, baseEnv: process.env, python: 'python3', port: 0, args: ['--cpu', '--some-future-flag'], startupTimeoutMs: 20_000,
-    onLog: line => lines.push(line),
+    home, baseEnv: process.env, python: 'python3', port: 0, args: ['--cpu', '--some-future-flag'], startupTimeoutMs: 20_000, onLog: log.onLog,
   })
   if (!launched.ok) throw new Error(launched.error.message)
   const server = launched.value
@@ -51,7 +56,8 @@ L('starts on a free port, answers /system_stats, passes extra args, and stops', 
     const stats = await getJson(`${server.url}/system_stats`)
     assert.is(stats.status, 200)
     assert.match(stats.body.system.comfyui_version, /standin/)
-    assert.ok(lines.includes(`To see the GUI go to: http://127.0.0.1:${server.port}`), lines.join('\n'))
+    // Printed before it listens, but its pipe may be read after the answer to the probe: awaited, not looked up.
+    assert.is(await log.seen, `To see the GUI go to: http://127.0.0.1:${server.port}`)
     assert.ok(lines.some(l => l.includes('Ignoring unrecognized arguments: --some-future-flag')))
     assert.equal(server.logTail(200), lines.slice(-200))
   } finally {
@@ -119,26 +125,35 @@ L('a port in use is a clear error that names it', within(async () => {
 }))
 
 L('a startup that takes too long is stopped with a timeout error', within(async () => {
-  const lines: string[] = []
+  const log = logWatch(/^Device: cpu/)
+  // The deadline runs from the spawn and nothing here can hold it back, so it must outlast Python's start on a
+  // loaded machine (over 0.5 s seen) for the log tail to have its lines. A clock the test could move would let it
+  // be short (see the report of this change).
   const launched = await launchComfy({
-    home, baseEnv: process.env, python: 'python3', port: 0, startupTimeoutMs: 700, env: { STANDIN_STARTUP_DELAY: '30' },
-    onLog: l => lines.push(l),
+    home, baseEnv: process.env, python: 'python3', port: 0, startupTimeoutMs: 5_000, env: { STANDIN_STARTUP_DELAY: '30' }, onLog: log.onLog,
   })
   assert.not.ok(launched.ok)
   if (launched.ok) return
   assert.is(launched.error.reason, 'startup-timeout')
-  assert.match(launched.error.message, /did not answer on http:\/\/127\.0\.0\.1:\d+ within 0\.7 s/)
-  assert.match(launched.error.message, /Device: cpu/)
+  assert.match(launched.error.message, /did not answer on http:\/\/127\.0\.0\.1:\d+ within 5 s; the last lines of its log:\n/)
+  assert.match(launched.error.message, /\n {2}Device: cpu/)
+  if (launched.error.reason === 'startup-timeout') assert.equal(launched.error.logTail, log.lines.slice(-20))
+  assert.equal(leftRunning(), [], 'ComfyUI was stopped')
 }))
 
 L('aborting while ComfyUI starts stops it', within(async () => {
   const ctl = new AbortController()
-  setTimeout(() => ctl.abort(), 300)
+  // Aborted once it has started (it logs its path, then sleeps before it listens), not at a time that may come first.
+  const log = logWatch(/^\*\* ComfyUI Path:/)
+  void log.seen.then(() => ctl.abort())
   const launched = await launchComfy({
-    home, baseEnv: process.env, python: 'python3', port: 0, signal: ctl.signal, env: { STANDIN_STARTUP_DELAY: '30' },
+    home, baseEnv: process.env, python: 'python3', port: 0, signal: ctl.signal, env: { STANDIN_STARTUP_DELAY: '30' }, onLog: log.onLog,
   })
   assert.not.ok(launched.ok)
-  if (!launched.ok) assert.is(launched.error.reason, 'aborted')
+  if (launched.ok) return
+  assert.is(launched.error.reason, 'aborted')
+  assert.is(launched.error.message, 'cancelled while ComfyUI was starting')
+  assert.equal(leftRunning(), [], 'ComfyUI was stopped')
 }))
 
 L('a home without main.py and a missing interpreter are clear errors', within(async () => {

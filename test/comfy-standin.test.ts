@@ -7,15 +7,8 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { FormData, request, WebSocket } from 'undici'
 import { makeStandinHome, startStandin, txt2imgWorkflow, type Standin } from './helpers/comfy-standin.ts'
-
-/** Fails a test that hangs instead of hanging the run (uvu has no timeouts of its own). */
-function within(fn: () => Promise<void>, ms = 30_000): () => Promise<void> {
-  return async () => {
-    let timer: NodeJS.Timeout | undefined
-    const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`test timed out after ${ms / 1000} s`)), ms) })
-    try { await Promise.race([fn(), limit]) } finally { clearTimeout(timer) }
-  }
-}
+import { guarded } from './helpers/hooks.ts'
+import { within } from './helpers/within.ts'
 
 const GOOD_NODE = `
 class DemoInvert:
@@ -43,7 +36,7 @@ async function http(path: string, init: { method?: string; headers?: Record<stri
 
 const S = suite('comfy stand-in')
 
-S.before(async () => {
+S.before(guarded(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'comfy-standin-'))
   const home = await makeStandinHome(join(tmp, 'home'), {
     customNodes: { 'demo-nodes': GOOD_NODE, 'broken-node': 'import torch_that_is_not_installed\n' },
@@ -56,10 +49,10 @@ S.before(async () => {
   await mkdir(join(home, 'models', 'checkpoints', 'sdxl'), { recursive: true })
   await symlink(join(tmp, 'store', 'blob'), join(home, 'models', 'checkpoints', 'sdxl', 'linked.safetensors'))
   comfy = await startStandin(home)
-})
-S.after(async () => {
+}))
+S.after(guarded(async () => {
   try { await comfy?.stop() } finally { await rm(tmp, { recursive: true, force: true }) }
-})
+}))
 
 S('custom nodes add classes; a broken one is reported and skipped; .disabled is not loaded', within(async () => {
   const info = (await http('/object_info')).json()

@@ -15,6 +15,7 @@ import { addCommit, git, makeRepo, type FileMap, type TestRepo } from './helpers
 import { lookupInFiles } from '../lib/git/resolve-ref.ts'
 import { progressText, withoutProgress } from '../lib/git/remote-git.ts'
 import { makeGitShim, type GitShim } from './helpers/git-shim.ts'
+import { guarded } from './helpers/hooks.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 let tmp = ''
@@ -50,8 +51,8 @@ async function checkout(cacheRoot: string, repo: TestRepo, commit: string, dir: 
 }
 
 const G = suite('git adapter')
-G.before(() => { tmp = mkdtempSync(join(tmpdir(), 'comfy-vc-git-')) })
-G.after(() => { rmSync(tmp, { recursive: true, force: true }) })
+G.before(guarded(() => { tmp = mkdtempSync(join(tmpdir(), 'comfy-vc-git-')) }))
+G.after(guarded(() => { rmSync(tmp, { recursive: true, force: true }) }))
 
 G('normalizeRepoUrl: one key per repository, never a credential', () => {
   const key = 'https://github.com/Owner/Repo'

@@ -12,23 +12,24 @@ import { linkModels, linksStand, type LinkMode } from '../lib/models/link.ts'
 import { pinFromMetadata } from '../lib/models/pin.ts'
 import { blobPath, lookupUrl, partialPathFor, urlLockPath } from '../lib/models/store.ts'
 import { startServer, type TestServer } from './helpers/http-server.ts'
+import { guarded } from './helpers/hooks.ts'
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
 interface Ctx { dir: string; store: string; home: string; servers: TestServer[] }
 const M = suite<Ctx>('models', { dir: '', store: '', home: '', servers: [] })
 
-M.before.each(async ctx => {
+M.before.each(guarded(async ctx => {
   ctx.dir = await mkdtemp(join(tmpdir(), 'comfy-vc-models-'))
   ctx.store = join(ctx.dir, 'store')
   ctx.home = join(ctx.dir, 'home')
   ctx.servers = []
-})
-M.after.each(async ctx => {
+}))
+M.after.each(guarded(async ctx => {
   for (const s of ctx.servers) await s.close()
   await chmodTree(ctx.dir)
   await rm(ctx.dir, { recursive: true, force: true })
-})
+}))
 
 /** Blobs are read-only; make the tree removable. */
 async function chmodTree(dir: string): Promise<void> {

@@ -19,6 +19,7 @@ import { createVenv, VENV_MARKER } from '../lib/python/venv.ts'
 import { exec } from '../lib/util/exec.ts'
 import { PythonSchema } from '../lib/spec/schema.ts'
 import { buildWheel } from './helpers/wheels.ts'
+import { guarded } from './helpers/hooks.ts'
 
 // Counts child processes started by the code under test (exec.ts imports spawn by name).
 let spawns = 0
@@ -115,25 +116,20 @@ F('an environment that does not exist has no facts', () => {
 
 const P = suite('pip backend')
 
-P.before(async () => {
-  try {
-    setup()
-    const interp = discoverInterpreter(undefined, PATH)
-    if (!interp.ok || !interp.value.version) throw new Error(`no python3 with a known version on PATH: ${interp.ok ? 'version unknown' : interp.error}`)
-    const b = detectBackend('pip', venvDir, PATH)
-    if (!b.ok) throw new Error(b.error)
-    const made = await createVenv({ venvDir, version: interp.value.version, backend: b.value, envPATH: PATH, cacheRoot, offline: true, timeoutMs: 120_000, env })
-    if (!made.ok) throw new Error(made.error.message)
-    const b2 = detectBackend('auto', venvDir, '')   // no uv on this PATH: auto falls back to pip
-    if (!b2.ok) throw new Error(b2.error)
-    backend = b2.value
-    python = made.value.python
-    pythonVersion = readVenv(venvDir)?.fullVersion ?? interp.value.version
-  } catch (e) {
-    console.error(e)
-    process.exit(1)
-  }
-})
+P.before(guarded(async () => {
+  setup()
+  const interp = discoverInterpreter(undefined, PATH)
+  if (!interp.ok || !interp.value.version) throw new Error(`no python3 with a known version on PATH: ${interp.ok ? 'version unknown' : interp.error}`)
+  const b = detectBackend('pip', venvDir, PATH)
+  if (!b.ok) throw new Error(b.error)
+  const made = await createVenv({ venvDir, version: interp.value.version, backend: b.value, envPATH: PATH, cacheRoot, offline: true, timeoutMs: 120_000, env })
+  if (!made.ok) throw new Error(made.error.message)
+  const b2 = detectBackend('auto', venvDir, '')   // no uv on this PATH: auto falls back to pip
+  if (!b2.ok) throw new Error(b2.error)
+  backend = b2.value
+  python = made.value.python
+  pythonVersion = readVenv(venvDir)?.fullVersion ?? interp.value.version
+}))
 
 P('the environment is made with the interpreter\'s venv, and read back from files', () => {
   const before = spawns
@@ -353,7 +349,7 @@ P('install.py runs with the environment\'s python, in the node\'s folder', async
   assert.equal(!missing.ok && missing.error.reason, 'missing')
 })
 
-P.after(() => { rmSync(root, { recursive: true, force: true }) })
+P.after(guarded(() => { rmSync(root, { recursive: true, force: true }) }))
 
 F.run()
 P.run()

@@ -13,6 +13,7 @@ import { venvPython } from '../lib/python/interpreter.ts'
 import { createVenv } from '../lib/python/venv.ts'
 import { PythonSchema } from '../lib/spec/schema.ts'
 import { buildWheel } from './helpers/wheels.ts'
+import { guarded } from './helpers/hooks.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'comfy-vc-uv-'))
 
@@ -131,7 +132,7 @@ if (!found.ok) {
   })
 }
 
-I.after(() => { rmSync(root, { recursive: true, force: true }) })
+I.after(guarded(() => { rmSync(root, { recursive: true, force: true }) }))
 
 U.run()
 I.run()

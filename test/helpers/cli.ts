@@ -6,6 +6,8 @@
  *   r.code, r.stdout, r.stderr, r.json()
  *   await w.cleanup()
  *
+ *   const w2 = await makeWorld('x-', { sharedCache: mirrors })   // git mirrors warmed once, models of its own
+ *
  * The environment is scrubbed of CI and COMFY_* variables so the host's settings never leak in;
  * HOME points into the world so defaults (~/.cache/comfy-vc, ~/comfy-<id>) stay inside it.
  */
@@ -60,12 +62,23 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
   return env
 }
 
-export async function makeWorld(prefix = 'comfy-vc-test-'): Promise<World> {
+export interface WorldOptions {
+  /**
+   * A cache root several worlds share (git mirrors filled once, read with --offline); the world keeps its own model
+   * store (MODELS_DIR), whose blobs realize links into its homes.
+   */
+  sharedCache?: string
+}
+
+export async function makeWorld(prefix = 'comfy-vc-test-', o: WorldOptions = {}): Promise<World> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
   const versions = join(dir, 'versions')
-  const cache = join(dir, 'cache')
+  const cache = o.sharedCache ?? join(dir, 'cache')
   await mkdir(versions, { recursive: true })
-  const env = cleanEnv({ HOME: join(dir, 'user'), COMFY_CACHE_ROOT: cache, COMFY_VERSIONS_DIR: versions, COMFY_HOME: join(dir, 'homes', '{id}') })
+  const env = cleanEnv({
+    HOME: join(dir, 'user'), COMFY_CACHE_ROOT: cache, COMFY_VERSIONS_DIR: versions, COMFY_HOME: join(dir, 'homes', '{id}'),
+    ...(o.sharedCache ? { MODELS_DIR: join(dir, 'models') } : {}),
+  })
   const spawnCli = (args: string[], opts: CliOptions = {}) =>
     spawn(process.execPath, ['--import', TSX, ENTRY, ...args], { cwd: opts.cwd ?? dir, env: { ...env, ...cleanUndefined(opts.env) }, stdio: ['pipe', 'pipe', 'pipe'], detached: !!opts.detached })
   return {

@@ -18,6 +18,12 @@
  * - `token`: requires `Authorization: Bearer <token>` (or `tokenHeader: <token>`): 401 without it, 403 when wrong.
  * - `bytesPerSecond`: sends the body slowly, in small slices.
  * - `dropAfter`: sends that many body bytes, then destroys the socket; only for the first `dropTimes` (1) GETs.
+ *   Bytes the client has not yet written when the socket goes are lost with it, so a test that counts them passes
+ *   `dropWhen` (say, "the partial holds them all"): the drop waits until it is true.
+ * - `holdAfter`: sends that many body bytes, then keeps the connection open without sending more until `holdUntil`
+ *   resolves (never, without it); only for the first `holdTimes` (1) GETs. A test that must know how many bytes a
+ *   client has (to kill it, or to let time pass between two parts) waits for that many instead of guessing from a
+ *   rate. Not combined with `dropAfter` or `bytesPerSecond`.
  * - `failTimes` + `failStatus`: the first N requests get that status (503) with `Retry-After: 0`.
  * - `wrongBytes`: serves the body with one byte flipped (a corrupted mirror).
  * - `stall`: never answers (for header timeouts).
@@ -25,6 +31,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { pollUntil } from './poll-until.ts'
 
 export interface Route {
   body?: Uint8Array
@@ -41,6 +48,10 @@ export interface Route {
   bytesPerSecond?: number
   dropAfter?: number
   dropTimes?: number
+  dropWhen?: () => boolean | Promise<boolean>
+  holdAfter?: number
+  holdUntil?: Promise<unknown>
+  holdTimes?: number
   failTimes?: number
   failStatus?: number
   wrongBytes?: boolean
@@ -62,7 +73,7 @@ export interface TestServer {
 
 export async function startServer(routes: Record<string, Route> = {}): Promise<TestServer> {
   const requests: SeenRequest[] = []
-  const served = new Map<string, { fails: number; drops: number }>()
+  const served = new Map<string, { fails: number; drops: number; holds: number }>()
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
 
@@ -74,7 +85,7 @@ export async function startServer(routes: Record<string, Route> = {}): Promise<T
     if (!route) { res.writeHead(404).end('not found'); return }
     if (route.handler) { route.handler(req, res); return }
     if (route.stall) return
-    const count = served.get(pathname) ?? { fails: 0, drops: 0 }
+    const count = served.get(pathname) ?? { fails: 0, drops: 0, holds: 0 }
     served.set(pathname, count)
 
     if (route.failTimes && count.fails < route.failTimes) {
@@ -126,12 +137,26 @@ export async function startServer(routes: Record<string, Route> = {}): Promise<T
     res.writeHead(status, { ...common, 'content-length': String(slice.length), 'content-type': 'application/octet-stream' })
     if (req.method === 'HEAD') { res.end(); return }
 
+    if (route.holdAfter !== undefined && count.holds < (route.holdTimes ?? 1)) {
+      count.holds++
+      const at = Math.min(route.holdAfter, slice.length)
+      res.write(slice.subarray(0, at))
+      void (route.holdUntil ?? new Promise(() => {})).then(() => { if (!res.destroyed) res.end(slice.subarray(at)) })
+      return
+    }
     const drop = route.dropAfter !== undefined && count.drops < (route.dropTimes ?? 1)
     if (drop) count.drops++
     const limit = drop ? Math.min(route.dropAfter!, slice.length) : slice.length
-    const finish = () => { if (drop) { res.socket?.destroy() } else res.end() }
+    const dropNow = () => {
+      const when = route.dropWhen
+      if (!when) { res.socket?.destroy(); return }
+      const destroy = () => res.socket?.destroy()
+      // Ends early when the connection is gone anyway (the server closed after a failed test).
+      pollUntil('the drop condition', async () => res.destroyed || await when()).then(destroy, destroy)
+    }
+    const finish = () => { if (drop) dropNow(); else res.end() }
     if (!route.bytesPerSecond) {
-      if (drop) res.write(slice.subarray(0, limit), () => res.socket?.destroy())
+      if (drop) res.write(slice.subarray(0, limit), dropNow)
       else res.end(slice)
       return
     }
