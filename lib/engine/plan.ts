@@ -22,8 +22,9 @@ export async function planGraph(o: { graph: Graph; plugins: ReadonlyMap<string, 
       states.set(id, { state: 'done', kind: task.kind, fingerprint: f.fingerprint, outputs: f.outputs })
       rows.push({ id, kind: task.kind, status: 'skip', reason: f.reason })
     } else {
-      // A task that would fail blocks its dependents; plan can only say that they do not stand as they are.
-      states.set(id, { state: f.decision === 'run' ? f.changes === 'yes' ? 'changes' : 'maybe' : 'changes', kind: task.kind })
+      // A task that would fail blocks its dependents: like one that changes, they do not stand as they are.
+      const maybe = f.decision === 'run' && f.changes === 'maybe'
+      states.set(id, { state: maybe ? 'maybe' : 'changes', kind: task.kind })
       rows.push({ id, kind: task.kind, status: 'run', reason: f.decision === 'fail' ? `would fail: ${f.reason}` : f.reason })
     }
   }
