@@ -8,7 +8,7 @@
  *   lib/pipeline   lib/config   the stages of a command; config sits beside pipeline, below tasks
  *   lib/engine                  executor, markers, homes
  *   lib/graph                   the DAG and its task kinds
- *   lib/{git,fetch,models,python,comfy,spec}   adapters; they import each other only along the edges listed below
+ *   lib/{git,fetch,models,python,comfy,spec,registry}   adapters; they import each other only along the edges listed below
  *   lib/util, lib/layout, lib/result.ts         the bottom: small helpers with no project knowledge
  *
  * Type-only imports count (`import type`, `import { type X }`, and `import('./x.ts').X` in a type): with
@@ -22,7 +22,7 @@
  */
 
 const UTIL = '^lib/(util|layout)/|^lib/result\\.ts$'
-const ADAPTERS = '^lib/(git|fetch|models|python|comfy|spec)/'
+const ADAPTERS = '^lib/(git|fetch|models|python|comfy|spec|registry)/'
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -99,14 +99,21 @@ module.exports = {
       comment: 'models may use fetch (it downloads blobs) and spec (safe model paths), nothing else.',
       severity: 'error',
       from: { path: '^lib/models/' },
-      to: { path: '^lib/(git|python|comfy)/' },
+      to: { path: '^lib/(git|python|comfy|registry)/' },
     },
     {
       name: 'python-adapter-edges',
       comment: 'python may use spec (the python.* section types), nothing else.',
       severity: 'error',
       from: { path: '^lib/python/' },
-      to: { path: '^lib/(git|fetch|models|comfy)/' },
+      to: { path: '^lib/(git|fetch|models|comfy|registry)/' },
+    },
+    {
+      name: 'registry-adapter-edges',
+      comment: 'registry may use fetch (its API is HTTP), nothing else: archives reach the store through the graph kind.',
+      severity: 'error',
+      from: { path: '^lib/registry/' },
+      to: { path: '^lib/(git|models|python|comfy|spec)/' },
     },
 
     // --- modules beside the chain: who may import them ---

@@ -4,7 +4,7 @@ import { compileGraph, type Graph } from '../lib/graph/compile.ts'
 import { fingerprintGraph, explainChange, fingerprintRecord } from '../lib/graph/fingerprint.ts'
 import { redactJson } from '../lib/util/redact.ts'
 import { BUILTIN_PLUGINS } from '../lib/graph/kinds/index.ts'
-import type { GraphEnv, ResolvedSpec, TaskPlugin } from '../lib/graph/plugin.ts'
+import type { GraphEnv, ResolvedGitNode, ResolvedSpec, TaskPlugin } from '../lib/graph/plugin.ts'
 import { SpecSchema } from '../lib/spec/schema.ts'
 
 const sha = (c: string) => c.repeat(40).slice(0, 40)
@@ -52,17 +52,19 @@ G('compiles the contract task ids with their edges, dependencies first', () => {
 })
 
 const ALL_PY = ['collect-deps', 'install-script:NodeB', 'uv-compile', 'uv-install']
+/** A git node of the spec, for the cases that change its commit or URL. */
+const git = (s: ResolvedSpec, i: number) => s.custom_nodes[i] as ResolvedGitNode
 const AFTER_COMPILE = ['install-script:NodeB', 'uv-compile', 'uv-install']
 const CASES: [string, (s: ResolvedSpec, e: GraphEnv) => void, string[]][] = [
   // Requirements are hashed by content when collect-deps runs, so a commit alone changes only its checkout.
-  ['a node commit: that node only', s => { s.custom_nodes[0]!.commit = sha('e') }, ['clone-node:NodeA']],
-  ['the commit of a node with an install script: the node and its script', s => { s.custom_nodes[1]!.commit = sha('e') }, ['clone-node:NodeB', 'install-script:NodeB']],
+  ['a node commit: that node only', s => { git(s, 0).commit = sha('e') }, ['clone-node:NodeA']],
+  ['the commit of a node with an install script: the node and its script', s => { git(s, 1).commit = sha('e') }, ['clone-node:NodeB', 'install-script:NodeB']],
   ['a model url: that model and link', s => { s.models[1]!.url = 'https://example.com/other.safetensors' }, ['fetch-model:vae/two.safetensors', 'link']],
   ['a model sha256: that model and link', s => { s.models[0]!.sha256 = sha('f') + sha('f').slice(0, 24) }, ['fetch-model:checkpoints/one.safetensors', 'link']],
   ['a model size only: nothing', s => { s.models[0]!.size = 12 }, []],
   ['the core commit: the core checkout only', s => { s.comfyui.commit = sha('e') }, ['clone-core']],
-  ['the repo URL of a node', s => { s.custom_nodes[0]!.repo = 'https://github.com/y/NodeA' }, ['clone-node:NodeA']],
-  ['the same repo URL spelled with .git and a trailing slash: nothing', s => { s.custom_nodes[0]!.repo = 'https://github.com/x/NodeA.git/' }, []],
+  ['the repo URL of a node', s => { git(s, 0).repo = 'https://github.com/y/NodeA' }, ['clone-node:NodeA']],
+  ['the same repo URL spelled with .git and a trailing slash: nothing', s => { git(s, 0).repo = 'https://github.com/x/NodeA.git/' }, []],
   // A node's requirements reach the Python tasks as a discovered input (its requirements.txt hash), so a node
   // without one changes nothing there.
   ['disabling a node: its checkout (the Python tasks only if it has requirements)', s => { s.custom_nodes[0]!.enabled = false }, ['clone-node:NodeA']],
@@ -102,7 +104,7 @@ G('discovered inputs change a task and its dependents only', () => {
 
 G('explainChange names the input that changed', () => {
   const g1 = graphOf(baseSpec())
-  const spec = baseSpec(); spec.custom_nodes[0]!.commit = sha('e')
+  const spec = baseSpec(); git(spec, 0).commit = sha('e')
   const g2 = graphOf(spec)
   const fps = fingerprintGraph(g1)
   const t1 = g1.tasks.get('clone-node:NodeA')!, t2 = g2.tasks.get('clone-node:NodeA')!

@@ -71,23 +71,25 @@ Nodes('the same repository twice is kept once; two repositories with one folder 
     'https://github.com/ltdrdata/ComfyUI-Impact-Pack.git@Main',
     'https://github.com/someone/ComfyUI-Impact-Pack',
   ]))
-  assert.equal(r.nodes.map(n => n.repo), ['https://github.com/ltdrdata/ComfyUI-Impact-Pack', 'https://github.com/someone/ComfyUI-Impact-Pack'])
+  assert.equal(r.nodes.map(n => 'repo' in n && n.repo), ['https://github.com/ltdrdata/ComfyUI-Impact-Pack', 'https://github.com/someone/ComfyUI-Impact-Pack'])
   assert.equal(r.warnings, [
     'node "ComfyUI-Impact-Pack" is listed more than once (https://github.com/ltdrdata/ComfyUI-Impact-Pack.git); kept the first entry',
     'nodes https://github.com/ltdrdata/ComfyUI-Impact-Pack and https://github.com/someone/ComfyUI-Impact-Pack would both be installed as custom_nodes/ComfyUI-Impact-Pack; set a distinct "name" on one of them',
   ])
 })
 
-Nodes('a ComfyUI-Manager snapshot: git nodes pinned, disabled kept disabled, the rest listed in one warning each', () => {
+Nodes('a ComfyUI-Manager snapshot: git nodes pinned, disabled kept disabled, registry nodes at their versions, the rest listed in one warning each', () => {
   const r = value(nodesFromFile(fixture('snapshot.json')))
   assert.equal(r.comfyui, { commit: '9d2a2ad4ffdbe5b2a5b70dcf0a2a3e8b1c4d5e6f' })
   assert.equal(r.nodes, [
     { repo: 'https://github.com/ltdrdata/ComfyUI-Manager', commit: '2d3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a', enabled: true },
     { repo: 'https://github.com/ltdrdata/ComfyUI-Impact-Pack.git', commit: '0f1e2d3c4b5a69788796a5b4c3d2e1f001122334', enabled: false },
     { repo: 'https://github.com/Kosinkadink/ComfyUI-VideoHelperSuite', commit: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', enabled: true },
+    { registry: 'comfyui-kjnodes', version: '1.1.0' },
+    { registry: 'rgthree-comfy', version: '1.0.0' },
   ])
+  assert.is(r.nodes.length + (r.nightly?.length ?? 0), 5)
   assert.equal(r.warnings, [
-    'left out 2 registry (CNR) node(s), which cannot be pinned as git repositories: comfyui-kjnodes@1.1.0, rgthree-comfy@1.0.0; add each one with its git URL (--node URL@REF)',
     'left out 2 single-file custom node(s), which are not git repositories: websocket_image_save.py (disabled), my_helpers.py; put them in a git repository to pin them',
     'left out 2 pip package(s) recorded in the snapshot (node requirements are collected from the nodes themselves): torch==2.7.0+cu128, opencv-python-headless==4.11.0.86; add any you need to python.requirements',
   ])
@@ -103,6 +105,17 @@ Nodes('a snapshot with only git nodes gives no warnings; a missing hash or core 
   assert.equal(loose.warnings, [
     'the snapshot\'s "comfyui" value "v0.3.40" is not a full 40-character commit sha; the core is left unpinned (set comfyui.ref or run `validate`)',
     '1 git node(s) have no full commit sha in the snapshot and were imported unpinned (run `validate` to pin them): https://github.com/a/x',
+  ])
+})
+
+Nodes('snapshot registry entries: "nightly" and "unknown" are left for the registry to name their repository, Manager\'s short versions are completed, a bad one warned of', () => {
+  const r = value(nodesFromFile({ cnr_custom_nodes: { 'comfyui-gguf': 'nightly', 'my-pack': 'unknown', 'comfyui-essentials': '1.1', 'was-node-suite': 'main' } }))
+  assert.equal(r.nightly, ['comfyui-gguf', 'my-pack'])
+  assert.equal(r.nodes, [{ registry: 'comfyui-essentials', version: '1.1.0' }, { registry: 'was-node-suite' }])
+  assert.equal(r.warnings, ['cnr_custom_nodes["was-node-suite"]: "main" is not a registry version (X.Y.Z); imported without a version, so validate pins the latest'])
+  assert.equal(errors(nodesFromFile({ cnr_custom_nodes: { 'bad/id': '1.0.0', x: 3 } })), [
+    'cnr_custom_nodes["bad/id"].registry: registry must be a Comfy Registry id: one segment of letters, digits, ".", "_" or "-" (no "/"), e.g. "comfyui-kjnodes"',
+    'cnr_custom_nodes["x"]: expected a version string, got number 3',
   ])
 })
 
@@ -378,7 +391,8 @@ Spec('imports feed newSpec: a snapshot and a model list become a valid spec', ()
   assert.ok(loaded.ok, loaded.ok ? '' : JSON.stringify(loaded.error))
   if (loaded.ok) {
     assert.is(loaded.value.spec.comfyui.commit, '9d2a2ad4ffdbe5b2a5b70dcf0a2a3e8b1c4d5e6f')
-    assert.equal(loaded.value.spec.custom_nodes.map(n => n.enabled), [true, false, true])
+    assert.equal(loaded.value.spec.custom_nodes.map(n => n.enabled), [true, false, true, true, true])
+    assert.equal(loaded.value.spec.custom_nodes.map(n => 'registry' in n ? `${n.registry}@${n.version}` : 'git').slice(3), ['comfyui-kjnodes@1.1.0', 'rgthree-comfy@1.0.0'])
     assert.is(loaded.value.spec.models.length, 9)
   }
 })

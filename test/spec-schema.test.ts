@@ -86,8 +86,11 @@ S('is draft 2020-12 with an id, a title and hover descriptions; defaults are opt
   assert.type(schema.title, 'string')
   assert.equal(schema.required, ['schema_version', 'id', 'comfyui'])
   const props = schema.properties as Record<string, Schema>
-  const node = (props.custom_nodes!.items as Schema).properties as Record<string, Schema>
-  assert.equal((props.custom_nodes!.items as Schema).required, ['repo'])
+  const [gitNode, registryNode] = (props.custom_nodes!.items as Schema).anyOf as Schema[]
+  const node = gitNode!.properties as Record<string, Schema>
+  assert.equal(gitNode!.required, ['repo'])
+  assert.equal(registryNode!.required, ['registry'])
+  assert.match(String((registryNode!.properties as Record<string, Schema>).sha256!.description), /registry publishes no hash/)
   assert.match(String(node.name!.description), /custom_nodes/)
   assert.match(String(((props.models!.items as Schema).properties as Record<string, Schema>).path!.description), /models\//)
   assert.is(committed().endsWith('}\n'), true)
@@ -98,6 +101,7 @@ S('accepts a spec in the shape of versions/example.json', () => {
   const schema = JSON.parse(committed()) as Schema
   assert.equal(check(schema, valid), [])
   assert.equal(check(schema, { schema_version: 2, id: 'min', comfyui: { repo: 'file:///tmp/ComfyUI' } }), [])
+  assert.equal(check(schema, { ...valid, custom_nodes: [{ registry: 'comfyui-kjnodes', version: '1.1.0', sha256: 'a'.repeat(64), enabled: false }] }), [])
 })
 
 S('rejects what the zod schema rejects structurally', () => {
@@ -106,12 +110,15 @@ S('rejects what the zod schema rejects structurally', () => {
     ['unknown root key', { ...valid, nodes: [] }, '$.nodes: not allowed'],
     ['missing repo', { ...valid, comfyui: { ref: 'master' } }, '$.comfyui.repo: required'],
     ['short commit', { ...valid, comfyui: { ...valid.comfyui, commit: 'abc' } }, '$.comfyui.commit: does not match pattern'],
-    ['ftp repo', { ...valid, custom_nodes: [{ repo: 'ftp://x.example/y' }] }, '$.custom_nodes[0].repo: does not match pattern'],
+    // A node is one of two shapes: the checker names the node, the spec loader (parse-spec) the field.
+    ['ftp repo', { ...valid, custom_nodes: [{ repo: 'ftp://x.example/y' }] }, '$.custom_nodes[0]: matches no anyOf option'],
+    ['registry id with a slash', { ...valid, custom_nodes: [{ registry: 'kijai/kjnodes' }] }, '$.custom_nodes[0]: matches no anyOf option'],
+    ['both repo and registry', { ...valid, custom_nodes: [{ repo: 'https://x.example/y', registry: 'y' }] }, '$.custom_nodes[0]: matches no anyOf option'],
     ['s3 model url', { ...valid, models: [{ path: 'a/b', url: 's3://bucket/x' }] }, '$.models[0].url: does not match pattern'],
     ['schema_version 1', { ...valid, schema_version: 1 }, '$.schema_version: not 2'],
     ['port out of range', { ...valid, launch: { port: 70000 } }, '$.launch.port: above maximum'],
     ['bad on_conflict', { ...valid, python: { on_conflict: 'skip' } }, '$.python.on_conflict: not in enum'],
-    ['enabled as a string', { ...valid, custom_nodes: [{ repo: 'https://x.example/y', enabled: 'true' }] }, '$.custom_nodes[0].enabled: not boolean'],
+    ['enabled as a string', { ...valid, custom_nodes: [{ repo: 'https://x.example/y', enabled: 'true' }] }, '$.custom_nodes[0]: matches no anyOf option'],
   ]
   for (const [name, value, problem] of cases) assert.equal(check(schema, value), [problem], name)
 })
@@ -122,7 +129,7 @@ S('versions/example.json loads with no problem and matches the JSON Schema', asy
   if (!loaded.ok) return
   const { spec } = loaded.value
   assert.is(spec.comfyui.repo, 'https://github.com/comfyanonymous/ComfyUI')
-  assert.equal(spec.custom_nodes.map(n => n.repo), [
+  assert.equal(spec.custom_nodes.map(n => 'repo' in n && n.repo), [
     'https://github.com/ltdrdata/ComfyUI-Manager',
     'https://github.com/ltdrdata/ComfyUI-Impact-Pack',
     'https://github.com/Kosinkadink/ComfyUI-VideoHelperSuite',

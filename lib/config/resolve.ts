@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { ConfigFile } from './schema.ts'
 import { DEFAULT_AUTH, type AuthRule } from '../fetch/auth-rule.ts'
+import { DEFAULT_REGISTRY_URL } from '../registry/base-url.ts'
 import type { AnyTaskPlugin } from '../graph/plugin.ts'
 import { formatPath, type Diagnostic } from '../spec/diagnostic.ts'
 import { err, ok, type Result } from '../result.ts'
@@ -30,6 +31,8 @@ export interface ResolvedConfig {
   cacheRoot: string
   modelsDir: string
   offline: boolean
+  /** The Comfy Registry API (COMFY_REGISTRY_URL, registry_url). */
+  registryUrl: string
   concurrency: { git: number; network: number; cpu: number; total: number }
   auth: AuthRule[]
   installer: 'auto' | 'uv' | 'pip'
@@ -91,6 +94,11 @@ export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, 
   if (envInstaller && !['auto', 'uv', 'pip'].includes(envInstaller)) {
     return err([{ file: 'environment', path: 'COMFY_INSTALLER', message: `expected "uv", "pip" or "auto", got "${envInstaller}"` }])
   }
+  const registry = pick('registryUrl', undefined, env.COMFY_REGISTRY_URL || undefined, file.registry_url, DEFAULT_REGISTRY_URL)
+  if (!/^https?:\/\/[^\s/]+/.test(registry)) {
+    const where = sources.registryUrl === 'env' ? { file: 'environment', path: 'COMFY_REGISTRY_URL' } : { file: configFile ?? 'cache.config.ts', path: 'registry_url' }
+    return err([{ ...where, message: `expected the Comfy Registry API's http(s) URL (default ${DEFAULT_REGISTRY_URL}), got "${registry}"` }])
+  }
   const cpus = availableParallelism()
   const jobs = flags.jobs
   const limit = (n: number) => (jobs ? Math.min(n, jobs) : n)
@@ -101,6 +109,7 @@ export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, 
     cacheRoot,
     modelsDir: path('modelsDir', flags.modelsDir, env.MODELS_DIR, file.models_dir, `${cacheRoot}/models`),
     offline: pick('offline', flags.offline || undefined, envOffline, file.offline, false),
+    registryUrl: registry.replace(/\/+$/, ''),
     concurrency: {
       git: limit(file.concurrency?.git ?? 4),
       network: limit(file.concurrency?.network ?? 4),

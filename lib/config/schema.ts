@@ -27,6 +27,8 @@ export const ConfigFileSchema = z.strictObject({
   cache_root: z.string().min(1).optional(),
   models_dir: z.string().min(1).optional(),
   offline: z.boolean().optional(),
+  /** The Comfy Registry API; default https://api.comfy.org (COMFY_REGISTRY_URL wins). */
+  registry_url: z.string().min(1).optional(),
   concurrency: z.strictObject({ git: positive.optional(), network: positive.optional(), cpu: positive.optional() }).optional(),
   /** Replaces the default rules (HF_TOKEN → huggingface.co, CIVITAI_TOKEN → civitai.com). */
   auth: z.array(AuthRuleSchema).optional(),

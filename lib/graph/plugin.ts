@@ -1,4 +1,4 @@
-import type { Spec } from '../spec/schema.ts'
+import type { GitNode, RegistryNode, Spec } from '../spec/schema.ts'
 import type { AuthRule } from '../fetch/auth-rule.ts'
 
 /** What a task mostly waits on; each has its own concurrency limit. */
@@ -36,12 +36,15 @@ interface TaskShape<I extends Inputs> {
   inputs: I
 }
 
-/** The part of a spec after refs were resolved: every repository has a commit. */
+/** The part of a spec after refs were resolved: every repository has a commit, every registry node a version. */
 export interface ResolvedSpec extends Spec {
   comfyui: Spec['comfyui'] & { commit: string }
   custom_nodes: ResolvedNode[]
 }
-export type ResolvedNode = Spec['custom_nodes'][number] & { commit: string }
+export type ResolvedGitNode = GitNode & { commit: string }
+/** `archiveUrl`: the registry's download URL, when prepare asked for it (the store did not have the archive). */
+export type ResolvedRegistryNode = RegistryNode & { version: string; archiveUrl?: string }
+export type ResolvedNode = ResolvedGitNode | ResolvedRegistryNode
 export type SpecModel = Spec['models'][number]
 
 /** Static facts about where a version is realized; part of what the graph is compiled from. */
@@ -56,6 +59,8 @@ export interface GraphEnv {
 /** The settings tasks read: the part of the resolved configuration that is not the graph's shape. */
 export interface TaskSettings {
   offline: boolean
+  /** The Comfy Registry API base URL, for registry nodes. */
+  registryUrl: string
   installer: 'auto' | 'uv' | 'pip'
   auth: AuthRule[]
   timeouts: { compileS: number; installS: number; downloadHeadersS: number; downloadBodyS: number }

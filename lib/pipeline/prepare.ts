@@ -2,10 +2,11 @@ import { join } from 'node:path'
 import { cacheLayout } from '../layout/cache.ts'
 import { homeFor, type ResolvedConfig } from '../config/resolve.ts'
 import { loadSpecFile, type LoadedSpec } from '../spec/load.ts'
-import { nodeName } from '../spec/names.ts'
+import { isRegistryNode, nodeName } from '../spec/names.ts'
 import type { Spec } from '../spec/schema.ts'
 import type { Diagnostic } from '../spec/diagnostic.ts'
-import type { AnyTaskPlugin, GraphEnv, ResolvedSpec } from '../graph/plugin.ts'
+import type { AnyTaskPlugin, GraphEnv, ResolvedNode, ResolvedSpec } from '../graph/plugin.ts'
+import { resolveRegistryNodes } from './registry-nodes.ts'
 import { compileGraph, type Graph } from '../graph/compile.ts'
 import { BUILTIN_PLUGINS } from '../graph/kinds/index.ts'
 import { Limit } from '../util/limit.ts'
@@ -15,6 +16,7 @@ import { err, ok, type Result } from '../result.ts'
 export type PrepareProblem =
   | { reason: 'spec'; diagnostics: Diagnostic[] }
   | { reason: 'git'; message: string }
+  | { reason: 'registry'; message: string }
 
 export interface Prepared {
   loaded: LoadedSpec
@@ -33,7 +35,11 @@ export const specFile = (config: ResolvedConfig, id: string): string => join(con
 export function unpinned(spec: Spec): { path: string; what: string }[] {
   const out: { path: string; what: string }[] = []
   if (!spec.comfyui.commit) out.push({ path: 'comfyui.commit', what: 'the ComfyUI core has no commit' })
-  spec.custom_nodes.forEach((n, i) => { if (!n.commit) out.push({ path: `custom_nodes[${i}].commit`, what: `node ${nodeName(n)} has no commit` }) })
+  spec.custom_nodes.forEach((n, i) => {
+    if (!isRegistryNode(n)) { if (!n.commit) out.push({ path: `custom_nodes[${i}].commit`, what: `node ${nodeName(n)} has no commit` }); return }
+    if (!n.version) out.push({ path: `custom_nodes[${i}].version`, what: `registry node ${nodeName(n)} has no version` })
+    if (!n.sha256) out.push({ path: `custom_nodes[${i}].sha256`, what: `registry node ${nodeName(n)} has no archive sha256` })
+  })
   spec.models.forEach((m, i) => { if (!m.sha256) out.push({ path: `models[${i}].sha256`, what: `model ${m.path} has no sha256` }) })
   return out
 }
@@ -72,6 +78,7 @@ export async function prepare(o: { id: string; config: ResolvedConfig; frozen: b
   if (typeof coreCommit !== 'string') return err(coreCommit)
   const gate = new Limit(o.config.concurrency.git)
   const commits = await Promise.all(spec.custom_nodes.map(async (n, i) => {
+    if (isRegistryNode(n)) return ''
     if (n.commit) return n.commit
     // Interrupted while waiting for a slot: a problem like any other, so the command still reports it (130).
     const release = await gate.acquire(o.signal).catch(() => undefined)
@@ -80,7 +87,16 @@ export async function prepare(o: { id: string; config: ResolvedConfig; frozen: b
   }))
   const failed = commits.find((c): c is PrepareProblem => typeof c !== 'string')
   if (failed) return err(failed)
-  const nodes = spec.custom_nodes.map((n, i) => ({ ...n, commit: commits[i] as string }))
+  const registry = await resolveRegistryNodes({ spec, file, config: o.config, signal: o.signal })
+  if (registry.diagnostics.length) return err({ reason: 'spec', diagnostics: registry.diagnostics })
+  if (registry.failures.length) return err({ reason: 'registry', message: registry.failures.join('\n') })
+  for (const a of registry.answers) if (a.latest) o.onResolve?.(`${nodeName(spec.custom_nodes[a.index]!)}: latest → ${a.version} (not pinned; \`validate ${o.id}\` writes it into the spec)`)
+  const answerFor = new Map(registry.answers.map(a => [a.index, a]))
+  const nodes = spec.custom_nodes.map((n, i): ResolvedNode => {
+    if (!isRegistryNode(n)) return { ...n, commit: commits[i] as string }
+    const a = answerFor.get(i)!
+    return { ...n, version: a.version, ...(a.archiveUrl ? { archiveUrl: a.archiveUrl } : {}) }
+  })
   const resolvedSpec: ResolvedSpec = { ...spec, comfyui: { ...spec.comfyui, commit: coreCommit }, custom_nodes: nodes }
   const home = homeFor(o.config, o.id)
   const env: GraphEnv = { home, cacheRoot: o.config.cacheRoot, modelsDir: o.config.modelsDir, installer: o.config.installer, linkMode: o.config.linkMode }

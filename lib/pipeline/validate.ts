@@ -7,13 +7,14 @@ import { Limit } from '../util/limit.ts'
 import { applyPins, type Pins } from '../spec/rewrite.ts'
 import type { LoadedSpec } from '../spec/load.ts'
 import { parseSpecText } from '../spec/parse-spec.ts'
-import { nodeName } from '../spec/schema.ts'
+import { isRegistryNode, nodeName } from '../spec/names.ts'
+import type { GitNode } from '../spec/schema.ts'
+import { pinRegistryNodes, type PinLine } from './pin-registry-nodes.ts'
 import type { Diagnostic } from '../spec/diagnostic.ts'
-import { writeResolvedLock } from './resolved-lock.ts'
+import { followingLatest, writeResolvedLock } from './resolved-lock.ts'
 import { unpinned } from './prepare.ts'
 
-/** One value validate pinned or could not pin. */
-export interface PinLine { path: string; what: string; value?: string; from?: string; problem?: string }
+export type { PinLine } from './pin-registry-nodes.ts'
 
 export interface ValidateResult {
   pinned: PinLine[]
@@ -43,7 +44,8 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
 
   const repos = [
     { path: 'comfyui', label: 'ComfyUI core', repo: spec.comfyui.repo, ref: spec.comfyui.ref, commit: spec.comfyui.commit, index: -1 },
-    ...spec.custom_nodes.map((n, i) => ({ path: `custom_nodes[${i}]`, label: nodeName(n), repo: n.repo, ref: n.ref, commit: n.commit, index: i })),
+    ...spec.custom_nodes.flatMap((n, i) => (isRegistryNode(n) ? [] : [n as GitNode])
+      .map(g => ({ path: `custom_nodes[${i}]`, label: nodeName(g), repo: g.repo, ref: g.ref, commit: g.commit, index: i }))),
   ]
   await Promise.all(repos.map(async r => {
     if (r.commit && !o.update) return
@@ -65,6 +67,14 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
       else pins.nodes!.push({ index: r.index, commit: res.value.commit })
     } finally { release() }
   }))
+
+  const follows = await followingLatest(o.config.cacheRoot, spec.id)
+  const registry = await pinRegistryNodes({ spec, file, config: o.config, update: o.update, follows, env: o.env, signal: o.signal, onNote: o.onWait })
+  result.pinned.push(...registry.pinned)
+  result.unpinned.push(...registry.unpinned)
+  result.diagnostics.push(...registry.diagnostics)
+  result.failures.push(...registry.failures)
+  pins.nodes!.push(...registry.pins)
 
   const net = new Limit(o.config.concurrency.network)
   const FROM = { store: 'the model store', host: 'the host', file: 'the file', none: '' } as const
@@ -98,7 +108,7 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
   }))
 
   for (const u of unpinned(spec)) {
-    if (u.path.startsWith('models[')) continue
+    if (u.path.startsWith('models[') || result.unpinned.some(p => p.path === u.path)) continue
     const pinnedNow = result.pinned.some(p => p.path === u.path)
     if (!pinnedNow && !result.diagnostics.some(d => d.path.startsWith(u.path.replace(/\.commit$/, '')))) result.unpinned.push({ path: u.path, what: u.what })
   }
@@ -111,9 +121,9 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     if (!check.ok) throw new Error(`internal error: pinning produced an invalid spec: ${check.error.map(d => d.message).join('; ')}`)
     await writeFileAtomic(file, text) // a kill mid-write must not leave a truncated spec
     result.written = true
-    result.lockPath = await writeResolvedLock(o.config.cacheRoot, check.value.spec)
+    result.lockPath = await writeResolvedLock(o.config.cacheRoot, check.value.spec, registry.follows)
   } else {
-    result.lockPath = await writeResolvedLock(o.config.cacheRoot, spec)
+    result.lockPath = await writeResolvedLock(o.config.cacheRoot, spec, registry.follows)
   }
   return result
 }

@@ -1,4 +1,4 @@
-import { CustomNodeSchema, ModelSchema, SCHEMA_VERSION, nodeName, unsafePathReason, type SpecInput } from './schema.ts'
+import { GitNodeSchema, RegistryNodeSchema, ModelSchema, SCHEMA_VERSION, nodeName, unsafePathReason, type SpecInput } from './schema.ts'
 import { err, ok, type Result } from '../result.ts'
 import { isSecretQueryName, redact } from '../util/redact.ts'
 
@@ -11,6 +11,8 @@ export interface ImportedNodes {
   nodes: CustomNodeInput[]
   /** From a ComfyUI-Manager snapshot: the core's commit. */
   comfyui?: { repo?: string; commit?: string }
+  /** Registry ids a snapshot holds as `nightly` or `unknown`: git clones, whose repository only the registry can say. */
+  nightly?: string[]
   warnings: string[]
 }
 
@@ -191,11 +193,18 @@ function nodesFromSnapshot(snap: Loose): Result<ImportedNodes, string[]> {
     if (unpinned.length) warnings.push(`${unpinned.length} git node(s) have no full commit sha in the snapshot and were imported unpinned (run \`validate\` to pin them): ${unpinned.join(', ')}`)
   }
 
+  const nightly: string[] = []
   const cnr = snap.cnr_custom_nodes ?? {}
-  if (!isObject(cnr)) errors.push(`cnr_custom_nodes: expected an object mapping node names to versions, got ${describe(cnr)}`)
-  else if (Object.keys(cnr).length) {
-    const list = Object.entries(cnr).map(([name, version]) => (typeof version === 'string' && version ? `${name}@${version}` : name))
-    warnings.push(`left out ${list.length} registry (CNR) node(s), which cannot be pinned as git repositories: ${list.join(', ')}; add each one with its git URL (--node URL@REF)`)
+  if (!isObject(cnr)) errors.push(`cnr_custom_nodes: expected an object mapping registry ids to versions, got ${describe(cnr)}`)
+  else {
+    for (const [id, version] of Object.entries(cnr)) {
+      const where = `cnr_custom_nodes["${id}"]`
+      if (typeof version !== 'string') { errors.push(`${where}: expected a version string, got ${describe(version)}`); continue }
+      if (version === 'nightly' || version === 'unknown') { nightly.push(id); continue }
+      const semver = registryVersion(version)
+      if (!semver) { warnings.push(`${where}: "${version}" is not a registry version (X.Y.Z); imported without a version, so validate pins the latest`); add({ registry: id }, where); continue }
+      add({ registry: id, version: semver }, where)
+    }
   }
 
   const files = snap.file_custom_nodes ?? []
@@ -213,7 +222,7 @@ function nodesFromSnapshot(snap: Loose): Result<ImportedNodes, string[]> {
   }
 
   if (errors.length) return err(errors)
-  return ok({ nodes: dedupeNodes(nodes, warnings), ...(comfyui ? { comfyui } : {}), warnings })
+  return ok({ nodes: dedupeNodes(nodes, warnings), ...(comfyui ? { comfyui } : {}), ...(nightly.length ? { nightly } : {}), warnings })
 }
 
 /**
@@ -222,12 +231,12 @@ function nodesFromSnapshot(snap: Loose): Result<ImportedNodes, string[]> {
  */
 function nodeAdder(nodes: CustomNodeInput[], errors: string[], warnings: string[]) {
   return (node: CustomNodeInput, where: string) => {
-    if (typeof node.repo === 'string') {
+    if ('repo' in node && typeof node.repo === 'string') {
       const { url, removed } = stripUrlCredentials(node.repo)
       if (removed) warnings.push(`${where}: ${CREDENTIALS_REMOVED}: ${url}`)
       node.repo = url
     }
-    const parsed = CustomNodeSchema.safeParse(node, { reportInput: true })
+    const parsed = ('registry' in node ? RegistryNodeSchema : GitNodeSchema).safeParse(node, { reportInput: true })
     if (!parsed.success) errors.push(...parsed.error.issues.map(issue => `${where}${issue.path.length ? `.${issue.path.join('.')}` : ''}: ${issueText(issue)}`))
     nodes.push(node)
   }
@@ -248,18 +257,36 @@ export function dedupeNodes(nodes: CustomNodeInput[], warnings: string[]): Custo
     if (!first) {
       byName.set(name, node)
       out.push(node)
-    } else if (sameRepo(first.repo, node.repo)) {
-      warnings.push(`node "${name}" is listed more than once (${node.repo}); kept the first entry`)
+    } else if (sameSource(first, node)) {
+      warnings.push(`node "${name}" is listed more than once (${sourceOf(node)}); kept the first entry`)
     } else {
       // Both are kept: the spec then reports the duplicate name, and the user chooses a "name".
-      warnings.push(`nodes ${first.repo} and ${node.repo} would both be installed as custom_nodes/${name}; set a distinct "name" on one of them`)
+      warnings.push(`nodes ${sourceOf(first)} and ${sourceOf(node)} would both be installed as custom_nodes/${name}; set a distinct "name" on one of them`)
       out.push(node)
     }
   }
   return out
 }
 
-const sameRepo = (a: string, b: string) => normalizeRepo(a) === normalizeRepo(b)
+/** What a node is installed from: its repository, or `cnr:<id>`. */
+const sourceOf = (node: CustomNodeInput): string => ('registry' in node ? `cnr:${node.registry}` : node.repo)
+const sameSource = (a: CustomNodeInput, b: CustomNodeInput) =>
+  'registry' in a || 'registry' in b ? sourceOf(a) === sourceOf(b) : normalizeRepo(a.repo) === normalizeRepo(b.repo)
+
+/** A registry version as ComfyUI-Manager normalises it (`2.5` is `2.5.0`); undefined when it is not one. */
+export function registryVersion(text: string): string | undefined {
+  const t = text.trim().replace(/^v/, '')
+  if (/^\d+\.\d+\.\d+$/.test(t)) return t
+  if (/^\d+\.\d+$/.test(t)) return `${t}.0`
+  return undefined
+}
+
+/** `cnr:ID[@VERSION]` (as --node and add-node take it), or undefined when `arg` is not one. */
+export function parseRegistryArg(arg: string): { registry: string; version?: string } | undefined {
+  const m = /^cnr:([^@\s]*)(?:@(.*))?$/.exec(arg.trim())
+  if (!m) return undefined
+  return m[2] !== undefined && m[2] !== '' && m[2] !== 'latest' ? { registry: m[1]!, version: m[2] } : { registry: m[1]! }
+}
 const normalizeRepo = (url: string) => url.trim().replace(/\/+$/, '').replace(/\.git$/, '').toLowerCase()
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -15,8 +15,11 @@ const DESCRIPTIONS: Record<string, string> = {
   'comfyui.repo': 'An https://, http://, ssh://, git@host:path or file:///absolute/path URL.',
   'comfyui.ref': 'Branch, tag or short sha; omitted means the default branch.',
   'comfyui.commit': 'Full 40-character lowercase sha; wins over ref. `validate` writes it.',
-  custom_nodes: 'Custom nodes, each a git repository checked out under custom_nodes/<name>.',
-  'custom_nodes[].name': 'Folder under custom_nodes/ (one segment, no "..", "/", "\\" or leading "."); default: the last URL segment without .git.',
+  custom_nodes: 'Custom nodes under custom_nodes/<name>: each a git repository ("repo") or a Comfy Registry node ("registry"), exactly one of the two.',
+  'custom_nodes[].name': 'Folder under custom_nodes/ (one segment, no "..", "/", "\\" or leading "."); default: the last URL segment without .git, or the registry id.',
+  'custom_nodes[].registry': 'A Comfy Registry (CNR) id, e.g. "comfyui-kjnodes": installed from its archive, as ComfyUI-Manager does.',
+  'custom_nodes[].version': 'Registry version X.Y.Z; omitted means the latest. `validate` writes it.',
+  'custom_nodes[].sha256': "The archive's sha256, as first downloaded (the registry publishes no hash). `validate` writes it.",
   'custom_nodes[].repo': 'An https://, http://, ssh://, git@host:path or file:///absolute/path URL.',
   'custom_nodes[].ref': 'Branch, tag or short sha; omitted means the default branch.',
   'custom_nodes[].commit': 'Full 40-character lowercase sha; wins over ref. `validate` writes it.',
@@ -75,13 +78,16 @@ function describeAt(schema: JsonObject, path: string, text: string): void {
   segments.forEach((segment, i) => {
     const list = segment.endsWith('[]')
     const name = list ? segment.slice(0, -2) : segment
-    const props = parent.properties as Record<string, JsonObject> | undefined
-    let target = props?.[name]
-    if (!target) throw new Error(`json-schema: no property "${path}" in the spec schema (update DESCRIPTIONS)`)
-    if (i === segments.length - 1) {
-      props![name] = { description: text, ...target }
-      return
+    // A union (custom nodes: git or registry) describes the property in each of its shapes that has it.
+    const shapes = (parent.anyOf as JsonObject[] | undefined) ?? [parent]
+    const holders = shapes.filter(s => (s.properties as Record<string, JsonObject> | undefined)?.[name])
+    if (!holders.length) throw new Error(`json-schema: no property "${path}" in the spec schema (update DESCRIPTIONS)`)
+    for (const holder of holders) {
+      const props = holder.properties as Record<string, JsonObject>
+      if (i === segments.length - 1) props[name] = { description: text, ...props[name] }
     }
+    if (i === segments.length - 1) return
+    let target = (holders[0]!.properties as Record<string, JsonObject>)[name]!
     if (list) target = target.items as JsonObject
     parent = target
   })

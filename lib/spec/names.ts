@@ -11,9 +11,14 @@ export function unsafePathReason(p: string): string | undefined {
   return undefined
 }
 
-/** The folder name a node is realized under: its `name`, else the last URL segment without `.git`. */
-export function nodeName(node: { name?: string | undefined; repo: string }): string {
+/** The folder name a node is realized under: its `name`, else the registry id, else the last URL segment without `.git`. */
+export function nodeName(node: { name?: string | undefined; repo?: string; registry?: string }): string {
   if (node.name) return node.name
-  const last = node.repo.replace(/[/\\]+$/, '').split(/[/:]/).pop() ?? ''
+  if (node.registry !== undefined) return node.registry
+  const last = (node.repo ?? '').replace(/[/\\]+$/, '').split(/[/:]/).pop() ?? ''
   return last.replace(/\.git$/, '')
 }
+
+/** Whether a custom node comes from the Comfy Registry (`registry`) rather than git (`repo`). */
+export const isRegistryNode = <N extends object>(node: N): node is Extract<N, { registry: string }> =>
+  typeof (node as { registry?: unknown }).registry === 'string'

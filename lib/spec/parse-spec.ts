@@ -79,14 +79,16 @@ function semanticProblems(raw: unknown, expectedId: string, at: (p: (string | nu
   if (typeof spec.id === 'string' && spec.id !== expectedId) out.push(at(['id'], idMismatch(spec.id, expectedId)))
   const names = new Map<string, number>()
   for (const [node, i] of objects(spec.custom_nodes)) {
-    if (typeof node.repo !== 'string' || !node.repo || (node.name !== undefined && typeof node.name !== 'string')) continue
-    const name = nodeName({ name: node.name as string | undefined, repo: node.repo })
+    if (node.name !== undefined && typeof node.name !== 'string') continue
+    const source = typeof node.registry === 'string' && node.repo === undefined ? { registry: node.registry } : typeof node.repo === 'string' && node.repo ? { repo: node.repo } : undefined
+    if (!source) continue
+    const name = nodeName({ name: node.name as string | undefined, ...source })
     if (!node.name && (!name || name.startsWith('.') || name === '..')) {
       out.push(at(['custom_nodes', i, 'repo'], `cannot derive a folder name from this URL; add a "name"`))
       continue
     }
     const first = names.get(name)
-    if (first !== undefined) out.push(at(['custom_nodes', i, node.name ? 'name' : 'repo'], `duplicate node name "${name}" (also custom_nodes[${first}]); set a distinct "name"`))
+    if (first !== undefined) out.push(at(['custom_nodes', i, node.name ? 'name' : 'repo' in source ? 'repo' : 'registry'], `duplicate node name "${name}" (also custom_nodes[${first}]); set a distinct "name"`))
     else names.set(name, i)
   }
   const paths = new Map<string, number>()
@@ -104,10 +106,11 @@ function semanticProblems(raw: unknown, expectedId: string, at: (p: (string | nu
   return out
 }
 
-function issueToDiagnostics(issue: z.core.$ZodIssue, at: (p: (string | number)[], m: string) => Diagnostic): Diagnostic[] {
-  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol')
+function issueToDiagnostics(issue: z.core.$ZodIssue, at: (p: (string | number)[], m: string) => Diagnostic, prefix: (string | number)[] = []): Diagnostic[] {
+  const path = [...prefix, ...issue.path.filter((p): p is string | number => typeof p !== 'symbol')]
+  if (issue.code === 'invalid_union') return nodeKindProblems(issue, path, at)
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map(k => at([...path, k], `unknown key "${k}"${suggestKeys(path)}`))
+    return issue.keys.map(k => at([...path, k], `unknown key "${k}"${suggestKeys(path, issue.input)}`))
   }
   if (issue.code === 'invalid_type' && issue.input === undefined) {
     return [at(path, `is required (${describeExpected(issue.expected)})`)]
@@ -124,16 +127,34 @@ function issueToDiagnostics(issue: z.core.$ZodIssue, at: (p: (string | number)[]
 const describeExpected = (e: string) => (e === 'object' ? 'an object' : e === 'array' ? 'a list' : e === 'string' ? 'a string' : e === 'number' ? 'a number' : e === 'boolean' ? 'true or false' : e === 'int' ? 'a whole number' : e)
 const describeValue = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `${typeof v} ${redact(JSON.stringify(v))}`)
 
+/**
+ * A custom node is a git node or a registry node (a union): the problems are those of the kind its keys say it is,
+ * and a node with both keys or neither is told so.
+ */
+function nodeKindProblems(issue: z.core.$ZodIssueInvalidUnion, path: (string | number)[], at: (p: (string | number)[], m: string) => Diagnostic): Diagnostic[] {
+  const input = issue.input as Loose | undefined
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return [at(path, `expected an object, got ${describeValue(input)}`)]
+  if ('repo' in input && 'registry' in input) return [at(path, 'has both "repo" (a git node) and "registry" (a Comfy Registry node); a node is one of the two: keep one')]
+  const registry = 'registry' in input
+  // Neither key: the git shape's problems ("repo" is required, an unknown "url"), which is what most such nodes meant.
+  const branch = issue.errors[registry ? 1 : 0] ?? []
+  return branch.flatMap(inner => inner.code === 'invalid_type' && inner.input === undefined && inner.path.join('.') === 'repo'
+    ? [at([...path, 'repo'], 'is required (a git repository URL), or give "registry" (a Comfy Registry id) instead')]
+    : issueToDiagnostics(inner, at, path))
+}
+
 const KNOWN_KEYS: Record<string, string[]> = {
   '': ['$schema', 'schema_version', 'id', 'description', 'comfyui', 'custom_nodes', 'models', 'python', 'launch'],
   comfyui: ['repo', 'ref', 'commit'],
   custom_nodes: ['name', 'repo', 'ref', 'commit', 'enabled', 'install_script'],
+  registry_nodes: ['name', 'registry', 'version', 'sha256', 'enabled', 'install_script'],
   models: ['path', 'url', 'sha256', 'size'],
   python: ['version', 'requirements', 'constraints', 'overrides', 'blacklist', 'downgrade_blacklist', 'index_url', 'extra_index_urls', 'find_links', 'torch_backend', 'exclude_newer', 'on_conflict'],
   launch: ['port', 'listen', 'args', 'env'],
 }
-function suggestKeys(path: (string | number)[]): string {
-  const known = KNOWN_KEYS[typeof path[0] === 'string' ? path[0] : '']
+function suggestKeys(path: (string | number)[], input: unknown): string {
+  const registry = path[0] === 'custom_nodes' && !!input && typeof input === 'object' && 'registry' in input
+  const known = KNOWN_KEYS[registry ? 'registry_nodes' : typeof path[0] === 'string' ? path[0] : '']
   return known ? ` (allowed: ${known.join(', ')})` : ''
 }
 

@@ -3,7 +3,7 @@ import { findNodeAtLocation, parseTree, type Node, type ParseError } from 'jsonc
 /** Values `validate` resolved, to be written into the spec text. Indexes are positions in `custom_nodes` / `models`. */
 export interface Pins {
   comfyui?: { commit: string }
-  nodes?: Array<{ index: number; commit: string }>
+  nodes?: Array<{ index: number; commit?: string; version?: string; sha256?: string }>
   models?: Array<{ index: number; sha256?: string; size?: number }>
 }
 
@@ -21,7 +21,12 @@ export function applyPins(text: string, pins: Pins): string {
     edits.push(...setFields(text, objectAt(root, ['comfyui']), [['commit', pins.comfyui.commit]], ['ref', 'repo']))
   }
   for (const pin of pins.nodes ?? []) {
-    edits.push(...setFields(text, objectAt(root, ['custom_nodes', pin.index]), [['commit', pin.commit]], ['ref', 'repo']))
+    const at = objectAt(root, ['custom_nodes', pin.index])
+    if (pin.commit !== undefined) edits.push(...setFields(text, at, [['commit', pin.commit]], ['ref', 'repo']))
+    const fields: [string, unknown][] = []
+    if (pin.version !== undefined) fields.push(['version', pin.version])
+    if (pin.sha256 !== undefined) fields.push(['sha256', pin.sha256])
+    if (fields.length) edits.push(...setFields(text, at, fields, ['version', 'registry']))
   }
   for (const pin of pins.models ?? []) {
     const fields: [string, unknown][] = []

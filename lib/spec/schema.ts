@@ -33,23 +33,49 @@ export const ComfyuiSchema = z.strictObject({
   commit: commit.optional(),
 })
 
-export const CustomNodeSchema = z.strictObject({
-  /** Directory under custom_nodes/; default: the last URL segment without `.git`. */
-  name: z.string().min(1, { error: 'name must not be empty' }).max(128)
-    .superRefine((p, ctx) => {
-      const oneFolder = 'must be a single folder name (no "/" or "\\")'
-      const reason = (p.includes('\\') ? oneFolder : unsafePathReason(p)) ?? (p.includes('/') ? oneFolder : undefined)
-        ?? (p.startsWith('.') ? 'must not start with "."' : undefined)
-      if (reason) ctx.addIssue({ code: 'custom', message: `name ${reason}` })
-    }).optional(),
-  repo: repoUrl,
-  ref: ref.optional(),
-  commit: commit.optional(),
+const nodeFolderName = z.string().min(1, { error: 'name must not be empty' }).max(128)
+  .superRefine((p, ctx) => {
+    const oneFolder = 'must be a single folder name (no "/" or "\\")'
+    const reason = (p.includes('\\') ? oneFolder : unsafePathReason(p)) ?? (p.includes('/') ? oneFolder : undefined)
+      ?? (p.startsWith('.') ? 'must not start with "."' : undefined)
+    if (reason) ctx.addIssue({ code: 'custom', message: `name ${reason}` })
+  })
+const nodeSwitches = {
   /** false: realized under custom_nodes/.disabled/<name>, dependencies not collected. */
   enabled: z.boolean({ error: 'enabled must be true or false' }).default(true),
   /** true: run the node's install.py after dependencies are installed. */
   install_script: z.boolean({ error: 'install_script must be true or false' }).default(false),
+}
+
+/** A custom node checked out from git. */
+export const GitNodeSchema = z.strictObject({
+  /** Directory under custom_nodes/; default: the last URL segment without `.git`. */
+  name: nodeFolderName.optional(),
+  repo: repoUrl,
+  ref: ref.optional(),
+  commit: commit.optional(),
+  ...nodeSwitches,
 })
+
+/** The Comfy Registry's id pattern: one path segment, as the Registry and ComfyUI-Manager accept it. */
+export const REGISTRY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
+export const REGISTRY_VERSION = /^\d+\.\d+\.\d+$/
+
+/** A custom node installed from a Comfy Registry (CNR) archive. */
+export const RegistryNodeSchema = z.strictObject({
+  /** Directory under custom_nodes/; default: the registry id (as ComfyUI-Manager installs it). */
+  name: nodeFolderName.optional(),
+  registry: z.string({ error: 'registry must be a string (the Comfy Registry id, e.g. "comfyui-kjnodes")' })
+    .regex(REGISTRY_ID, { error: 'registry must be a Comfy Registry id: one segment of letters, digits, ".", "_" or "-" (no "/"), e.g. "comfyui-kjnodes"' }),
+  /** Omitted: the latest version, pinned by validate. */
+  version: z.string({ error: 'version must be a string' }).regex(REGISTRY_VERSION, { error: 'version must be a registry version X.Y.Z, e.g. "1.0.5"' }).optional(),
+  /** Of the archive as first downloaded (the registry publishes no hash); pinned by validate. */
+  sha256: z.string().regex(HEX64, { error: 'sha256 must be 64 lowercase hex characters' }).optional(),
+  ...nodeSwitches,
+})
+
+/** Either kind; which one is decided by the key it has (`repo` or `registry`), see parse-spec.ts. */
+export const CustomNodeSchema = z.union([GitNodeSchema, RegistryNodeSchema])
 
 export const ModelSchema = z.strictObject({
   /** Relative to ComfyUI's models/ folder. */
@@ -106,5 +132,7 @@ export type SpecInput = z.input<typeof SpecSchema>
 /** A validated version spec, defaults applied. */
 export type Spec = z.output<typeof SpecSchema>
 export type CustomNode = Spec['custom_nodes'][number]
+export type GitNode = z.output<typeof GitNodeSchema>
+export type RegistryNode = z.output<typeof RegistryNodeSchema>
 export type Model = Spec['models'][number]
 export type PythonRules = Spec['python']

@@ -1,24 +1,27 @@
 import { rename, rm, stat, mkdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { nodeName } from '../../spec/names.ts'
-import { defineKind, type ResolvedNode } from '../plugin.ts'
+import { isRegistryNode, nodeName } from '../../spec/names.ts'
+import { defineKind, type ResolvedGitNode, type ResolvedNode } from '../plugin.ts'
 import { normalizeRepoUrl } from '../../git/repo-url.ts'
 import { homeLayout, nodePlace } from '../../layout/home.ts'
 import { checkoutRepo, checkoutStands, parseCheckout } from './_checkout.ts'
 
 /** A custom node with the folder name it is realized under. */
-export interface NamedNode { name: string; node: ResolvedNode }
+export interface NamedNode<N extends ResolvedNode = ResolvedNode> { name: string; node: N }
 
 export const cloneNodeId = (name: string): string => `clone-node:${name}`
+export const unpackNodeId = (name: string): string => `unpack-node:${name}`
+/** The task that puts a node's files in place: its checkout, or its unpacked registry archive. */
+export const nodeTaskId = (node: ResolvedNode): string => (isRegistryNode(node) ? unpackNodeId : cloneNodeId)(nodeName(node))
 
 /** A custom node checked out at its commit. Moving it between enabled and disabled is a rename. */
 export const cloneNode = defineKind({
   kind: 'clone-node',
   resource: 'git',
-  tasks: spec => spec.custom_nodes.map(node => ({
+  tasks: spec => spec.custom_nodes.filter((n): n is ResolvedGitNode => !isRegistryNode(n)).map(node => ({
     id: cloneNodeId(nodeName(node)), kind: 'clone-node', deps: ['clone-core'], inputDeps: [],
     inputs: { repo: normalizeRepoUrl(node.repo), commit: node.commit, enabled: node.enabled },
-    subject: { name: nodeName(node), node } satisfies NamedNode,
+    subject: { name: nodeName(node), node } satisfies NamedNode<ResolvedGitNode>,
   })),
   parseOutputs: parseCheckout,
   outputsStand: (_task, checkout) => checkoutStands(checkout),

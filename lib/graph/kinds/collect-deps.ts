@@ -4,7 +4,7 @@ import { sha256 } from '../../util/hash.ts'
 import { downgradeInputs } from '../../python/downgrade.ts'
 import { installedPackages } from '../../python/installed.ts'
 import { homeLayout } from '../../layout/home.ts'
-import { cloneNodeId } from './clone-node.ts'
+import { nodeTaskId } from './clone-node.ts'
 import { collectedHash, collectFor, enabledNodeNames, readIfExists } from './_python.ts'
 
 /** What collect-deps records: the hash of what it collected (uv-compile's input) and a redacted summary. */
@@ -21,7 +21,7 @@ export const collectDeps = defineKind({
     const p = spec.python
     return [{
       id: 'collect-deps', kind: 'collect-deps',
-      deps: ['clone-core', ...spec.custom_nodes.map(n => cloneNodeId(nodeName(n))), 'venv'],
+      deps: ['clone-core', ...spec.custom_nodes.map(nodeTaskId), 'venv'],
       // The requirements files' contents are hashed (discover), not the commits they came from; a node
       // without a requirements.txt adds nothing, so it is not an input either.
       inputDeps: ['venv'],

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises'
 import { nodeName } from '../../spec/names.ts'
 import { defineKind, TaskFailure } from '../plugin.ts'
 import { homeLayout } from '../../layout/home.ts'
-import { cloneNodeId, type NamedNode } from './clone-node.ts'
+import { nodeTaskId, type NamedNode } from './clone-node.ts'
 import { madeVenv } from './_python.ts'
 
 /** A node's install.py, run once its requirements are installed (when the spec asks for it). */
@@ -10,9 +10,9 @@ export const installScript = defineKind({
   kind: 'install-script',
   resource: 'cpu',
   tasks: spec => spec.custom_nodes.filter(n => n.enabled && n.install_script).map(node => ({
-    id: `install-script:${nodeName(node)}`, kind: 'install-script', deps: ['uv-install', cloneNodeId(nodeName(node))],
+    id: `install-script:${nodeName(node)}`, kind: 'install-script', deps: ['uv-install', nodeTaskId(node)],
     // The lock's hash reaches this fingerprint through uv-install's (a dependency).
-    inputs: { commit: node.commit },
+    inputs: 'registry' in node ? { registry: node.registry, version: node.version } : { commit: node.commit },
     subject: { name: nodeName(node), node } satisfies NamedNode,
   })),
   parseOutputs: () => ({ ran: true as const }),
