@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { writeFileAtomic } from '../lib/util/atomic.ts'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { dedupeNodes, modelsFromFile, newSpec, nodesFromFile, parseRepoArg, serializeSpec, stripUrlCredentials, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
+import { dedupeNodes, modelsFromFile, newSpec, nodesFromFile, parseRegistryArg, parseRepoArg, serializeSpec, stripUrlCredentials, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
 import { displayPath } from '../lib/spec/load.ts'
 import { parseSpecText } from '../lib/spec/parse-spec.ts'
 import { bool, configFor, list, printJson, refuse, reportDiagnostics, str, versionId, EXIT, UsageError, type Command, type Io } from './_cli.ts'
@@ -18,18 +18,22 @@ const command: Command = {
     repo: { type: 'string' }, node: { type: 'string', multiple: true }, nodes: { type: 'string' }, models: { type: 'string' },
     'from-snapshot': { type: 'string' }, description: { type: 'string' }, force: { type: 'boolean' },
   },
-  help: `Usage: npx tsx tasks create <id> [--repo URL[@REF]] [--node URL[@REF]]... [--nodes FILE]
+  help: `Usage: npx tsx tasks create <id> [--repo URL[@REF]] [--node URL[@REF] | cnr:ID[@VER]]... [--nodes FILE]
                               [--models FILE] [--from-snapshot FILE] [--description TEXT] [--force]
 
-Writes versions/<id>.json. Needs no network: refs are pinned to commits later by \`validate <id>\`.
+Writes versions/<id>.json. Needs no network (but for a snapshot's "nightly" registry nodes, whose git
+repository the Comfy Registry names): refs, versions and hashes are pinned later by \`validate <id>\`.
 
   --repo URL[@REF]      the ComfyUI core (default ${DEFAULT_CORE})
-  --node URL[@REF]      a custom node; repeat for more
+  --node URL[@REF]      a custom node from git; repeat for more
+  --node cnr:ID[@VER]   a custom node from the Comfy Registry (e.g. cnr:comfyui-kjnodes@1.1.0;
+                        without a version validate pins the latest)
   --nodes FILE          a JSON list of node entries ({"repo", "ref", "commit", "name", ...} or "URL@REF"),
-                        or a ComfyUI-Manager snapshot (git nodes are pinned to their hashes; CNR and
-                        file nodes and pips cannot be pinned as git repos: they are listed and left out;
-                        its core commit is not used: the core stays as --repo says)
-  --from-snapshot FILE  a ComfyUI-Manager snapshot: its core commit and its git nodes
+                        or a ComfyUI-Manager snapshot: git nodes pinned to their hashes, registry (CNR)
+                        nodes at their versions ("nightly" ones as git nodes of the repository the
+                        registry names); file nodes and pips are listed and left out; its core commit
+                        is not used: the core stays as --repo says
+  --from-snapshot FILE  a ComfyUI-Manager snapshot: its core commit and its nodes, as --nodes reads them
   --models FILE         a JSON list of {url, path}, ComfyUI-Manager model-list entries
                         ({url, save_path, filename, type}) or a workflow's models ({name, url, directory})
   --description TEXT    a description stored in the spec
@@ -55,7 +59,12 @@ Writes versions/<id>.json. Needs no network: refs are pinned to commits later by
     }
     const core = repoArg(str(args, 'repo') ?? DEFAULT_CORE, '--repo')
     let coreCommit: string | undefined
-    const nodes: CustomNodeInput[] = list(args, 'node').map(arg => repoArg(arg, '--node'))
+    const nodes: CustomNodeInput[] = list(args, 'node').map(arg => {
+      const cnr = parseRegistryArg(arg)
+      if (!cnr) return repoArg(arg, '--node')
+      if (!cnr.registry) throw new UsageError(`--node ${arg}: no registry id after "cnr:" (e.g. cnr:comfyui-kjnodes@1.1.0)`)
+      return cnr
+    })
     for (const flag of ['from-snapshot', 'nodes'] as const) {
       const path = str(args, flag)
       if (!path) continue
@@ -64,6 +73,11 @@ Writes versions/<id>.json. Needs no network: refs are pinned to commits later by
       if (!r.ok) { problems.push(...r.error.map(e => `${path}: ${e}`)); continue }
       nodes.push(...r.value.nodes)
       warnings.push(...r.value.warnings.map(w => `${path}: ${w}`))
+      for (const id of r.value.nightly ?? []) {
+        const repo = await nightlyRepository(id, config.registryUrl, io.signal)
+        if (typeof repo === 'string') nodes.push({ repo, name: id })
+        else warnings.push(`${path}: left out ${id} (nightly, a git clone): ${repo.why}; add it with --node URL@REF`)
+      }
       const snapshotCore = r.value.comfyui?.commit
       if (flag === 'from-snapshot') {
         if (snapshotCore) coreCommit = snapshotCore
@@ -102,6 +116,14 @@ Writes versions/<id>.json. Needs no network: refs are pinned to commits later by
   },
 }
 export default command
+
+/** The git repository the registry names for a node the snapshot holds as a clone ("nightly" or "unknown"). */
+async function nightlyRepository(id: string, registryUrl: string, signal: AbortSignal): Promise<string | { why: string }> {
+  const { registryNode } = await import('../lib/registry/client.ts')
+  const node = await registryNode(id, { baseUrl: registryUrl, signal })
+  if (!node.ok) return { why: node.error.reason === 'unknown-node' ? 'the registry does not know it' : node.error.message }
+  return node.value.repository ?? { why: 'the registry names no repository for it' }
+}
 
 async function readJsonFile(io: Io, path: string, flag: string): Promise<unknown> {
   let text: string
