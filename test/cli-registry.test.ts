@@ -211,4 +211,37 @@ C('create: a ComfyUI-Manager snapshot\'s registry nodes become registry entries,
   ])
 })
 
+C('disabling a registry node moves it to custom_nodes/.disabled/ and drops its requirements; removing it from the spec removes its files and keeps the user\'s', async ctx => {
+  const { w } = ctx
+  await w.writeSpec('toggle', spec(ctx, 'toggle', [{ registry: 'comfyui-kjnodes', name: 'kj', version: '1.0.0' }]))
+  assert.is((await w.cli(['realize', 'toggle'], { env: ctx.env })).code, 0)
+  const home = w.home('toggle')
+  await writeFile(join(home, 'custom_nodes', 'kj', 'my_notes.txt'), 'mine\n')
+  await w.writeSpec('toggle', spec(ctx, 'toggle', [{ registry: 'comfyui-kjnodes', name: 'kj', version: '1.0.0', enabled: false }]))
+  const off = await w.cli(['realize', 'toggle', '--json'], { env: ctx.env })
+  assert.is(off.code, 0, off.stderr)
+  assert.ok(!existsSync(join(home, 'custom_nodes', 'kj')))
+  assert.ok(existsSync(join(home, 'custom_nodes', '.disabled', 'kj', 'my_notes.txt')), 'moved with the user\'s file')
+  await w.writeSpec('toggle', spec(ctx, 'toggle', []))
+  const gone = await w.cli(['realize', 'toggle'], { env: ctx.env })
+  assert.is(gone.code, 0, gone.stderr)
+  assert.equal(files(join(home, 'custom_nodes', '.disabled', 'kj')), ['my_notes.txt'])
+})
+
+// Last: it publishes a newer version, which changes what "latest" means for the tests before it.
+C('validate --update moves a node whose version validate chose to the newest one; a version the user wrote stays', async ctx => {
+  const { w, reg } = ctx
+  await w.writeSpec('follow', spec(ctx, 'follow', [{ registry: 'comfyui-kjnodes' }, { registry: 'comfyui-kjnodes', name: 'kj-fixed', version: '1.0.0' }]))
+  assert.is((await w.cli(['validate', 'follow'], { env: ctx.env })).code, 0)
+  reg.publish('comfyui-kjnodes', '1.2.0', { ...KJ_110, '__init__.py': 'VERSION = "1.2.0"\n' })
+  const plain = await w.cli(['validate', 'follow'], { env: ctx.env })
+  assert.is(plain.code, 0, plain.stderr)
+  const read = () => (JSON.parse(readFileSync(join(w.versions, 'follow.json'), 'utf8')) as { custom_nodes: { version: string; sha256: string }[] }).custom_nodes
+  assert.is(read()[0]!.version, '1.1.0', 'without --update the pin stays')
+  const updated = await w.cli(['validate', 'follow', '--update'], { env: ctx.env })
+  assert.is(updated.code, 0, updated.stderr)
+  assert.equal(read().map(n => n.version), ['1.2.0', '1.0.0'])
+  assert.is(read()[0]!.sha256, sha256(readFileSync(join(w.dir, 'archives', 'comfyui-kjnodes-1.2.0.zip'))))
+})
+
 C.run()

@@ -65,7 +65,8 @@ export async function resolveRegistryNodes(o: {
         }
         version = info.value.latest
       }
-      const inStore = await archiveInStore(o.config.modelsDir, archiveKey(o.config.registryUrl, node.registry, version!), node.sha256)
+      // A pinned sha256 is the pinned version's: another version's archive is looked up by its own key.
+      const inStore = await archiveInStore(o.config.modelsDir, archiveKey(o.config.registryUrl, node.registry, version!), version === node.version ? node.sha256 : undefined)
       if (inStore || o.config.offline) { out.answers.push({ index, version: version!, latest }); return }
       const v = await client.registryVersion(node.registry, version!, opts)
       if (!v.ok) {
