@@ -16,10 +16,12 @@ const command: Command = {
   allowPositionals: 1,
   options: {
     repo: { type: 'string' }, node: { type: 'string', multiple: true }, nodes: { type: 'string' }, models: { type: 'string' },
-    'from-snapshot': { type: 'string' }, description: { type: 'string' }, force: { type: 'boolean' },
+    'from-snapshot': { type: 'string' }, 'from-home': { type: 'string' }, hashes: { type: 'boolean' },
+    description: { type: 'string' }, force: { type: 'boolean' },
   },
   help: `Usage: npx tsx tasks create <id> [--repo URL[@REF]] [--node URL[@REF] | cnr:ID[@VER]]... [--nodes FILE]
-                              [--models FILE] [--from-snapshot FILE] [--description TEXT] [--force]
+                              [--models FILE] [--from-snapshot FILE] [--from-home DIR [--hashes]]
+                              [--description TEXT] [--force]
 
 Writes versions/<id>.json. Needs no network (but for a snapshot's "nightly" registry nodes, whose git
 repository the Comfy Registry names): refs, versions and hashes are pinned later by \`validate <id>\`.
@@ -34,6 +36,11 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
                         registry names); file nodes and pips are listed and left out; its core commit
                         is not used: the core stays as --repo says
   --from-snapshot FILE  a ComfyUI-Manager snapshot: its core commit and its nodes, as --nodes reads them
+  --from-home DIR       an existing ComfyUI folder (a pod's /workspace/ComfyUI): the core's remote and
+                        commit, git nodes with theirs, registry nodes from .tracking and pyproject.toml,
+                        disabled nodes, model files with their sizes (as file:// URLs of this machine);
+                        what cannot be pinned is named. Then: validate, and realize <id> --adopt --home DIR
+  --hashes              with --from-home: also the sha256 of every model file (reads them all)
   --models FILE         a JSON list of {url, path}, ComfyUI-Manager model-list entries
                         ({url, save_path, filename, type}) or a workflow's models ({name, url, directory})
   --description TEXT    a description stored in the spec
@@ -57,8 +64,12 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
       if (clean.removed) warnings.push(`${flag}: credentials removed from the URL (git asks its credential helper for them instead)`)
       return { ...parsed, repo: clean.url }
     }
-    const core = repoArg(str(args, 'repo') ?? DEFAULT_CORE, '--repo')
-    let coreCommit: string | undefined
+    const fromHome = str(args, 'from-home')
+    if (bool(args, 'hashes') && !fromHome) throw new UsageError('--hashes goes with --from-home DIR (the model files it hashes)')
+    const described = fromHome ? await describeFromHome(io, fromHome, bool(args, 'hashes')) : undefined
+    const core = described && !str(args, 'repo') ? { repo: described.comfyui.repo } : repoArg(str(args, 'repo') ?? DEFAULT_CORE, '--repo')
+    let coreCommit: string | undefined = described?.comfyui.commit
+    if (described) warnings.push(...described.warnings.map(w => `${fromHome}: ${w}`))
     const nodes: CustomNodeInput[] = list(args, 'node').map(arg => {
       const cnr = parseRegistryArg(arg)
       if (!cnr) return repoArg(arg, '--node')
@@ -87,7 +98,8 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
         warnings.push(`${path}: the snapshot's ComfyUI commit ${snapshotCore.slice(0, 10)} is not used (--from-snapshot ${path} pins the core to it)`)
       }
     }
-    const models: ModelInput[] = []
+    if (described) nodes.push(...described.nodes)
+    const models: ModelInput[] = [...described?.models ?? []]
     const modelsPath = str(args, 'models')
     if (modelsPath) {
       const r = modelsFromFile(await readJsonFile(io, modelsPath, '--models'))
@@ -111,6 +123,7 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
     await writeFileAtomic(file, text) // a kill mid-write must not leave a truncated spec
     io.err(`wrote ${displayPath(file, io.cwd)}: ComfyUI ${core.ref ?? ''}${coreCommit ? ` @ ${coreCommit.slice(0, 10)}` : ''}, ${unique.length} node(s), ${models.length} model(s)`)
     io.err(`next: npx tsx tasks validate ${id}   (pins refs to commits and models to sha256)`)
+    if (fromHome) io.err(`then: npx tsx tasks realize ${id} --adopt --home ${fromHome}   (takes the folder over; what the spec does not name stays)`)
     if (json) printJson(io, { ok: true, version: id, file: resolve(file), warnings, nodes: unique.length, models: models.length })
     return EXIT.ok
   },
@@ -123,6 +136,14 @@ async function nightlyRepository(id: string, registryUrl: string, signal: AbortS
   const node = await registryNode(id, { baseUrl: registryUrl, signal })
   if (!node.ok) return { why: node.error.reason === 'unknown-node' ? 'the registry does not know it' : node.error.message }
   return node.value.repository ?? { why: 'the registry names no repository for it' }
+}
+
+/** `--from-home DIR`: the folder described, or the exit code of a refusal. */
+async function describeFromHome(io: Io, dir: string, hashes: boolean) {
+  const { describeHome } = await import('../lib/pipeline/describe-home.ts')
+  const r = await describeHome(resolve(io.cwd, dir), { hashes, run: { env: io.env, signal: io.signal } })
+  if (!r.ok) throw new UsageError(`--from-home ${dir}: ${r.error}`)
+  return r.value
 }
 
 async function readJsonFile(io: Io, path: string, flag: string): Promise<unknown> {

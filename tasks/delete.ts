@@ -1,7 +1,8 @@
-import { rm, stat } from 'node:fs/promises'
+import { readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { homeFor } from '../lib/config/resolve.ts'
 import { readOwner } from '../lib/engine/home.ts'
+import { STATE_DIR } from '../lib/layout/home.ts'
 import { resolvedLockPath } from '../lib/pipeline/resolved-lock.ts'
 import { displayPath } from '../lib/spec/load.ts'
 import { bool, configFor, printJson, refuse, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
@@ -17,6 +18,8 @@ const command: Command = {
 Removes the version's realized home, but only a home that comfy-vc created (it keeps its state in
 <home>/.comfy-vc); a folder the tool did not create is never touched. Also removes the resolved
 lock from the cache. Shared caches (git mirrors, the model store) are kept: other versions use them.
+A home taken over with \`realize --adopt\` keeps everything that was there when it was adopted: only
+what the tool added (its environment, nodes, and its .comfy-vc folder) is removed.
 
   --remove-spec   also delete versions/<id>.json`,
   async run(args, io) {
@@ -34,7 +37,8 @@ lock from the cache. Shared caches (git mirrors, the model store) are kept: othe
       return refuse(io, json, `${home} now holds version "${owner.version}", not "${id}"; nothing was deleted (delete ${owner.version} instead)`, { version: id })
     }
     const removed: string[] = []
-    if (owner) { await rm(home, { recursive: true, force: true }); removed.push(home) }
+    if (owner?.adopted) removed.push(...await removeWhatTheToolAdded(home, owner.adopted.entries))
+    else if (owner) { await rm(home, { recursive: true, force: true }); removed.push(home) }
     const lock = resolvedLockPath(config.cacheRoot, id)
     if (await stat(lock).then(() => true, () => false)) { await rm(lock, { force: true }); removed.push(lock) }
     if (bool(args, 'remove-spec')) {
@@ -47,3 +51,21 @@ lock from the cache. Shared caches (git mirrors, the model store) are kept: othe
   },
 }
 export default command
+
+/** In an adopted home: the tool's folder, and the environment and nodes that were not there when it was adopted. */
+async function removeWhatTheToolAdded(home: string, before: readonly string[]): Promise<string[]> {
+  const kept = new Set(before)
+  const candidates = ['.venv', ...(await readdir(join(home, 'custom_nodes')).catch(() => [] as string[])).map(n => `custom_nodes/${n}`),
+    ...(await readdir(join(home, 'custom_nodes', '.disabled')).catch(() => [] as string[])).map(n => `custom_nodes/.disabled/${n}`)]
+  const removed: string[] = []
+  for (const entry of candidates) {
+    if (kept.has(entry) || entry === 'custom_nodes/.disabled') continue
+    const path = join(home, entry)
+    if (!(await stat(path).then(() => true, () => false))) continue
+    await rm(path, { recursive: true, force: true })
+    removed.push(path)
+  }
+  await rm(join(home, STATE_DIR), { recursive: true, force: true })
+  removed.push(join(home, STATE_DIR))
+  return removed
+}

@@ -9,9 +9,9 @@ const command: Command = {
   allowPositionals: 1,
   options: {
     frozen: { type: 'boolean' }, offline: { type: 'boolean' }, jobs: { type: 'string', short: 'j' },
-    watch: { type: 'boolean' }, force: { type: 'boolean' },
+    watch: { type: 'boolean' }, force: { type: 'boolean' }, adopt: { type: 'boolean' },
   },
-  help: `Usage: npx tsx tasks realize <id> [--frozen] [--offline] [--jobs N] [--force] [--watch] [--json]
+  help: `Usage: npx tsx tasks realize <id> [--frozen] [--offline] [--jobs N] [--force] [--adopt] [--watch] [--json]
 
 Builds versions/<id>.json into its home: the core and custom nodes checked out at their commits,
 models fetched into the shared store and linked, one Python environment with every node's
@@ -19,6 +19,10 @@ requirements resolved together. Each task is skipped when its inputs and outputs
 so a second run does nothing.
 
 ${realizeFlagsHelp(['frozen', 'offline', 'jobs', 'force'], 16)}
+  --adopt       take over a non-empty home the tool did not create (a pod's prefilled
+                /workspace/ComfyUI) when it is a git checkout of the spec's core: what the spec
+                names is brought to the spec, everything else (outputs, workflows, your models
+                and nodes) stays; \`create <id> --from-home DIR\` writes a spec from such a folder
   --watch       realize again whenever the spec changes (Ctrl-C ends)`,
   async run(args, io) {
     const id = versionId(args)
@@ -32,7 +36,7 @@ ${realizeFlagsHelp(['frozen', 'offline', 'jobs', 'force'], 16)}
     const prepared = await prepareOrReport(io, { id, config, frozen: bool(args, 'frozen'), json })
     if (typeof prepared === 'number') return prepared
     const result = await realize({
-      prepared, config, force: bool(args, 'force'), secrets: secretsOf(config, io.env), processEnv: io.env, signal: io.signal,
+      prepared, config, force: bool(args, 'force'), adopt: bool(args, 'adopt'), secrets: secretsOf(config, io.env), processEnv: io.env, signal: io.signal,
       renderer: rendererFor(io), stream: io.progressStream, onNote: line => io.err(line),
     })
     if (!result.ok) return reportRefused(io, { id, home: prepared.home, json }, result.error)

@@ -14,6 +14,8 @@ export interface RealizeOptions {
   prepared: Prepared
   config: ResolvedConfig
   force: boolean
+  /** Take over a non-empty folder the tool did not create when it holds a checkout of the spec's core. */
+  adopt?: boolean
   secrets: string[]
   processEnv: Readonly<Record<string, string | undefined>>
   signal: AbortSignal
@@ -43,8 +45,12 @@ export async function realize(o: RealizeOptions): Promise<Result<RunResult, stri
 
 async function realizeLocked(o: RealizeOptions): Promise<Result<RunResult, string>> {
   const { prepared, config } = o
-  const claimed = await claimHome(prepared.home, prepared.spec.id)
+  const claimed = await claimHome(prepared.home, prepared.spec.id, o.adopt ? { coreRepo: prepared.spec.comfyui.repo } : undefined)
   if (!claimed.ok) return err(claimed.error)
+  if (claimed.value.adopted) {
+    const kept = claimed.value.adopted
+    o.onNote?.(`adopted ${prepared.home}: the spec's core, nodes and models are brought to the spec; the ${kept.length} entries that were there stay unless the spec names them (${kept.slice(0, 8).join(', ')}${kept.length > 8 ? ', ...' : ''})`)
+  }
   const markers = MarkerStore.forHome(prepared.home)
   const base = contextBase(prepared, { config, secrets: o.secrets, force: o.force, processEnv: o.processEnv })
   const stored = await prune(prepared, markers, { ...base, signal: o.signal, log: line => o.onNote?.(line), progress: () => {} }, o.onNote)

@@ -481,7 +481,7 @@ export function serializeSpec(spec: SpecInput): string {
 const ORDER = {
   root: ['$schema', 'schema_version', 'id', 'description', 'comfyui', 'custom_nodes', 'models', 'python', 'launch'],
   comfyui: ['repo', 'ref', 'commit'],
-  node: ['name', 'repo', 'ref', 'commit', 'enabled', 'install_script'],
+  node: ['name', 'repo', 'registry', 'ref', 'commit', 'version', 'sha256', 'enabled', 'install_script'],
   model: ['path', 'url', 'sha256', 'size'],
   python: ['version', 'requirements', 'constraints', 'overrides', 'blacklist', 'downgrade_blacklist', 'index_url', 'extra_index_urls', 'find_links', 'torch_backend', 'exclude_newer', 'on_conflict'],
   launch: ['port', 'listen', 'args', 'env'],
