@@ -30,7 +30,7 @@ S.before(guarded(async ctx => {
 }))
 S.after(guarded(async ctx => { await ctx.srv.close(); await ctx.w.cleanup() }))
 
-S('create from a ComfyUI-Manager snapshot pins its git nodes and warns about what it cannot pin', async ({ w, core, a, b }) => {
+S('create from a ComfyUI-Manager snapshot pins its git nodes, keeps its registry nodes and warns about what it cannot pin', async ({ w, core, a, b }) => {
   const snapshot = join(w.dir, 'snapshot.json')
   await writeFile(snapshot, JSON.stringify({
     comfyui: core.commits[0],
@@ -41,13 +41,13 @@ S('create from a ComfyUI-Manager snapshot pins its git nodes and warns about wha
   }))
   const r = await w.cli(['create', 'snap', '--repo', `${core.url}@master`, '--from-snapshot', snapshot, '--json'])
   assert.is(r.code, 0, r.stderr)
-  assert.match(r.stderr, /comfyui-kjnodes/)
   assert.match(r.stderr, /my_node\.py/)
   assert.match(r.stderr, /numpy==1\.26\.4/)
   const spec = JSON.parse(await readFile(join(w.versions, 'snap.json'), 'utf8'))
   assert.is(spec.$schema, '../docs/version.schema.json')
   assert.is(spec.comfyui.commit, core.commits[0])
-  assert.equal(spec.custom_nodes.map((n: { commit: string; enabled: boolean }) => [n.commit, n.enabled]), [[a.commits[0], true], [b.commits[0], false]])
+  assert.equal(spec.custom_nodes.map((n: { commit?: string; registry?: string; version?: string; enabled?: boolean }) => n.registry ? [n.registry, n.version] : [n.commit, n.enabled]),
+    [[a.commits[0], true], [b.commits[0], false], ['comfyui-kjnodes', '1.0.5']])
   const again = await w.cli(['create', 'snap', '--repo', core.url])
   assert.is(again.code, 2)
   assert.match(again.stderr, /already exists; pass --force/)
@@ -58,7 +58,7 @@ S('create from a ComfyUI-Manager snapshot pins its git nodes and warns about wha
   assert.match(nodesOnly.stderr, /the snapshot's ComfyUI commit \w{10} is not used \(--from-snapshot .* pins the core to it\)/)
   const nodesSpec = JSON.parse(await readFile(join(w.versions, 'snap-nodes.json'), 'utf8'))
   assert.equal(nodesSpec.comfyui, { repo: core.url, ref: 'master' })
-  assert.is(nodesSpec.custom_nodes.length, 2)
+  assert.is(nodesSpec.custom_nodes.length, 3)
 })
 
 S('validate resolves refs through the mirrors and writes the commits in place, formatting kept', async ({ w, core, a, b }) => {
