@@ -9,9 +9,9 @@ const command: Command = {
   allowPositionals: 1,
   options: {
     frozen: { type: 'boolean' }, offline: { type: 'boolean' }, jobs: { type: 'string', short: 'j' },
-    watch: { type: 'boolean' }, force: { type: 'boolean' }, adopt: { type: 'boolean' },
+    watch: { type: 'boolean' }, force: { type: 'boolean' }, adopt: { type: 'boolean' }, repair: { type: 'boolean' },
   },
-  help: `Usage: npx tsx tasks realize <id> [--frozen] [--offline] [--jobs N] [--force] [--adopt] [--watch] [--json]
+  help: `Usage: npx tsx tasks realize <id> [--frozen] [--offline] [--jobs N] [--force] [--adopt] [--repair] [--watch] [--json]
 
 Builds versions/<id>.json into its home: the core and custom nodes checked out at their commits,
 models fetched into the shared store and linked, one Python environment with every node's
@@ -23,6 +23,9 @@ ${realizeFlagsHelp(['frozen', 'offline', 'jobs', 'force'], 16)}
                 /workspace/ComfyUI) when it is a git checkout of the spec's core: what the spec
                 names is brought to the spec, everything else (outputs, workflows, your models
                 and nodes) stays; \`create <id> --from-home DIR\` writes a spec from such a folder
+  --repair      run again every task whose outputs \`verify\` finds drifted (a package uninstalled,
+                a node folder deleted, a link replaced), even when up to date; modified files in
+                a checkout are reset only with --force
   --watch       realize again whenever the spec changes (Ctrl-C ends)`,
   async run(args, io) {
     const id = versionId(args)
@@ -36,7 +39,7 @@ ${realizeFlagsHelp(['frozen', 'offline', 'jobs', 'force'], 16)}
     const prepared = await prepareOrReport(io, { id, config, frozen: bool(args, 'frozen'), json })
     if (typeof prepared === 'number') return prepared
     const result = await realize({
-      prepared, config, force: bool(args, 'force'), adopt: bool(args, 'adopt'), secrets: secretsOf(config, io.env), processEnv: io.env, signal: io.signal,
+      prepared, config, force: bool(args, 'force'), adopt: bool(args, 'adopt'), repair: bool(args, 'repair'), secrets: secretsOf(config, io.env), processEnv: io.env, signal: io.signal,
       renderer: rendererFor(io), stream: io.progressStream, onNote: line => io.err(line),
     })
     if (!result.ok) return reportRefused(io, { id, home: prepared.home, json }, result.error)

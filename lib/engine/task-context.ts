@@ -2,7 +2,7 @@ import type { DoneDep, TaskContext } from '../graph/plugin.ts'
 import type { DepState } from './freshness.ts'
 
 /** What every task's context shares in one run. */
-export type ContextBase = Pick<TaskContext, 'spec' | 'env' | 'config' | 'secrets' | 'force' | 'processEnv'>
+export type ContextBase = Pick<TaskContext, 'spec' | 'env' | 'config' | 'secrets' | 'force' | 'processEnv' | 'repair'>
 
 /** A task's context: the run's shared part, its finished dependencies, and where its lines go. */
 export function taskContext(base: ContextBase, deps: ReadonlyMap<string, DepState>, signal: AbortSignal,

@@ -21,6 +21,8 @@ export interface CheckoutAtOptions extends GitRun {
   dir: string
   /** Discard local modifications of tracked files (and overwrite files in the way of an in-place checkout). */
   force: boolean
+  /** A checkout already at the commit is also checked for modified tracked files (reset with `force`, else refused). */
+  restore?: boolean
 }
 
 export interface CheckoutOutcome {
@@ -78,7 +80,15 @@ async function moveCheckout(o: CheckoutAtOptions, gitDir: string): Promise<Resul
   const pending = existsSync(note)
   const from = detachedHead(gitDir)
   await ensureAlternate(gitDir, o.mirror)
-  if (!pending && from === o.commit) return ok({ action: 'unchanged' })
+  if (!pending && from === o.commit && !o.restore) return ok({ action: 'unchanged' })
+  if (!pending && from === o.commit) {
+    const mods = await localModifications(o.dir, run(o))
+    if (!mods.ok) return mods
+    if (!mods.value.length) return ok({ action: 'unchanged' })
+    if (!o.force) return err(gitProblem({ reason: 'local-changes', dir: o.dir, files: mods.value }))
+    const reset = await runGit(['reset', '--quiet', '--hard'], { ...run(o), cwd: o.dir })
+    return reset.exitCode === 0 ? ok({ action: 'unchanged' }) : err(checkoutProblem(o, reset))
+  }
   await runGit(['config', 'remote.origin.url', withoutCredentials(o.url)], { ...run(o), cwd: o.dir })
   const moved = ok({ action: 'moved' as const, ...(from ? { from } : {}) })
   if (pending) {

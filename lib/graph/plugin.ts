@@ -89,6 +89,8 @@ export interface TaskContext {
   secrets: string[]
   /** `--force`: a task may discard local modifications it would otherwise keep. */
   force: boolean
+  /** `realize --repair`: a task runs because `verify` found its outputs drifted, so it restores them even where they look in place. */
+  repair?: boolean
 }
 
 /** A requirement line collect-deps left out, and why (a row of its --json report). */
@@ -110,6 +112,9 @@ export interface DeepCheck {
   status: 'ok' | 'drift' | 'missing' | 'extra'
   detail?: string
 }
+
+/** How deep `verify` looks: `hashes` reads every model blob again. */
+export interface VerifyOptions { hashes: boolean }
 
 /** A failure the user can act on; its message is shown as is, without a stack. */
 export class TaskFailure extends Error {
@@ -143,7 +148,7 @@ export interface TaskPlugin<I extends Inputs = Inputs, O = Json, S = undefined> 
   /** A cheap check that the outputs recorded after the last success are still there (no process, no hashing). */
   outputsStand(task: TaskDef<I, S>, outputs: O, ctx: TaskContext): Promise<boolean>
   /** A deep check of the outputs for `verify` (read-only, no network): what drifted from what the task made. */
-  verify?(task: TaskDef<I, S>, outputs: O, ctx: TaskContext): Promise<DeepCheck[]>
+  verify?(task: TaskDef<I, S>, outputs: O, ctx: TaskContext, opts: VerifyOptions): Promise<DeepCheck[]>
   run(task: TaskDef<I, S>, ctx: TaskContext): Promise<RunOutcome<O>>
   /** Undo what a task that left the graph made (only what the tool created); returns a note. */
   prune?(stale: { id: string; outputs: O }, ctx: Omit<TaskContext, 'deps'>): Promise<string | undefined>

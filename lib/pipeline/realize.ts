@@ -16,6 +16,8 @@ export interface RealizeOptions {
   force: boolean
   /** Take over a non-empty folder the tool did not create when it holds a checkout of the spec's core. */
   adopt?: boolean
+  /** Run again every task whose outputs `verify` finds drifted, even when its fingerprint matches. */
+  repair?: boolean
   secrets: string[]
   processEnv: Readonly<Record<string, string | undefined>>
   signal: AbortSignal
@@ -54,6 +56,14 @@ async function realizeLocked(o: RealizeOptions): Promise<Result<RunResult, strin
   const markers = MarkerStore.forHome(prepared.home)
   const base = contextBase(prepared, { config, secrets: o.secrets, force: o.force, processEnv: o.processEnv })
   const stored = await prune(prepared, markers, { ...base, signal: o.signal, log: line => o.onNote?.(line), progress: () => {} }, o.onNote)
+  if (o.repair) {
+    // A drifted task's marker goes: the task then runs as if new, and its dependents are decided as usual.
+    const { drifted, verifyVersion } = await import('./verify.ts')
+    const rows = await verifyVersion(prepared, base, o.signal, { hashes: false }, stored)
+    for (const r of rows.filter(r => r.status !== 'ok')) o.onNote?.(`repair: ${r.id} ${r.status}${r.detail ? ` (${r.detail})` : ''}: running ${r.task} again`)
+    for (const id of drifted(rows)) { await markers.remove(id); stored.delete(id) }
+    base.repair = true
+  }
   // The common case, nothing to do, is decided by the same rule the executor follows (decideFreshness), without
   // loading the executor and its renderer (a no-op realize should cost little more than starting).
   const rows = await plan(prepared, base, o.signal, stored)

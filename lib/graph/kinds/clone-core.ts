@@ -4,7 +4,7 @@ import { defineKind } from '../plugin.ts'
 import { normalizeRepoUrl } from '../../git/repo-url.ts'
 import { gitDirOf } from '../../git/read-head.ts'
 import { TOOL_EXCLUDES } from '../../layout/home.ts'
-import { checkoutRepo, checkoutStands, parseCheckout } from './_checkout.ts'
+import { checkoutRepo, checkoutStands, parseCheckout, verifyCheckout } from './_checkout.ts'
 
 /** The ComfyUI core, checked out at its commit into the home itself. */
 export const cloneCore = defineKind({
@@ -16,6 +16,7 @@ export const cloneCore = defineKind({
   }],
   parseOutputs: parseCheckout,
   outputsStand: (_task, checkout) => checkoutStands(checkout),
+  verify: ({ id }, checkout, ctx) => verifyCheckout(id, checkout, ctx),
   async run(_task, ctx) {
     const outcome = await checkoutRepo(ctx, { url: ctx.spec.comfyui.repo, commit: ctx.spec.comfyui.commit, dir: ctx.env.home, label: 'ComfyUI core' })
     await excludeToolPaths(ctx.env.home)

@@ -4,7 +4,7 @@ import { isRegistryNode, nodeName } from '../../spec/names.ts'
 import { defineKind, type ResolvedGitNode, type ResolvedNode } from '../plugin.ts'
 import { normalizeRepoUrl } from '../../git/repo-url.ts'
 import { homeLayout, nodePlace } from '../../layout/home.ts'
-import { checkoutRepo, checkoutStands, parseCheckout } from './_checkout.ts'
+import { checkoutRepo, checkoutStands, parseCheckout, verifyCheckout } from './_checkout.ts'
 
 /** A custom node with the folder name it is realized under. */
 export interface NamedNode<N extends ResolvedNode = ResolvedNode> { name: string; node: N }
@@ -25,6 +25,7 @@ export const cloneNode = defineKind({
   })),
   parseOutputs: parseCheckout,
   outputsStand: (_task, checkout) => checkoutStands(checkout),
+  verify: ({ id }, checkout, ctx) => verifyCheckout(id, checkout, ctx),
   async run({ subject: { name, node } }, ctx) {
     const home = homeLayout(ctx.env.home)
     const dir = home.nodeDir(name, node.enabled)

@@ -24,6 +24,10 @@ export const link = defineKind({
   }],
   parseOutputs: parseLinks,
   outputsStand: (_task, recorded, ctx) => linksStand(ctx.env.home, ctx.env.modelsDir, recorded.links),
+  async verify(_task, recorded, ctx, opts) {
+    const { verifyLinks } = await import('../../models/verify-links.ts')
+    return verifyLinks(ctx.env.home, ctx.env.modelsDir, recorded.links, { hashes: opts.hashes, signal: ctx.signal })
+  },
   async run(_task, ctx) {
     const entries = ctx.spec.models.map(m => ({ path: m.path, sha256: outputsOf(ctx, fetchModel, fetchModelId(m.path)).sha256 }))
     const manifestPath = homeLayout(ctx.env.home).linksFile

@@ -22,6 +22,12 @@ export const uvInstall = defineKind({
   }),
   parseOutputs: parseInstalled,
   outputsStand: async (_task, _installed, ctx) => !!readVenv(homeLayout(ctx.env.home).venv),
+  async verify(_task, _installed, ctx) {
+    const compiled = outputsOf(ctx, uvCompile, 'uv-compile')
+    if (compiled.perNode) return []
+    const { verifyEnvironment } = await import('../../python/verify-env.ts')
+    return verifyEnvironment(homeLayout(ctx.env.home).venv, compiled.lockPath)
+  },
   async run(_task, ctx) {
     const backend = backendFor(ctx)
     const v = madeVenv(ctx)

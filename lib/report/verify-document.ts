@@ -1,0 +1,36 @@
+import type { VerifyRow } from '../pipeline/verify.ts'
+
+/** `verify --json` (design.md 8.2). */
+export interface VerifyDocument {
+  version: string
+  home: string
+  ok: boolean
+  checks: { id: string; status: VerifyRow['status']; detail?: string }[]
+}
+
+export const verifyDocument = (head: { version: string; home: string }, rows: readonly VerifyRow[]): VerifyDocument => ({
+  ...head,
+  ok: rows.every(r => r.status === 'ok'),
+  checks: rows.map(r => ({ id: r.id, status: r.status, ...(r.detail ? { detail: r.detail } : {}) })),
+})
+
+/** What `realize --repair` would do about a row that does not hold. */
+function repairFor(row: VerifyRow): string {
+  if (row.task === 'clone-core' || row.task.startsWith('clone-node:')) {
+    return row.detail?.startsWith('modified') ? 'realize --repair --force resets the checkout (without --force the files are kept and named)' : 'realize --repair checks it out again'
+  }
+  if (row.task.startsWith('unpack-node:')) return 'realize --repair unpacks the archive again (files you added stay)'
+  if (row.task === 'link') return 'realize --repair links the model again'
+  if (row.task === 'uv-install') return 'realize --repair installs the lock again'
+  return `realize --repair runs ${row.task} again`
+}
+
+/** The human summary: one line per check that does not hold, with what repair would do, then the count. */
+export function verifyText(doc: VerifyDocument, rows: readonly VerifyRow[]): string {
+  const bad = rows.filter(r => r.status !== 'ok')
+  const lines = bad.map(r => `${r.status.padEnd(7)} ${r.id}${r.detail ? `: ${r.detail}` : ''}\n        → ${repairFor(r)}`)
+  const summary = doc.ok
+    ? `${doc.version}: ${rows.length} check(s), all hold (${doc.home})`
+    : `${doc.version}: ${bad.length} of ${rows.length} check(s) do not hold (${doc.home}); \`realize ${doc.version} --repair\` brings them back`
+  return [...lines, summary].join('\n')
+}

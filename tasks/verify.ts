@@ -1,0 +1,48 @@
+import { contextBase } from '../lib/pipeline/plan.ts'
+import { verifyVersion } from '../lib/pipeline/verify.ts'
+import { verifyDocument, verifyText } from '../lib/report/verify-document.ts'
+import { readOwner } from '../lib/engine/home.ts'
+import { bool, configFor, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
+import { prepareOrReport, secretsOf } from './_realize-common.ts'
+
+const command: Command = {
+  name: 'verify',
+  summary: 'prove the home matches its spec, without changing anything',
+  locations: true,
+  allowPositionals: 1,
+  options: { hashes: { type: 'boolean' }, frozen: { type: 'boolean' } },
+  help: `Usage: npx tsx tasks verify <id> [--hashes] [--json]
+
+Checks, without changing anything and without network, that the home is what the spec says: the core
+and every git node at their commits with no modified or deleted tracked file, registry nodes' files as
+their archive had them, every model link resolving to the blob of its pinned sha256, and the
+environment's distributions at the versions of the lock. Exit 0 when everything holds, 1 on any drift
+(each line says what \`realize <id> --repair\` would do), 2 for a spec error.
+
+  --hashes   also hash every model's bytes again (reads them all)`,
+  async run(args, io) {
+    const id = versionId(args)
+    const json = bool(args, 'json')
+    // Read-only and without network: the caches only.
+    const config = await configFor(args, io, { offline: true })
+    if (Array.isArray(config)) return reportDiagnostics(io, config, json)
+    const prepared = await prepareOrReport(io, { id, config, frozen: bool(args, 'frozen'), json })
+    if (typeof prepared === 'number') return prepared
+    const owner = await readOwner(prepared.home)
+    if (!owner) {
+      // Nothing realized is nothing that holds: exit 1, as for any drift.
+      const message = `${prepared.home} was not realized by comfy-vc; run \`realize ${id}\` first`
+      io.err(message)
+      if (json) printJson(io, { version: id, home: prepared.home, ok: false, checks: [], errors: [message] })
+      return EXIT.failed
+    }
+    const base = contextBase(prepared, { config, secrets: secretsOf(config, io.env), force: false, processEnv: io.env })
+    const rows = await verifyVersion(prepared, base, io.signal, { hashes: bool(args, 'hashes') })
+    const doc = verifyDocument({ version: id, home: prepared.home }, rows)
+    if (json) printJson(io, doc)
+    else io.out(verifyText(doc, rows))
+    if (io.signal.aborted) return EXIT.interrupted
+    return doc.ok ? EXIT.ok : EXIT.failed
+  },
+}
+export default command
