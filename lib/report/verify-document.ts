@@ -32,5 +32,5 @@ export function verifyText(doc: VerifyDocument, rows: readonly VerifyRow[]): str
   const summary = doc.ok
     ? `${doc.version}: ${rows.length} check(s), all hold (${doc.home})`
     : `${doc.version}: ${bad.length} of ${rows.length} check(s) do not hold (${doc.home}); \`realize ${doc.version} --repair\` brings them back`
-  return [...lines, summary].join('\n')
+  return `${[...lines, summary].join('\n')}\n`
 }
