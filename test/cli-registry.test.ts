@@ -228,6 +228,25 @@ C('disabling a registry node moves it to custom_nodes/.disabled/ and drops its r
   assert.equal(files(join(home, 'custom_nodes', '.disabled', 'kj')), ['my_notes.txt'])
 })
 
+C('verify compares a registry node\'s files with its archive; realize --repair unpacks it again and keeps the user\'s files', async ctx => {
+  const { w } = ctx
+  await w.writeSpec('proof', spec(ctx, 'proof', [{ registry: 'comfyui-kjnodes', name: 'kj', version: '1.0.0' }]))
+  assert.is((await w.cli(['realize', 'proof'], { env: ctx.env })).code, 0)
+  const kj = join(w.home('proof'), 'custom_nodes', 'kj')
+  assert.is((await w.cli(['verify', 'proof'], { env: ctx.env })).code, 0)
+  await writeFile(join(kj, 'nodes.py'), '# edited\n')
+  await writeFile(join(kj, 'mine.txt'), 'mine\n')
+  const v = await w.cli(['verify', 'proof', '--json'], { env: ctx.env })
+  assert.is(v.code, 1)
+  const row = v.json<{ checks: { id: string; status: string; detail?: string }[] }>().checks.find(c => c.id === 'unpack-node:kj')
+  assert.equal(row, { id: 'unpack-node:kj', status: 'drift', detail: 'modified: nodes.py' })
+  const r = await w.cli(['realize', 'proof', '--repair'], { env: ctx.env })
+  assert.is(r.code, 0, r.stderr)
+  assert.is(readFileSync(join(kj, 'nodes.py'), 'utf8'), KJ_100['nodes.py'])
+  assert.is(readFileSync(join(kj, 'mine.txt'), 'utf8'), 'mine\n')
+  assert.is((await w.cli(['verify', 'proof'], { env: ctx.env })).code, 0)
+})
+
 // Last: it publishes a newer version, which changes what "latest" means for the tests before it.
 C('validate --update moves a node whose version validate chose to the newest one; a version the user wrote stays', async ctx => {
   const { w, reg } = ctx
