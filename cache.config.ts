@@ -11,6 +11,7 @@ export default defineConfig({
   // cache_root: '~/.cache/comfy-vc',     // COMFY_CACHE_ROOT, --cache-root
   // models_dir: '~/.cache/comfy-vc/models', // MODELS_DIR, --models-dir
   // offline: false,                      // COMFY_OFFLINE=1, --offline
+  // registry_url: 'https://api.comfy.org',   // COMFY_REGISTRY_URL: the Comfy Registry API, for registry nodes
   // concurrency: { git: 4, network: 4, cpu: 2 },   // --jobs N caps them all
   // installer: 'auto',                   // COMFY_INSTALLER=uv|pip|auto
   // link_mode: 'symlink',                // 'hardlink' or 'copy' where symlinks are not possible

@@ -235,7 +235,7 @@ S('clone copies under a new id; list shows versions; delete never touches a fold
 })
 
 S('config shows each value and where it came from', async ({ w }) => {
-  await writeFile(join(w.dir, 'cache.config.ts'), `export default { models_dir: './store', link_mode: 'copy' }\n`)
+  await writeFile(join(w.dir, 'cache.config.ts'), `export default { models_dir: './store', link_mode: 'copy', registry_url: 'http://127.0.0.1:1/cnr/' }\n`)
   const r = await w.cli(['config', '--json', '--cache-root', join(w.dir, 'flagcache')])
   assert.is(r.code, 0, r.stderr)
   const out = r.json()
@@ -243,6 +243,12 @@ S('config shows each value and where it came from', async ({ w }) => {
   assert.is(out.values.versionsDir, w.versions); assert.is(out.sources.versionsDir, 'env')
   assert.is(out.values.modelsDir, join(w.dir, 'store')); assert.is(out.sources.modelsDir, 'config')
   assert.is(out.values.linkMode, 'copy')
+  assert.is(out.values.registryUrl, 'http://127.0.0.1:1/cnr'); assert.is(out.sources.registryUrl, 'config')
+  const fromEnv = await w.cli(['config', '--json'], { env: { COMFY_REGISTRY_URL: 'https://registry.example' } })
+  assert.is(fromEnv.json().values.registryUrl, 'https://registry.example'); assert.is(fromEnv.json().sources.registryUrl, 'env')
+  const badUrl = await w.cli(['config'], { env: { COMFY_REGISTRY_URL: 'registry.example' } })
+  assert.is(badUrl.code, 2)
+  assert.match(badUrl.stderr, /environment: COMFY_REGISTRY_URL: expected the Comfy Registry API's http\(s\) URL/)
   await writeFile(join(w.dir, 'cache.config.ts'), `export default { link_mode: 'zip' }\n`)
   const bad = await w.cli(['config'])
   assert.is(bad.code, 2)
