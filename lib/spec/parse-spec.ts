@@ -130,7 +130,7 @@ const KNOWN_KEYS: Record<string, string[]> = {
   custom_nodes: ['name', 'repo', 'ref', 'commit', 'enabled', 'install_script'],
   models: ['path', 'url', 'sha256', 'size'],
   python: ['version', 'requirements', 'constraints', 'overrides', 'blacklist', 'downgrade_blacklist', 'index_url', 'extra_index_urls', 'find_links', 'torch_backend', 'exclude_newer', 'on_conflict'],
-  launch: ['port', 'listen', 'args', 'env'],
+  launch: ['port', 'listen', 'args', 'env', 'startup_timeout_s'],
 }
 function suggestKeys(path: (string | number)[]): string {
   const known = KNOWN_KEYS[typeof path[0] === 'string' ? path[0] : '']
