@@ -11,7 +11,7 @@ const NO_RESTART = new Set(['fetch-model', 'link', 'collect-deps', 'uv-compile']
 /** Whether a task that ran changed something ComfyUI loads when it starts (core, nodes, Python). */
 export const loadedAtStart = (task: TaskResult): boolean => task.status === 'ran' && !NO_RESTART.has(task.kind)
 
-export interface LaunchFlags { port?: number; listen?: string; extraArgs: string[]; secrets: string[]; startupTimeoutS?: number }
+export interface LaunchFlags { port?: number; listen?: string; extraArgs: string[]; secrets: string[]; startupTimeoutS?: number; ownProcessGroup?: boolean }
 
 /** Starts the realized version's ComfyUI with its environment's python, the spec's launch settings and the flags. */
 export async function launchVersion(io: Io, prepared: Prepared, flags: LaunchFlags, signal: AbortSignal, quietLog = false) {
@@ -26,6 +26,7 @@ export async function launchVersion(io: Io, prepared: Prepared, flags: LaunchFla
     baseEnv: io.env,
     signal,
     secrets: flags.secrets,
+    ownProcessGroup: flags.ownProcessGroup,
     startupTimeoutMs: (flags.startupTimeoutS ?? launch.startup_timeout_s) * 1000,
     onWaiting: s => io.err(`ComfyUI is still starting (${s} s; it may take up to ${flags.startupTimeoutS ?? launch.startup_timeout_s} s, launch.startup_timeout_s)`),
     onLog: quietLog ? undefined : line => io.err(line),

@@ -100,7 +100,7 @@ realized or started, 2 for a mistake in the call, the spec or the configuration,
     if (!realized.value.ok) return exitCodeOf(realized.value)
 
     const comfy = new KeptComfy(
-      signal => launchVersion(io, prepared.value, { ...(port !== undefined ? { port } : {}), ...(listen ? { listen } : {}), extraArgs: [], secrets, ...(startupTimeoutS ? { startupTimeoutS } : {}) }, signal, true),
+      signal => launchVersion(io, prepared.value, { ...(port !== undefined ? { port } : {}), ...(listen ? { listen } : {}), extraArgs: [], secrets, ownProcessGroup: true, ...(startupTimeoutS ? { startupTimeoutS } : {}) }, signal, true),
       line => io.err(line),
     )
     const first = await comfy.server()

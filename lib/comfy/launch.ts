@@ -33,6 +33,11 @@ export interface LaunchOptions {
   onWaiting?: (waitedS: number) => void
   /** Values hidden from problem messages (tokens in the environment). */
   secrets?: string[]
+  /**
+   * Its own process group: a signal sent to the tool's group (Ctrl-C, an init relaying SIGTERM) does not reach
+   * ComfyUI, which the tool then stops itself (serve drains the jobs in flight first).
+   */
+  ownProcessGroup?: boolean
 }
 
 export interface ExitInfo {
@@ -110,6 +115,7 @@ export async function launchComfy(opts: LaunchOptions): Promise<Result<ComfyServ
     cwd: opts.home,
     env: { ...opts.baseEnv, PYTHONUNBUFFERED: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: !!opts.ownProcessGroup,
   })
   let spawnError: string | undefined
   const exited = new Promise<ExitInfo>(resolve => {
