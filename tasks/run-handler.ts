@@ -173,7 +173,9 @@ function progressPrinter(io: Io) {
 async function finish(io: Io, values: Record<string, unknown>, outcome: Awaited<ReturnType<typeof runJob>>): Promise<number> {
   await emit(io, values, outcome.result)
   if (!outcome.ok) io.err(`job failed: ${outcome.result.error}`)
-  return outcome.ok ? EXIT.ok : EXIT.failed
+  // A partial result (some outputs failed, the others are in it) is a job that failed in part: exit 1 as well.
+  else if (outcome.result.errors) io.err(`part of the job failed:\n${outcome.result.errors.map(e => `  ${e}`).join('\n')}`)
+  return outcome.ok && !outcome.result.errors ? EXIT.ok : EXIT.failed
 }
 
 /** The result as one JSON document: on stdout, or in --out-file. */

@@ -289,25 +289,43 @@ H('a workflow ComfyUI refuses (validation 400): exit 1, {error, details} per nod
   assert.match(r.stderr, /job failed: ComfyUI refused the workflow/)
 }, LIMIT_MS))
 
-H('an execution error: exit 1 naming the node id, its class and the message', within(async () => {
-  const raising = { ...DEMO_WORKFLOW, '20': { class_type: 'StandinRaise', inputs: { message: 'CUDA out of memory', images: ['8', 0] } } }
+H('an execution error: exit 1 naming the node id, its class and the message, with ComfyUI\'s log', within(async () => {
+  const raising: Record<string, unknown> = { ...DEMO_WORKFLOW, '20': { class_type: 'StandinRaise', inputs: { message: 'CUDA out of memory', images: ['8', 0] } } }
+  delete raising['9']
   const r = await handler(['--workflow', await inputFile('raise.json', raising)])
   assert.is(r.code, 1, r.stderr)
   const result = r.json()
   assert.is(result.error, 'node 20 (StandinRaise) failed: CUDA out of memory')
   assert.equal(result.details.slice(0, 2), ['node 20 (StandinRaise)', 'RuntimeError: CUDA out of memory'])
+  assert.ok(result.details.includes("ComfyUI's log (last lines):"))
+  assert.ok(result.details.some((l: string) => l.includes('!!! Exception during processing !!! CUDA out of memory')))
+}, LIMIT_MS))
+
+H('a node failing after the image was saved: the image is returned with the failure in errors, exit 1', within(async () => {
+  const raising = { ...DEMO_WORKFLOW, '20': { class_type: 'StandinRaise', inputs: { message: 'late', images: ['8', 0] } } }
+  const r = await handler(['--workflow', await inputFile('raise-late.json', raising)])
+  assert.is(r.code, 1, r.stderr)
+  const result = r.json()
+  assert.equal(result.errors, ['node 20 (StandinRaise) failed: late'])
+  assert.equal(Buffer.from(result.images[0].data, 'base64'), await readFile(join(home, 'output', result.images[0].filename)))
+  assert.match(r.stderr, /part of the job failed:\n {2}node 20 \(StandinRaise\) failed: late/)
 }, LIMIT_MS))
 
 H('--timeout on a slow prompt: exit 1, "timed out", and the prompt is interrupted', within(async () => {
   const r = await handler(['--workflow', await inputFile('demo.json', DEMO_WORKFLOW), '--timeout', '1'], { STANDIN_STEP_DELAY: '1' })
   assert.is(r.code, 1, r.stderr)
-  assert.equal(r.json(), { error: 'timed out after 1 s; the prompt was interrupted', details: ['while running node 3 (KSampler)'] })
+  const result = r.json()
+  assert.is(result.error, 'timed out after 1 s; the prompt was interrupted')
+  assert.equal(result.details.slice(0, 2), ['while running node 3 (KSampler)', "ComfyUI's log (last lines):"])
 }, LIMIT_MS))
 
 H('ComfyUI killed mid-job: exit 1, "ComfyUI exited during the job"', within(async () => {
   const r = await handler(['--workflow', await inputFile('demo.json', DEMO_WORKFLOW)], { STANDIN_DIE_AFTER_STEPS: '2' })
   assert.is(r.code, 1, r.stderr)
-  assert.equal(r.json(), { error: 'ComfyUI exited during the job', details: ['while running node 3 (KSampler)'] })
+  const result = r.json()
+  assert.is(result.error, 'ComfyUI exited during the job')
+  assert.equal(result.details.slice(0, 2), ['while running node 3 (KSampler)', "ComfyUI's log (last lines):"])
+  assert.is(result.details.at(-1), '  STANDIN_DIE_AFTER_STEPS: killing the process at step 2', 'ComfyUI\'s last words')
 }, LIMIT_MS))
 
 H('--url runs the job on a ComfyUI already running: nothing is realized', within(async () => {

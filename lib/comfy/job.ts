@@ -73,7 +73,9 @@ export async function runJob(opts: RunJobOptions): Promise<JobOutcome> {
       ? renderPromptRefusal({ ...body, error: { message: 'Prompt outputs failed validation' } }, opts.workflow).details
       : []
 
-    return withLog(await follow(ep, promptId, socket, opts, refused), opts)
+    const outcome = await follow(ep, promptId, socket, opts, refused)
+    // A workflow ComfyUI refused is explained by the refusals; its log adds nothing.
+    return !outcome.ok && outcome.result.error === REFUSED ? outcome : withLog(outcome, opts)
   } catch (e) {
     if (opts.signal?.aborted) return fail('cancelled')
     if (e instanceof Unreachable) return withLog(fail(`cannot reach ComfyUI at ${ep.display} (${e.request}): ${e.reason}`), opts)
@@ -92,6 +94,8 @@ type Waited =
   | { kind: 'stopped' }
 
 const fail = (error: string, details: string[] = []): JobOutcome => ({ ok: false, result: { error, details } })
+
+const REFUSED = 'ComfyUI refused the workflow: Prompt outputs failed validation'
 
 /** A failed job's details end with the last lines of ComfyUI's log, when there is one to read. */
 function withLog(outcome: JobOutcome, opts: RunJobOptions): JobOutcome {
@@ -145,7 +149,9 @@ async function follow(ep: ComfyEndpoint, promptId: string, socket: PromptSocket 
   const collected = await fetchOutputs(ep, entry.outputs, { output: opts.output ?? 'base64', outDir: opts.outDir, store: opts.store, signal: opts.signal })
   const errors = [...refused, ...seen.blocked, ...(failure ? [failure.error] : []), ...collected.errors]
   if (collected.images.length === 0 && errors.length > 0) {
-    return { ok: false, result: failure ? { error: failure.error, details: [...failure.details, ...errors.filter(e => e !== failure.error)] } : { error: 'the job produced no output file', details: errors } }
+    if (failure) return { ok: false, result: { error: failure.error, details: [...failure.details, ...errors.filter(e => e !== failure.error)] } }
+    const error = refused.length > 0 ? REFUSED : 'the job produced no output file'
+    return { ok: false, result: { error, details: errors } }
   }
   const result: JobResult = { images: collected.images, outputs: collected.outputs }
   if (errors.length > 0) result.errors = errors

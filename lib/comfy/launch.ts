@@ -31,6 +31,8 @@ export interface LaunchOptions {
   startupTimeoutMs?: number
   /** Called every half minute while ComfyUI's process lives and does not answer yet, with the seconds waited. */
   onWaiting?: (waitedS: number) => void
+  /** How often `onWaiting` is called; default 30 s. */
+  waitingNoteEveryMs?: number
   /** Values hidden from problem messages (tokens in the environment). */
   secrets?: string[]
   /**
@@ -147,7 +149,8 @@ export async function launchComfy(opts: LaunchOptions): Promise<Result<ComfyServ
   const timeoutMs = opts.startupTimeoutMs ?? 600_000
   const startedAt = Date.now()
   const deadline = startedAt + timeoutMs
-  let nextNote = startedAt + WAITING_NOTE_MS
+  const noteEveryMs = opts.waitingNoteEveryMs ?? WAITING_NOTE_MS
+  let nextNote = startedAt + noteEveryMs
   for (;;) {
     if (spawnError !== undefined) {
       return err({ reason: 'spawn-failed', message: `could not start ComfyUI with ${opts.python}: ${spawnError}` })
@@ -167,7 +170,7 @@ export async function launchComfy(opts: LaunchOptions): Promise<Result<ComfyServ
     if (await answers(`${url}/system_stats`)) break
     if (Date.now() >= nextNote) {
       opts.onWaiting?.(Math.round((Date.now() - startedAt) / 1000))
-      nextNote += WAITING_NOTE_MS
+      nextNote += noteEveryMs
     }
     await Promise.race([sleep(200), exited])
   }
