@@ -61,7 +61,7 @@ export async function startRunpodStandin(): Promise<RunpodStandin> {
         const go = () => { if (settled) return; settled = true; clearTimeout(timer); takers.splice(takers.indexOf(go), 1); answer() }
         const timer = setTimeout(go, HOLD_MS)
         takers.push(go)
-        req.socket.once('close', () => { if (!settled) { settled = true; clearTimeout(timer); takers.splice(takers.indexOf(go), 1) } })
+        res.once('close', () => { if (!settled) { settled = true; clearTimeout(timer); takers.splice(takers.indexOf(go), 1) } })
         return
       }
       if (post && req.method === 'POST') {
