@@ -13,6 +13,12 @@ export const loadedAtStart = (task: TaskResult): boolean => task.status === 'ran
 
 export interface LaunchFlags { port?: number; listen?: string; extraArgs: string[]; secrets: string[]; startupTimeoutS?: number; ownProcessGroup?: boolean }
 
+/** Credentials the tool uses and ComfyUI never needs: its custom nodes do not get to read them. */
+const WORKER_SECRETS = ['RUNPOD_AI_API_KEY', 'BUCKET_ACCESS_KEY_ID', 'BUCKET_SECRET_ACCESS_KEY']
+
+const withoutWorkerSecrets = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(env).filter(([k]) => !WORKER_SECRETS.includes(k)))
+
 /** Starts the realized version's ComfyUI with its environment's python, the spec's launch settings and the flags. */
 export async function launchVersion(io: Io, prepared: Prepared, flags: LaunchFlags, signal: AbortSignal, quietLog = false) {
   const launch = prepared.spec.launch
@@ -23,7 +29,7 @@ export async function launchVersion(io: Io, prepared: Prepared, flags: LaunchFla
     port: flags.port ?? launch.port,
     args: [...launch.args, ...flags.extraArgs],
     env: launch.env,
-    baseEnv: io.env,
+    baseEnv: withoutWorkerSecrets(io.env),
     signal,
     secrets: flags.secrets,
     ownProcessGroup: flags.ownProcessGroup,

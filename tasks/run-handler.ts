@@ -118,7 +118,7 @@ the configuration, 1 when the version could not be realized or the job failed, 1
       return fail(exitCodeOf(realized.value), realized.value.cancelled ? 'interrupted while realizing the version' : 'the version could not be realized', details)
     }
     const launched = await launchForeground(io, prepared.value, { port: 0, extraArgs: [], secrets, ...(startupTimeoutS ? { startupTimeoutS } : {}) }, { quietLog: true })
-    if (!launched.ok) return fail(io.signal.aborted ? EXIT.interrupted : EXIT.failed, 'ComfyUI did not start', launched.error.message.split('\n'))
+    if (!launched.ok) return fail(io.signal.aborted ? EXIT.interrupted : launched.error.reason === 'bad-args' ? EXIT.usage : EXIT.failed, 'ComfyUI did not start', launched.error.message.split('\n'))
     announceReady(io, launched.value, true)
     try {
       const code = await finish(io, args.values, await runJob({ ...job, url: launched.value.url, logTail: () => launched.value.logTail().map(l => redactSecrets(l, secrets)) }))

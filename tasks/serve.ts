@@ -9,6 +9,7 @@ import { startLocalApi } from '../lib/runpod/local-api.ts'
 import { runWorkerLoop } from '../lib/runpod/worker-loop.ts'
 import { workerSettingsOf } from '../lib/runpod/worker-settings.ts'
 import { renderDiagnostic } from '../lib/spec/diagnostic.ts'
+import { redactSecrets } from '../lib/util/redact.ts'
 import { bool, configFor, int, listenArg, printJson, str, versionId, EXIT, UsageError, type Command, type Io } from './_cli.ts'
 import { launchVersion } from './_launch.ts'
 import { exitCodeOf, prepareVersion, realizeFlagsHelp, rendererFor, secretsOf, summarize } from './_realize-common.ts'
@@ -101,13 +102,13 @@ realized or started, 2 for a mistake in the call, the spec or the configuration,
 
     const comfy = new KeptComfy(
       signal => launchVersion(io, prepared.value, { ...(port !== undefined ? { port } : {}), ...(listen ? { listen } : {}), extraArgs: [], secrets, ownProcessGroup: true, ...(startupTimeoutS ? { startupTimeoutS } : {}) }, signal, true),
-      line => io.err(line),
+      line => io.err(redactSecrets(line, secrets)),
     )
     const first = await comfy.server()
     if (!first.ok) {
       io.err(`ComfyUI did not start: ${first.error.message}`)
       await comfy.stop()
-      return io.signal.aborted ? EXIT.interrupted : EXIT.failed
+      return io.signal.aborted ? EXIT.interrupted : first.error.reason === 'bad-args' ? EXIT.usage : EXIT.failed
     }
     io.err(`ComfyUI ready at ${first.value.url} (pid ${first.value.pid}); it stays up between jobs`)
     const jobs: ServeJobSettings = {

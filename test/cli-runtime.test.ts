@@ -113,6 +113,13 @@ U('prints the ready line once /system_stats answers, passes -- ARGS on, and forw
   assert.not.ok(await answers(url!))
 }, LIMIT_MS))
 
+U('a --port after -- is refused (exit 2): the tool would wait on a port ComfyUI does not use', within(async () => {
+  const r = await w.cli(['run-ui', ID, '--offline', '--port', '0', '--', '--port', '8189'], { env: OFFLINE })
+  assert.is(r.code, 2, r.stderr)
+  assert.match(r.stderr, /--port in launch\.args or after --: ComfyUI would listen where the tool does not wait; set launch\.port in the spec or pass --port to the command instead/)
+  assert.equal(comfyProcesses().filter(p => p.cwd === home), [])
+}, LIMIT_MS))
+
 U('SIGTERM is forwarded and run-ui exits 130; --json reports the launch cancelled, with ComfyUI\'s own code (143)', within(async () => {
   const run = follow(w.spawn(['run-ui', ID, '--offline', '--port', '0', '--json'], { detached: true }))
   const [, url, port] = await run.waitFor('stderr', READY)

@@ -1,5 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { readFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
@@ -58,6 +59,9 @@ S('a worker takes jobs from RunPod, runs them on one ComfyUI, posts worker-comfy
   await run.waitFor('stderr', /ComfyUI ready at/)
   const pids = comfyInHome()
   assert.is(pids.length, 1)
+  const environ = readFileSync(`/proc/${pids[0]}/environ`, 'utf8').split('\0')
+  assert.ok(environ.some(e => e.startsWith('RUNPOD_POD_ID=')), 'ComfyUI gets the environment...')
+  assert.not.ok(environ.some(e => e.startsWith('RUNPOD_AI_API_KEY=')), '...but not the RunPod key')
   for (const seed of [1, 2, 3]) rp.queue({ id: `job-${seed}`, input: { workflow: workflow(seed) } })
   const results = await Promise.all([1, 2, 3].map(seed => rp.result(`job-${seed}`)))
   for (const r of results) {

@@ -6,6 +6,9 @@ import * as assert from 'uvu/assert'
 import { request } from 'undici'
 import { formatJobProgress, parseJobInput, parseRunpodInput, runJob, UI_FORMAT_MESSAGE, type ApiWorkflow, type JobOutcome, type JobProgress } from '../lib/comfy/job.ts'
 import { probePort } from '../lib/comfy/port.ts'
+import { comfyEndpoint } from '../lib/comfy/comfy-http.ts'
+import { fetchOutputs } from '../lib/comfy/outputs.ts'
+import { startServer } from './helpers/http-server.ts'
 import { makeStandinHome, startStandin, txt2imgWorkflow, type Standin } from './helpers/comfy-standin.ts'
 import { guarded } from './helpers/hooks.ts'
 import { within } from './helpers/within.ts'
@@ -409,3 +412,29 @@ R('an input that is not an object (or a JSON string of one) is refused saying so
 })
 
 R.run()
+
+const O = suite('comfy fetchOutputs')
+
+O('a file /view cannot give is reported in errors and the others are still returned', within(async () => {
+  const srv = await startServer({
+    '/view': { handler: (req, res) => {
+      const name = new URL(req.url ?? '/', 'http://x').searchParams.get('filename')
+      if (name === 'good.png') res.writeHead(200).end('PNGDATA')
+      else res.writeHead(404).end()
+    } },
+  })
+  try {
+    const ep = comfyEndpoint(srv.url)
+    if (!ep.ok) throw new Error(ep.error)
+    const got = await fetchOutputs(ep.value, {
+      '9': { images: [{ filename: 'good.png', subfolder: '', type: 'output' }, { filename: 'gone.png', subfolder: 'x', type: 'output' }] },
+    }, { output: 'base64' })
+    assert.equal(got.images, [{ filename: 'good.png', type: 'base64', data: Buffer.from('PNGDATA').toString('base64') }])
+    assert.equal(got.errors, ['could not fetch the output x/gone.png (output): HTTP 404'])
+    assert.equal(got.outputs['9']!.images, [{ filename: 'good.png', subfolder: '', type: 'output' }, { filename: 'gone.png', subfolder: 'x', type: 'output' }])
+  } finally {
+    await srv.close()
+  }
+}))
+
+O.run()
