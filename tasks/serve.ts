@@ -138,7 +138,7 @@ realized or started, 2 for a mistake in the call, the spec or the configuration,
       io.err(`worker ${settings.workerId}: taking jobs (${concurrency} at once)${settings.pingUrl ? `, heartbeat every ${settings.pingIntervalMs / 1000} s` : ', no heartbeat (RUNPOD_WEBHOOK_PING, RUNPOD_AI_API_KEY and RUNPOD_POD_ID are needed for one)'}`)
       const summary = await runWorkerLoop({
         settings, concurrency, stopTaking: io.signal, onLog: line => io.err(line), userAgent: 'comfy-vc serve',
-        handle: (job, hooks) => runServeJob(jobs, job, { progress: hooks.progress }),
+        handle: (job, hooks) => runServeJob(jobs, job, { progress: hooks.progress, signal: hooks.signal }),
       })
       io.err(`stopped after ${summary.jobs} job(s), ${summary.failed} failed`)
       return EXIT.interrupted

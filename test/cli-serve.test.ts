@@ -115,6 +115,22 @@ S('ComfyUI dying mid-job fails that job with its log tail; it is restarted and t
   assert.is.not(now[0], first, 'a new ComfyUI')
 }, LIMIT_MS))
 
+S('a job RunPod cancels (the stop channel) is interrupted, gets no result, and the next job runs', within(async () => {
+  const run = serve([], { STANDIN_STEP_DELAY: '0.2' })
+  rp.queue({ id: 'unwanted', input: { workflow: workflow(15, 200) } })
+  await pollUntil('the job to run', () => rp.progress.some(p => p.url.pathname.endsWith('/unwanted')))
+  rp.stop('unwanted')
+  await run.waitFor('stderr', /job unwanted: cancelled by RunPod/)
+  rp.queue({ id: 'wanted', input: { workflow: workflow(16, 2) } })
+  const wanted = await rp.result('wanted')
+  assert.is(wanted.body.output?.images?.length, 1, JSON.stringify(wanted.body))
+  assert.not.ok(rp.done.has('unwanted'), 'nothing was posted for the cancelled job')
+  const [, comfyUrl] = await run.waitFor('stderr', /ComfyUI ready at (\S+)/)
+  const history = await (await fetch(`${comfyUrl}/history`)).json() as Record<string, any>
+  const entry = Object.values(history).find(e => e.prompt[2]['3'].inputs.seed === 15)
+  assert.ok(entry.status.messages.some((m: [string]) => m[0] === 'execution_interrupted'), 'ComfyUI interrupted the prompt')
+}, LIMIT_MS))
+
 S('--concurrency 2 runs two jobs at once on the one ComfyUI', within(async () => {
   const run = serve(['--concurrency', '2'])
   await run.waitFor('stderr', /taking jobs \(2 at once\)/)

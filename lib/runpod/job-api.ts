@@ -52,6 +52,27 @@ export class JobApi {
     return jobs.length || refused.length ? { kind: 'jobs', jobs, refused } : { kind: 'none' }
   }
 
+  /**
+   * One long poll of the stop channel (the take URL with `/job-stop/`): the ids RunPod wants cancelled, `[]` when
+   * none, undefined when the channel cannot be used (no `/job-take/` in the take URL) or failed.
+   */
+  async stops(signal: AbortSignal): Promise<{ ids: string[] } | { kind: 'unavailable' | 'too-many-requests' | 'failed' }> {
+    if (!this.settings.takeUrl.includes('/job-take/')) return { kind: 'unavailable' }
+    try {
+      const res = await request(this.settings.takeUrl.replace('/job-take/', '/job-stop/'), {
+        headers: { ...this.#headers, accept: 'application/json' }, signal: AbortSignal.any([signal, AbortSignal.timeout(TAKE_TIMEOUT_MS)]),
+      })
+      const text = await res.body.text()
+      if (res.statusCode === 204) return { ids: [] }
+      if (res.statusCode === 429) return { kind: 'too-many-requests' }
+      if (res.statusCode >= 300) return { kind: 'failed' }
+      const body = JSON.parse(text) as { jobsToStop?: unknown }
+      return { ids: Array.isArray(body.jobsToStop) ? body.jobsToStop.filter((id): id is string => typeof id === 'string') : [] }
+    } catch {
+      return { kind: 'failed' }
+    }
+  }
+
   /** Posts a job's result to job-done; retried on 5xx and network errors. Undefined when it got through. */
   postDone(jobId: string, payload: JobDonePayload): Promise<string | undefined> {
     return this.#post(jobId, payload, POST_ATTEMPTS)

@@ -4,7 +4,7 @@ import { jobDonePayload, type HandlerResult, type RunpodJob } from './job-payloa
 import type { WorkerSettings } from './worker-settings.ts'
 
 /** Runs one job: the handler's result, which the loop posts. It never throws for a job that failed. */
-export type JobHandler = (job: RunpodJob, hooks: { progress(output: unknown): void }) => Promise<HandlerResult>
+export type JobHandler = (job: RunpodJob, hooks: { progress(output: unknown): void; signal: AbortSignal }) => Promise<HandlerResult>
 
 export interface WorkerLoopOptions {
   settings: WorkerSettings
@@ -44,14 +44,26 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<WorkerLoopSum
   void ping()
   const heartbeat = o.settings.pingUrl ? setInterval(() => void ping(), o.settings.pingIntervalMs) : undefined
 
+  const cancels = new Map<string, AbortController>()
   const runOne = async (job: RunpodJob) => {
     o.onLog(`job ${job.id}: started`)
     const started = Date.now()
+    const cancel = new AbortController()
+    cancels.set(job.id, cancel)
     let result: HandlerResult
     try {
-      result = await o.handle(job, { progress: output => void api.postProgress(job.id, output) })
+      result = await o.handle(job, { progress: output => void api.postProgress(job.id, output), signal: cancel.signal })
     } catch (e) {
       result = { error: `the worker failed on this job: ${(e as Error).message}` }
+    } finally {
+      cancels.delete(job.id)
+    }
+    if (cancel.signal.aborted) {
+      // As runpod-python: a job RunPod stopped gets no result.
+      inProgress.delete(job.id)
+      summary.jobs++
+      o.onLog(`job ${job.id}: cancelled by RunPod`)
+      return
     }
     const failed = typeof result.error === 'string'
     const problem = await api.postDone(job.id, jobDonePayload(result))
@@ -81,9 +93,25 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<WorkerLoopSum
     }
   }
 
+  // The stop channel: RunPod's per-job cancel, polled beside the takes until the loop ends.
+  const lanesDone = new AbortController()
+  const stopPoller = (async () => {
+    const signal = AbortSignal.any([o.stopTaking, lanesDone.signal])
+    while (!signal.aborted) {
+      const answer = await api.stops(signal)
+      if ('ids' in answer) {
+        for (const id of answer.ids) cancels.get(id)?.abort()
+        continue
+      }
+      if (answer.kind === 'unavailable') { o.onLog('no /job-take/ in RUNPOD_WEBHOOK_GET_JOB: RunPod cannot cancel a running job on this worker'); return }
+      await sleep(answer.kind === 'too-many-requests' ? TOO_MANY_REQUESTS_MS : FAILED_TAKE_MS, undefined, { signal }).catch(() => undefined)
+    }
+  })()
   try {
     await Promise.all(Array.from({ length: o.concurrency }, lane))
   } finally {
+    lanesDone.abort()
+    await stopPoller
     if (heartbeat) clearInterval(heartbeat)
   }
   return summary

@@ -6,6 +6,7 @@
  *   rp.queue({ id: 'j1', input: { workflow } })
  *   w.spawn(['serve', 'demo'], { env: rp.env })
  *   const done = await rp.result('j1')            // the job-done body, once posted
+ *   rp.stop('j1')                                  // RunPod's cancel: the next job-stop poll names it
  *   rp.takes, rp.pings, rp.progress               // every request seen, with its headers
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http'
@@ -18,6 +19,7 @@ export interface RunpodStandin {
   /** The worker's environment, as RunPod sets it. */
   env: Record<string, string>
   queue(job: { id: string; input: unknown; [k: string]: unknown }): void
+  stop(id: string): void
   /** Resolves with the job-done body of a job once it is posted. */
   result(id: string): Promise<Seen>
   takes: Seen[]
@@ -36,6 +38,8 @@ const HOLD_MS = 500
 export async function startRunpodStandin(): Promise<RunpodStandin> {
   const pending: { id: string; input: unknown }[] = []
   const takers: (() => void)[] = []
+  const toStop: string[] = []
+  const stopPolls: (() => void)[] = []
   const done = new Map<string, Seen>()
   const waiting = new Map<string, ((s: Seen) => void)[]>()
   const rp = { takes: [] as Seen[], pings: [] as Seen[], progress: [] as Seen[] }
@@ -62,6 +66,20 @@ export async function startRunpodStandin(): Promise<RunpodStandin> {
         const timer = setTimeout(go, HOLD_MS)
         takers.push(go)
         res.once('close', () => { if (!settled) { settled = true; clearTimeout(timer); takers.splice(takers.indexOf(go), 1) } })
+        return
+      }
+      if (/^\/v2\/ep\/job-stop\/[^/]+$/.test(url.pathname) && req.method === 'GET') {
+        const answer = () => {
+          if (!toStop.length) { res.writeHead(204).end(); return }
+          const body = JSON.stringify({ jobsToStop: toStop.splice(0) })
+          res.writeHead(200, { 'content-type': 'application/json' }).end(body)
+        }
+        if (toStop.length) { answer(); return }
+        let settled = false
+        const go = () => { if (settled) return; settled = true; clearTimeout(timer); stopPolls.splice(stopPolls.indexOf(go), 1); answer() }
+        const timer = setTimeout(go, HOLD_MS)
+        stopPolls.push(go)
+        res.once('close', () => { if (!settled) { settled = true; clearTimeout(timer); stopPolls.splice(stopPolls.indexOf(go), 1) } })
         return
       }
       if (post && req.method === 'POST') {
@@ -95,6 +113,10 @@ export async function startRunpodStandin(): Promise<RunpodStandin> {
     queue(job) {
       pending.push(job)
       takers[0]?.()
+    },
+    stop(id) {
+      toStop.push(id)
+      stopPolls[0]?.()
     },
     result(id) {
       const seen = done.get(id)
