@@ -32,8 +32,9 @@ A RunPod serverless worker. It realizes the version (a no-op in a built image: u
 starts ComfyUI once and keeps it running, then takes jobs from RunPod as runpod-python does: a long poll
 on RUNPOD_WEBHOOK_GET_JOB, each job run on the warm ComfyUI as run-handler runs it, its result posted to
 RUNPOD_WEBHOOK_POST_OUTPUT, heartbeats to RUNPOD_WEBHOOK_PING every RUNPOD_PING_INTERVAL ms, progress
-updates while a prompt runs. ComfyUI is restarted only when it dies; the job it was running fails with
-the last lines of its log. SIGTERM finishes the jobs in flight, posts them, stops ComfyUI and exits.
+updates while a prompt runs; a job RunPod cancels is interrupted. ComfyUI is restarted only when it
+dies; the job it was running fails with the last lines of its log. SIGTERM finishes the jobs in
+flight, posts them, stops ComfyUI and exits.
 
 Results are worker-comfyui's: {"images": [{"filename", "type": "base64" or "s3_url", "data"}],
 "outputs", "errors"?, "status"?}, or {"error", "details"}. With BUCKET_ENDPOINT_URL,

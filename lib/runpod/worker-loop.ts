@@ -51,8 +51,16 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<WorkerLoopSum
     const cancel = new AbortController()
     cancels.set(job.id, cancel)
     let result: HandlerResult
+    // Progress posts are not waited for while the job runs, but the result goes after them: an IN_PROGRESS that
+    // arrived after it would say the job runs again.
+    const progressPosts = new Set<Promise<void>>()
+    const progress = (output: unknown) => {
+      const posted = api.postProgress(job.id, output)
+      progressPosts.add(posted)
+      void posted.finally(() => progressPosts.delete(posted))
+    }
     try {
-      result = await o.handle(job, { progress: output => void api.postProgress(job.id, output), signal: cancel.signal })
+      result = await o.handle(job, { progress, signal: cancel.signal })
     } catch (e) {
       result = { error: `the worker failed on this job: ${(e as Error).message}` }
     } finally {
@@ -66,6 +74,7 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<WorkerLoopSum
       return
     }
     const failed = typeof result.error === 'string'
+    await Promise.allSettled([...progressPosts])
     const problem = await api.postDone(job.id, jobDonePayload(result))
     inProgress.delete(job.id)
     summary.jobs++
