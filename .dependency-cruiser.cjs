@@ -8,7 +8,7 @@
  *   lib/pipeline   lib/config   the stages of a command; config sits beside pipeline, below tasks
  *   lib/engine                  executor, markers, homes
  *   lib/graph                   the DAG and its task kinds
- *   lib/{git,fetch,models,python,comfy,spec,registry}   adapters; they import each other only along the edges listed below
+ *   lib/{git,fetch,models,python,comfy,spec,registry,runpod}   adapters; they import each other only along the edges listed below
  *   lib/util, lib/layout, lib/result.ts         the bottom: small helpers with no project knowledge
  *
  * Type-only imports count (`import type`, `import { type X }`, and `import('./x.ts').X` in a type): with
@@ -22,7 +22,7 @@
  */
 
 const UTIL = '^lib/(util|layout)/|^lib/result\\.ts$'
-const ADAPTERS = '^lib/(git|fetch|models|python|comfy|spec|registry)/'
+const ADAPTERS = '^lib/(git|fetch|models|python|comfy|spec|registry|runpod)/'
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -89,9 +89,9 @@ module.exports = {
     // --- adapter to adapter: only the edges that exist today ---
     {
       name: 'lone-adapters',
-      comment: 'git, fetch, comfy and spec import no other adapter.',
+      comment: 'git, fetch, comfy, spec and runpod import no other adapter (runpod speaks RunPod\'s job API and knows nothing of ComfyUI: tasks/serve.ts joins the two).',
       severity: 'error',
-      from: { path: '^lib/(git|fetch|comfy|spec)/' },
+      from: { path: '^lib/(git|fetch|comfy|spec|runpod)/' },
       to: { path: ADAPTERS, pathNot: '^lib/$1/' },
     },
     {

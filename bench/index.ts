@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<BenchResult | { name: string; ms: nu
   download: async () => (await import('./download.ts')).benchDownload(),
   collect: async () => (await import('./collect.ts')).benchCollect(),
   models: async () => (await import('./models.ts')).benchNoopWithModels(),
+  serve: async () => (await import('./serve.ts')).benchServe(),
 }
 
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))

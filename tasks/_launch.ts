@@ -11,7 +11,13 @@ const NO_RESTART = new Set(['fetch-model', 'link', 'collect-deps', 'uv-compile']
 /** Whether a task that ran changed something ComfyUI loads when it starts (core, nodes, Python). */
 export const loadedAtStart = (task: TaskResult): boolean => task.status === 'ran' && !NO_RESTART.has(task.kind)
 
-export interface LaunchFlags { port?: number; listen?: string; extraArgs: string[]; secrets: string[] }
+export interface LaunchFlags { port?: number; listen?: string; extraArgs: string[]; secrets: string[]; startupTimeoutS?: number; ownProcessGroup?: boolean }
+
+/** Credentials the tool uses and ComfyUI never needs: its custom nodes do not get to read them. */
+const WORKER_SECRETS = ['RUNPOD_AI_API_KEY', 'BUCKET_ACCESS_KEY_ID', 'BUCKET_SECRET_ACCESS_KEY']
+
+const withoutWorkerSecrets = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(env).filter(([k]) => !WORKER_SECRETS.includes(k)))
 
 /** Starts the realized version's ComfyUI with its environment's python, the spec's launch settings and the flags. */
 export async function launchVersion(io: Io, prepared: Prepared, flags: LaunchFlags, signal: AbortSignal, quietLog = false) {
@@ -23,9 +29,12 @@ export async function launchVersion(io: Io, prepared: Prepared, flags: LaunchFla
     port: flags.port ?? launch.port,
     args: [...launch.args, ...flags.extraArgs],
     env: launch.env,
-    baseEnv: io.env,
+    baseEnv: withoutWorkerSecrets(io.env),
     signal,
     secrets: flags.secrets,
+    ownProcessGroup: flags.ownProcessGroup,
+    startupTimeoutMs: (flags.startupTimeoutS ?? launch.startup_timeout_s) * 1000,
+    onWaiting: s => io.err(`ComfyUI is still starting (${s} s; it may take up to ${flags.startupTimeoutS ?? launch.startup_timeout_s} s, launch.startup_timeout_s)`),
     onLog: quietLog ? undefined : line => io.err(line),
   })
 }

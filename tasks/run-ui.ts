@@ -13,8 +13,10 @@ const command: Command = {
   options: {
     port: { type: 'string', short: 'p' }, listen: { type: 'string' }, watch: { type: 'boolean' },
     offline: { type: 'boolean' }, frozen: { type: 'boolean' }, jobs: { type: 'string', short: 'j' }, force: { type: 'boolean' },
+    'startup-timeout': { type: 'string' },
   },
-  help: `Usage: npx tsx tasks run-ui <id> [--port N] [--listen ADDR] [--watch] [--offline] [--frozen] [--jobs N] [--force] [-- COMFYUI ARGS]
+  help: `Usage: npx tsx tasks run-ui <id> [--port N] [--listen ADDR] [--watch] [--offline] [--frozen] [--jobs N] [--force]
+              [--startup-timeout S] [-- COMFYUI ARGS]
 
 Realizes the version (only what is not up to date), then runs ComfyUI in the foreground:
 <home>/.venv/bin/python main.py --listen ADDR --port N [launch.args] [ARGS]. Prints
@@ -26,14 +28,15 @@ ComfyUI did, else 1 (--json reports ComfyUI's own code as the launch's exit_code
   --listen ADDR   the address (default: the spec's launch.listen, 127.0.0.1)
   --watch         realize again whenever the spec changes; ComfyUI restarts only when the core,
                   a node or the Python environment changed (not for models alone)
-  -- ARGS         passed to ComfyUI after the spec's launch.args
+  --startup-timeout S  how long ComfyUI may take to answer (default: launch.startup_timeout_s, 600)
+  -- ARGS         passed to ComfyUI after the spec's launch.args (not --port or --listen: use the flags)
 ${realizeFlagsHelp(['offline', 'frozen', 'jobs', 'force'], 18)}`,
   async run(args, io) {
     const id = versionId(args)
     const json = bool(args, 'json')
     const config = await configFor(args, io, { offline: bool(args, 'offline') || undefined, jobs: int(args, 'jobs', 1, 256) })
     if (Array.isArray(config)) return reportDiagnostics(io, config, json)
-    const flags = { port: int(args, 'port', 0, 65535), listen: listenArg(args), extraArgs: args.rest, secrets: secretsOf(config, io.env) }
+    const flags = { port: int(args, 'port', 0, 65535), listen: listenArg(args), extraArgs: args.rest, secrets: secretsOf(config, io.env), startupTimeoutS: int(args, 'startup-timeout', 1, 24 * 3600) }
     if (bool(args, 'watch')) {
       const { watchUi } = await import('./_watch-ui.ts')
       return watchUi({ id, config, io, json, frozen: bool(args, 'frozen'), force: bool(args, 'force'), flags })
@@ -58,7 +61,7 @@ ${realizeFlagsHelp(['offline', 'frozen', 'jobs', 'force'], 18)}`,
     if (!launched.ok) {
       io.err(launched.error.message)
       if (json) printJson(io, report({ status: io.signal.aborted ? 'cancelled' : 'failed', ...failedLaunchFacts(launched.error) }))
-      return io.signal.aborted ? EXIT.interrupted : EXIT.failed
+      return io.signal.aborted ? EXIT.interrupted : launched.error.reason === 'bad-args' ? EXIT.usage : EXIT.failed
     }
     const server = launched.value
     announceReady(io, server, json)

@@ -113,6 +113,13 @@ U('prints the ready line once /system_stats answers, passes -- ARGS on, and forw
   assert.not.ok(await answers(url!))
 }, LIMIT_MS))
 
+U('a --port after -- is refused (exit 2): the tool would wait on a port ComfyUI does not use', within(async () => {
+  const r = await w.cli(['run-ui', ID, '--offline', '--port', '0', '--', '--port', '8189'], { env: OFFLINE })
+  assert.is(r.code, 2, r.stderr)
+  assert.match(r.stderr, /--port in launch\.args or after --: ComfyUI would listen where the tool does not wait; set launch\.port in the spec or pass --port to the command instead/)
+  assert.equal(comfyProcesses().filter(p => p.cwd === home), [])
+}, LIMIT_MS))
+
 U('SIGTERM is forwarded and run-ui exits 130; --json reports the launch cancelled, with ComfyUI\'s own code (143)', within(async () => {
   const run = follow(w.spawn(['run-ui', ID, '--offline', '--port', '0', '--json'], { detached: true }))
   const [, url, port] = await run.waitFor('stderr', READY)
@@ -289,25 +296,43 @@ H('a workflow ComfyUI refuses (validation 400): exit 1, {error, details} per nod
   assert.match(r.stderr, /job failed: ComfyUI refused the workflow/)
 }, LIMIT_MS))
 
-H('an execution error: exit 1 naming the node id, its class and the message', within(async () => {
-  const raising = { ...DEMO_WORKFLOW, '20': { class_type: 'StandinRaise', inputs: { message: 'CUDA out of memory', images: ['8', 0] } } }
+H('an execution error: exit 1 naming the node id, its class and the message, with ComfyUI\'s log', within(async () => {
+  const raising: Record<string, unknown> = { ...DEMO_WORKFLOW, '20': { class_type: 'StandinRaise', inputs: { message: 'CUDA out of memory', images: ['8', 0] } } }
+  delete raising['9']
   const r = await handler(['--workflow', await inputFile('raise.json', raising)])
   assert.is(r.code, 1, r.stderr)
   const result = r.json()
   assert.is(result.error, 'node 20 (StandinRaise) failed: CUDA out of memory')
   assert.equal(result.details.slice(0, 2), ['node 20 (StandinRaise)', 'RuntimeError: CUDA out of memory'])
+  assert.ok(result.details.includes("ComfyUI's log (last lines):"))
+  assert.ok(result.details.some((l: string) => l.includes('!!! Exception during processing !!! CUDA out of memory')))
+}, LIMIT_MS))
+
+H('a node failing after the image was saved: the image is returned with the failure in errors, exit 1', within(async () => {
+  const raising = { ...DEMO_WORKFLOW, '20': { class_type: 'StandinRaise', inputs: { message: 'late', images: ['8', 0] } } }
+  const r = await handler(['--workflow', await inputFile('raise-late.json', raising)])
+  assert.is(r.code, 1, r.stderr)
+  const result = r.json()
+  assert.equal(result.errors, ['node 20 (StandinRaise) failed: late'])
+  assert.equal(Buffer.from(result.images[0].data, 'base64'), await readFile(join(home, 'output', result.images[0].filename)))
+  assert.match(r.stderr, /part of the job failed:\n {2}node 20 \(StandinRaise\) failed: late/)
 }, LIMIT_MS))
 
 H('--timeout on a slow prompt: exit 1, "timed out", and the prompt is interrupted', within(async () => {
   const r = await handler(['--workflow', await inputFile('demo.json', DEMO_WORKFLOW), '--timeout', '1'], { STANDIN_STEP_DELAY: '1' })
   assert.is(r.code, 1, r.stderr)
-  assert.equal(r.json(), { error: 'timed out after 1 s; the prompt was interrupted', details: ['while running node 3 (KSampler)'] })
+  const result = r.json()
+  assert.is(result.error, 'timed out after 1 s; the prompt was interrupted')
+  assert.equal(result.details.slice(0, 2), ['while running node 3 (KSampler)', "ComfyUI's log (last lines):"])
 }, LIMIT_MS))
 
 H('ComfyUI killed mid-job: exit 1, "ComfyUI exited during the job"', within(async () => {
   const r = await handler(['--workflow', await inputFile('demo.json', DEMO_WORKFLOW)], { STANDIN_DIE_AFTER_STEPS: '2' })
   assert.is(r.code, 1, r.stderr)
-  assert.equal(r.json(), { error: 'ComfyUI exited during the job', details: ['while running node 3 (KSampler)'] })
+  const result = r.json()
+  assert.is(result.error, 'ComfyUI exited during the job')
+  assert.equal(result.details.slice(0, 2), ['while running node 3 (KSampler)', "ComfyUI's log (last lines):"])
+  assert.is(result.details.at(-1), '  STANDIN_DIE_AFTER_STEPS: killing the process at step 2', 'ComfyUI\'s last words')
 }, LIMIT_MS))
 
 H('--url runs the job on a ComfyUI already running: nothing is realized', within(async () => {

@@ -4,8 +4,11 @@ import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { request } from 'undici'
-import { formatJobProgress, parseJobInput, runJob, UI_FORMAT_MESSAGE, type ApiWorkflow, type JobOutcome, type JobProgress } from '../lib/comfy/job.ts'
+import { formatJobProgress, parseJobInput, parseRunpodInput, runJob, UI_FORMAT_MESSAGE, type ApiWorkflow, type JobOutcome, type JobProgress } from '../lib/comfy/job.ts'
 import { probePort } from '../lib/comfy/port.ts'
+import { comfyEndpoint } from '../lib/comfy/comfy-http.ts'
+import { fetchOutputs } from '../lib/comfy/outputs.ts'
+import { startServer } from './helpers/http-server.ts'
 import { makeStandinHome, startStandin, txt2imgWorkflow, type Standin } from './helpers/comfy-standin.ts'
 import { guarded } from './helpers/hooks.ts'
 import { within } from './helpers/within.ts'
@@ -57,7 +60,8 @@ J('a txt2img job returns the saved PNG byte for byte, with progress', within(asy
   assert.equal(data, await readFile(join(comfy.home, 'output', image.filename)))
   assert.equal(data.subarray(0, 8), PNG_SIGNATURE)
   assert.equal(Object.keys(outputs), ['9'])
-  assert.equal(outputs['9'], { images: [{ filename: image.filename, subfolder: '', type: 'output', data: data.toString('base64') }] })
+  assert.equal(outputs['9'], { images: [{ filename: image.filename, subfolder: '', type: 'output' }] }, 'outputs name the file; its bytes are in images only')
+  assert.not.ok('errors' in outcome.result || 'status' in outcome.result)
   assert.equal(progress.map(p => p.value), [1, 2, 3, 4, 5])
   assert.ok(progress.every(p => p.max === 5 && p.nodeId === '3' && p.node === 'KSampler'))
   assert.is(formatJobProgress(progress.at(-1)!), 'KSampler [##########] 5/5')
@@ -148,16 +152,21 @@ J('every output kind is collected and temporary previews are skipped', within(as
   if (!outcome.ok) throw new Error(JSON.stringify(outcome.result))
   const { images, outputs } = outcome.result
   assert.equal(Object.keys(outputs), ['9', '10', '12', '13'], 'the preview node 14 is left out')
-  assert.is(images.length, 2, 'worker-comfyui images: the saved ones, not the previews')
+  assert.is(images.length, 4, 'every saved file once (two images, the gif, the audio), not the previews')
+  const bytesOf = (name: string) => {
+    const found = images.find(i => i.filename === name)
+    return Buffer.from(found?.type === 'base64' ? found.data : '', 'base64')
+  }
   const gif = (outputs['10']!.gifs as any[])[0]
   assert.match(gif.filename, /^anim_\d{5}\.gif$/)
   assert.is(gif.format, 'image/gif')
-  assert.equal(Buffer.from(gif.data, 'base64'), await readFile(join(comfy.home, 'output', gif.filename)))
-  assert.is(Buffer.from(gif.data, 'base64').subarray(0, 6).toString(), 'GIF89a')
+  assert.not.ok('data' in gif, 'outputs do not repeat the bytes')
+  assert.equal(bytesOf(gif.filename), await readFile(join(comfy.home, 'output', gif.filename)))
+  assert.is(bytesOf(gif.filename).subarray(0, 6).toString(), 'GIF89a')
   const audio = (outputs['12']!.audio as any[])[0]
   assert.is(audio.subfolder, 'audio')
-  assert.equal(Buffer.from(audio.data, 'base64'), await readFile(join(comfy.home, 'output', 'audio', audio.filename)))
-  assert.is(Buffer.from(audio.data, 'base64').subarray(8, 12).toString(), 'WAVE')
+  assert.equal(bytesOf(audio.filename), await readFile(join(comfy.home, 'output', 'audio', audio.filename)))
+  assert.is(bytesOf(audio.filename).subarray(8, 12).toString(), 'WAVE')
   assert.equal(outputs['13'], { text: ['a caption'] })
 }))
 
@@ -251,8 +260,72 @@ J('a websocket dropped mid-job falls back to /history, and errors are still repo
   await withStandin('ws-drops-error', { STANDIN_WS_CLOSE_AFTER_STEPS: '1' }, async s => {
     const workflow: ApiWorkflow = { ...txt2imgWorkflow(), '20': { class_type: 'StandinRaise', inputs: { message: 'late failure', images: ['8', 0] } } }
     const outcome = await runJob({ url: s.url, workflow, pollIntervalMs: 50 })
-    assert.is(errorOf(outcome), 'node 20 (StandinRaise) failed: late failure')
+    if (!outcome.ok) throw new Error(JSON.stringify(outcome.result))
+    assert.equal(outcome.result.errors, ['node 20 (StandinRaise) failed: late failure'], 'the failure, read from the history entry')
+    assert.is(outcome.result.images.length, 1, 'the image saved before the failure is kept')
   })
+}))
+
+J('outputs that validated run when others do not (200 with node_errors), the refusals in errors', within(async () => {
+  const workflow: ApiWorkflow = { ...txt2imgWorkflow(), '10': { class_type: 'LoadImage', inputs: { image: 'never-uploaded.png' } },
+    '11': { class_type: 'SaveImage', inputs: { filename_prefix: 'refused', images: ['10', 0] } } }
+  const outcome = await runJob({ url: comfy.url, workflow })
+  if (!outcome.ok) throw new Error(JSON.stringify(outcome.result))
+  assert.equal(outcome.result.images.map(i => i.filename.replace(/\d{5}/, 'N')), ['ComfyUI_N_.png'])
+  assert.equal(outcome.result.errors, ['node 10 (LoadImage): image: Custom validation failed for node: Invalid image file: never-uploaded.png'])
+}))
+
+J('a node failing after an image was saved keeps the image, the failure in errors', within(async () => {
+  const workflow: ApiWorkflow = { ...txt2imgWorkflow(), '20': { class_type: 'StandinRaise', inputs: { message: 'late failure', images: ['8', 0] } } }
+  const outcome = await runJob({ url: comfy.url, workflow, logTail: () => ['never shown: the job did not fail'] })
+  if (!outcome.ok) throw new Error(JSON.stringify(outcome.result))
+  assert.is(outcome.result.images.length, 1)
+  assert.equal(await readFile(join(comfy.home, 'output', outcome.result.images[0]!.filename)),
+    Buffer.from((outcome.result.images[0] as { data: string }).data, 'base64'))
+  assert.equal(outcome.result.errors, ['node 20 (StandinRaise) failed: late failure'])
+}))
+
+J('a total failure ends with the last lines of ComfyUI\'s log', within(async () => {
+  const workflow: ApiWorkflow = { ...txt2imgWorkflow(), '20': { class_type: 'StandinRaise', inputs: { message: 'boom', images: ['8', 0] } } }
+  delete workflow['9']
+  const outcome = await runJob({ url: comfy.url, workflow, logTail: () => comfy.server.logTail() })
+  assert.not.ok(outcome.ok)
+  if (outcome.ok) return
+  assert.is(outcome.result.error, 'node 20 (StandinRaise) failed: boom')
+  const at = outcome.result.details.indexOf("ComfyUI's log (last lines):")
+  assert.ok(at > 0, outcome.result.details.join('\n'))
+  assert.ok(outcome.result.details.slice(at).some(l => l.includes('!!! Exception during processing !!! boom')), 'ComfyUI\'s own account of it')
+}))
+
+J('an ExecutionBlocked error is reported in errors while the prompt goes on', within(async () => {
+  const workflow: ApiWorkflow = { ...txt2imgWorkflow(),
+    '30': { class_type: 'StandinBlock', inputs: { images: ['8', 0], message: 'not safe for work' } },
+    '31': { class_type: 'SaveImage', inputs: { filename_prefix: 'gated', images: ['30', 0] } } }
+  const outcome = await runJob({ url: comfy.url, workflow })
+  if (!outcome.ok) throw new Error(JSON.stringify(outcome.result))
+  assert.equal(outcome.result.errors, ['node 31 (SaveImage) was blocked: not safe for work'])
+  assert.equal(outcome.result.images.map(i => i.filename.replace(/\d{5}/, 'N')), ['ComfyUI_N_.png'], 'the other branch saved its image')
+}))
+
+J('a prompt that saves no file is success_no_images', within(async () => {
+  const outcome = await runJob({ url: comfy.url, workflow: { '1': { class_type: 'ShowText', inputs: { text: 'only words' } } } })
+  assert.equal(outcome, { ok: true, result: { images: [], outputs: { '1': { text: ['only words'] } }, status: 'success_no_images' } })
+}))
+
+J('the api key reaches ComfyUI as extra_data.api_key_comfy_org; a store gets every file once', within(async () => {
+  const stored: { filename: string; bytes: Buffer }[] = []
+  const outcome = await runJob({ url: comfy.url, workflow: txt2imgWorkflow({ seed: 7 }), apiKey: 'comfyui-abc123',
+    store: async file => { stored.push(file); return `https://bucket.example/${file.filename}` } })
+  if (!outcome.ok) throw new Error(JSON.stringify(outcome.result))
+  const image = outcome.result.images[0]!
+  assert.equal(outcome.result.images, [{ filename: image.filename, type: 's3_url', data: `https://bucket.example/${image.filename}` }])
+  assert.equal(stored.map(f => f.bytes), [await readFile(join(comfy.home, 'output', image.filename))])
+  const history = await getJson(`${comfy.url}/history`)
+  const entry = Object.values(history).find((e: any) => e.outputs['9']?.images?.[0]?.filename === image.filename) as any
+  assert.equal(entry.prompt[3].api_key_comfy_org, 'comfyui-abc123')
+  const failing = await runJob({ url: comfy.url, workflow: txt2imgWorkflow({ seed: 8 }), store: async () => { throw new Error('bucket says no') } })
+  assert.not.ok(failing.ok)
+  assert.match(failing.ok ? '' : failing.result.details.join('\n'), /could not upload the output ComfyUI_\d{5}_\.png: bucket says no/)
 }))
 
 J.run()
@@ -319,3 +392,49 @@ P('the progress bar', () => {
 })
 
 P.run()
+
+const R = suite('comfy parseRunpodInput')
+
+R('input given as a JSON string is parsed; its key and timeout are read', () => {
+  const input = { workflow: tinyWorkflow, comfy_org_api_key: 'comfyui-k', timeout: 90 }
+  const r = parseRunpodInput(JSON.stringify(input))
+  assert.equal(r, { ok: true, value: { workflow: tinyWorkflow, images: [], apiKey: 'comfyui-k', timeoutS: 90 } })
+  const job = parseJobInput(JSON.stringify({ input: JSON.stringify(input) }), 'job')
+  assert.ok(job.ok && job.value.apiKey === 'comfyui-k')
+})
+
+R('an input that is not an object (or a JSON string of one) is refused saying so', () => {
+  assert.equal(parseRunpodInput('{"workflow": '), { ok: false, error: { reason: 'invalid-json', message: '"input" is a string that is not valid JSON: ' + (() => { try { JSON.parse('{"workflow": ') } catch (e) { return (e as Error).message } return '' })() } })
+  const list = parseRunpodInput([tinyWorkflow])
+  assert.is(list.ok ? '' : list.error.message, '"input" must be an object {"workflow": {...}, "images": [...]} (or a JSON string of one), found an array')
+  const timeout = parseRunpodInput({ workflow: tinyWorkflow, timeout: -1 })
+  assert.is(timeout.ok ? '' : timeout.error.message, 'input.timeout must be a number of seconds above 0')
+})
+
+R.run()
+
+const O = suite('comfy fetchOutputs')
+
+O('a file /view cannot give is reported in errors and the others are still returned', within(async () => {
+  const srv = await startServer({
+    '/view': { handler: (req, res) => {
+      const name = new URL(req.url ?? '/', 'http://x').searchParams.get('filename')
+      if (name === 'good.png') res.writeHead(200).end('PNGDATA')
+      else res.writeHead(404).end()
+    } },
+  })
+  try {
+    const ep = comfyEndpoint(srv.url)
+    if (!ep.ok) throw new Error(ep.error)
+    const got = await fetchOutputs(ep.value, {
+      '9': { images: [{ filename: 'good.png', subfolder: '', type: 'output' }, { filename: 'gone.png', subfolder: 'x', type: 'output' }] },
+    }, { output: 'base64' })
+    assert.equal(got.images, [{ filename: 'good.png', type: 'base64', data: Buffer.from('PNGDATA').toString('base64') }])
+    assert.equal(got.errors, ['could not fetch the output x/gone.png (output): HTTP 404'])
+    assert.equal(got.outputs['9']!.images, [{ filename: 'good.png', subfolder: '', type: 'output' }, { filename: 'gone.png', subfolder: 'x', type: 'output' }])
+  } finally {
+    await srv.close()
+  }
+}))
+
+O.run()

@@ -141,6 +141,26 @@ L('a startup that takes too long is stopped with a timeout error', within(async 
   assert.equal(leftRunning(), [], 'ComfyUI was stopped')
 }))
 
+L('while ComfyUI starts slowly the wait is told, until the startup timeout', within(async () => {
+  const waited: number[] = []
+  const launched = await launchComfy({
+    home, baseEnv: process.env, python: 'python3', port: 0, startupTimeoutMs: 5_000, waitingNoteEveryMs: 1_000,
+    env: { STANDIN_STARTUP_DELAY: '30' }, onWaiting: s => waited.push(s),
+  })
+  assert.is(launched.ok ? '' : launched.error.reason, 'startup-timeout')
+  assert.ok(waited.length >= 2 && waited.every((s, i) => s >= i + 1), `notes at ${waited.join(', ')} s`)
+  assert.equal(leftRunning(), [])
+}))
+
+L('a --port or --listen in the extra arguments is refused: the tool would wait on another port', within(async () => {
+  for (const args of [['--port', '9999'], ['--listen=0.0.0.0']]) {
+    const launched = await launchComfy({ home, baseEnv: process.env, python: 'python3', port: 0, args })
+    assert.is(launched.ok ? '' : launched.error.reason, 'bad-args')
+    assert.match(launched.ok ? '' : launched.error.message, /^--(port|listen) in launch\.args or after --: ComfyUI would listen where the tool does not wait; set launch\.(port|listen) in the spec or pass --(port|listen) to the command instead$/)
+  }
+  assert.equal(leftRunning(), [])
+}))
+
 L('aborting while ComfyUI starts stops it', within(async () => {
   const ctl = new AbortController()
   // Aborted once it has started (it logs its path, then sleeps before it listens), not at a time that may come first.

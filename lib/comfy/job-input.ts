@@ -12,6 +12,10 @@ export interface JobImage {
 export interface JobInput {
   workflow: ApiWorkflow
   images: JobImage[]
+  /** `input.comfy_org_api_key`: the job's key for ComfyUI's API nodes (it overrides COMFY_ORG_API_KEY). */
+  apiKey?: string
+  /** `input.timeout`: seconds the prompt may run (serve's `--timeout` when absent). */
+  timeoutS?: number
 }
 
 export type JobProblem =
@@ -46,16 +50,37 @@ export function parseJobInput(content: string, kind: 'workflow' | 'job'): Result
     return workflow.ok ? ok({ workflow: workflow.value, images: [] }) : workflow
   }
 
-  const input = parsed.input
-  if (!isObject(input)) {
+  if (!('input' in parsed)) {
     const hint = isUiFormat(parsed) || looksLikeApiWorkflow(parsed) ? '; for a bare workflow use --workflow' : ''
     return err({ reason: 'not-a-job', message: `a job file has the form {"input": {"workflow": {...}, "images": [...]}}; "input" is missing${hint}` })
   }
+  return parseRunpodInput(parsed.input)
+}
+
+/**
+ * A RunPod job's `input`: `{"workflow", "images"?, "comfy_org_api_key"?, "timeout"?}`, as an object or as a JSON
+ * string holding one (worker-comfyui accepts both).
+ */
+export function parseRunpodInput(value: unknown): Result<JobInput, JobProblem> {
+  let input = value
+  if (typeof input === 'string') {
+    try {
+      input = JSON.parse(input)
+    } catch (e) {
+      return err({ reason: 'invalid-json', message: `"input" is a string that is not valid JSON: ${(e as Error).message}` })
+    }
+  }
+  if (!isObject(input)) return err({ reason: 'not-a-job', message: `"input" must be an object {"workflow": {...}, "images": [...]} (or a JSON string of one), found ${describe(input)}` })
   if (!('workflow' in input)) return err({ reason: 'not-a-job', message: 'the job has no input.workflow' })
   const workflow = checkWorkflow(input.workflow, 'input.workflow')
   if (!workflow.ok) return workflow
   const images = parseImages(input.images)
-  return images.ok ? ok({ workflow: workflow.value, images: images.value }) : images
+  if (!images.ok) return images
+  const key = input.comfy_org_api_key
+  if (key !== undefined && (typeof key !== 'string' || !key)) return err({ reason: 'not-a-job', message: 'input.comfy_org_api_key must be a non-empty string' })
+  const timeout = input.timeout
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) return err({ reason: 'not-a-job', message: 'input.timeout must be a number of seconds above 0' })
+  return ok({ workflow: workflow.value, images: images.value, ...(key ? { apiKey: key } : {}), ...(timeout ? { timeoutS: timeout } : {}) })
 }
 
 /** Whether an image name can be uploaded as it is: a plain file name, no path. */

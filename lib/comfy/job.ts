@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { call, comfyEndpoint, isAlive, jsonOf, textOf, Unreachable, uploadImage, websocketUrl, type ComfyEndpoint } from './comfy-http.ts'
 import type { ApiWorkflow, JobImage } from './job-input.ts'
-import { fetchOutputs, type JobResult } from './outputs.ts'
+import { fetchOutputs, type JobResult, type StoreFile } from './outputs.ts'
 import { renderExecutionError, renderPromptRefusal, type JobError } from './prompt-errors.ts'
 import { openPromptSocket, type PromptSocket } from './prompt-socket.ts'
 import type { JobProgress } from './progress.ts'
 
-export { parseJobInput, parseImageOption, decodeImageData, checkImageName, UI_FORMAT_MESSAGE } from './job-input.ts'
+export { parseJobInput, parseRunpodInput, parseImageOption, decodeImageData, checkImageName, UI_FORMAT_MESSAGE } from './job-input.ts'
 export type { ApiWorkflow, JobImage, JobInput, JobProblem } from './job-input.ts'
-export type { JobResult, JobOutputs, ResultImage } from './outputs.ts'
+export type { JobResult, JobOutputs, ResultImage, StoreFile } from './outputs.ts'
 export type { JobError } from './prompt-errors.ts'
 export { formatJobProgress, type JobProgress } from './progress.ts'
 
@@ -30,6 +30,12 @@ export interface RunJobOptions {
   outDir?: string
   /** How often `/history` is polled when the websocket is unavailable; default 500 ms. */
   pollIntervalMs?: number
+  /** Sent as `extra_data.api_key_comfy_org`, which ComfyUI's API and partner nodes read. */
+  apiKey?: string
+  /** Where files go instead of into the result as base64 (S3); they come back as `s3_url`. */
+  store?: StoreFile
+  /** The last lines of ComfyUI's log, added to the details of a job that failed (when the tool started ComfyUI). */
+  logTail?: () => string[]
 }
 
 /** The result run-handler prints: `{images, outputs}`, or `{error, details}` (exit code 1). */
@@ -55,22 +61,24 @@ export async function runJob(opts: RunJobOptions): Promise<JobOutcome> {
     const opened = await openPromptSocket(websocketUrl(ep, clientId), ep.headers)
     if (opened.ok) socket = opened.value
 
-    const queued = await call(ep, 'prompt', { json: { prompt: opts.workflow, client_id: clientId, prompt_id: randomUUID() }, signal: opts.signal })
+    const extraData = opts.apiKey ? { extra_data: { api_key_comfy_org: opts.apiKey } } : {}
+    const queued = await call(ep, 'prompt', { json: { prompt: opts.workflow, client_id: clientId, prompt_id: randomUUID(), ...extraData }, signal: opts.signal })
     const body = jsonOf(queued)
     if (queued.status === 400) return { ok: false, result: renderPromptRefusal(body, opts.workflow) }
     const promptId = isObject(body) && typeof body.prompt_id === 'string' ? body.prompt_id : undefined
     if (queued.status !== 200 || !promptId) return fail(`ComfyUI answered HTTP ${queued.status} to POST /prompt: ${textOf(queued)}`)
-    // Some outputs refused, the others queued (ComfyUI answers 200 with node_errors): the job as given is
-    // invalid, so it fails like a 400 instead of returning a partial result, and the queued part is dropped.
-    if (isObject(body) && isObject(body.node_errors) && Object.keys(body.node_errors).length > 0) {
-      await interrupt(ep, promptId)
-      return { ok: false, result: renderPromptRefusal({ ...body, error: { message: 'Prompt outputs failed validation' } }, opts.workflow) }
-    }
+    // Some outputs refused, the others queued (ComfyUI answers 200 with node_errors): the outputs that validated
+    // run, and the refusals are reported beside their results, as worker-comfyui does.
+    const refused = isObject(body) && isObject(body.node_errors) && Object.keys(body.node_errors).length > 0
+      ? renderPromptRefusal({ ...body, error: { message: 'Prompt outputs failed validation' } }, opts.workflow).details
+      : []
 
-    return await follow(ep, promptId, socket, opts)
+    const outcome = await follow(ep, promptId, socket, opts, refused)
+    // A workflow ComfyUI refused is explained by the refusals; its log adds nothing.
+    return !outcome.ok && outcome.result.error === REFUSED ? outcome : withLog(outcome, opts)
   } catch (e) {
     if (opts.signal?.aborted) return fail('cancelled')
-    if (e instanceof Unreachable) return fail(`cannot reach ComfyUI at ${ep.display} (${e.request}): ${e.reason}`)
+    if (e instanceof Unreachable) return withLog(fail(`cannot reach ComfyUI at ${ep.display} (${e.request}): ${e.reason}`), opts)
     return fail((e as Error).message)
   } finally {
     socket?.close()
@@ -87,32 +95,42 @@ type Waited =
 
 const fail = (error: string, details: string[] = []): JobOutcome => ({ ok: false, result: { error, details } })
 
+const REFUSED = 'ComfyUI refused the workflow: Prompt outputs failed validation'
+
+/** A failed job's details end with the last lines of ComfyUI's log, when there is one to read. */
+function withLog(outcome: JobOutcome, opts: RunJobOptions): JobOutcome {
+  const tail = outcome.ok ? [] : opts.logTail?.() ?? []
+  if (outcome.ok || tail.length === 0) return outcome
+  return { ok: false, result: { ...outcome.result, details: [...outcome.result.details, "ComfyUI's log (last lines):", ...tail.map(l => `  ${l}`)] } }
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-/** Waits for the prompt to end (or the timeout / abort), then turns its history entry into the outcome. */
-async function follow(ep: ComfyEndpoint, promptId: string, socket: PromptSocket | undefined, opts: RunJobOptions): Promise<JobOutcome> {
+/**
+ * Waits for the prompt to end (or the timeout / abort), then turns its history entry into the outcome. A node that
+ * failed does not lose what the nodes before it saved: the files are returned with the failure in `errors`.
+ */
+async function follow(ep: ComfyEndpoint, promptId: string, socket: PromptSocket | undefined, opts: RunJobOptions, refused: string[]): Promise<JobOutcome> {
   const stop = new AbortController()
   let why: 'timeout' | 'cancel' | undefined
   const timer = opts.timeoutMs !== undefined ? setTimeout(() => { why ??= 'timeout'; stop.abort() }, opts.timeoutMs) : undefined
   const onAbort = () => { why ??= 'cancel'; stop.abort() }
   opts.signal?.addEventListener('abort', onAbort, { once: true })
   if (opts.signal?.aborted) onAbort()
-  const where = { node: undefined as string | undefined }
+  const seen: Seen = { node: undefined, blocked: [] }
   let waited: Waited | { kind: 'lost' }
   try {
-    waited = socket ? await watchSocket(socket, promptId, stop.signal, where, opts) : { kind: 'lost' }
+    waited = socket ? await watchSocket(socket, promptId, stop.signal, seen, opts) : { kind: 'lost' }
     if (waited.kind === 'lost') waited = await pollHistory(ep, promptId, stop.signal, opts.pollIntervalMs ?? 500)
   } finally {
     if (timer) clearTimeout(timer)
     opts.signal?.removeEventListener('abort', onAbort)
   }
 
-  const at = where.node !== undefined ? [`while running node ${where.node} (${opts.workflow[where.node]?.class_type ?? '?'})`] : []
+  const at = seen.node !== undefined ? [`while running node ${seen.node} (${opts.workflow[seen.node]?.class_type ?? '?'})`] : []
   switch (waited.kind) {
-    case 'failed':
-      return { ok: false, result: waited.error }
     case 'died':
       return fail('ComfyUI exited during the job', at)
     case 'stopped': {
@@ -120,21 +138,34 @@ async function follow(ep: ComfyEndpoint, promptId: string, socket: PromptSocket 
       const what = why === 'timeout' ? `timed out after ${(opts.timeoutMs ?? 0) / 1000} s` : 'cancelled'
       return fail(confirmed ? `${what}; the prompt was interrupted` : `${what}; asked ComfyUI to interrupt the prompt (not confirmed within 5 s)`, at)
     }
+    case 'failed':
     case 'done':
       break
   }
 
   const entry = await historyEntry(ep, promptId, opts.signal)
-  if (!entry) return fail(`ComfyUI reported the prompt ${promptId} done but has no history entry for it`)
-  const failure = failureIn(entry, opts.workflow)
-  if (failure) return { ok: false, result: failure }
-  const collected = await fetchOutputs(ep, entry.outputs, { output: opts.output ?? 'base64', outDir: opts.outDir, signal: opts.signal })
-  return collected.ok ? { ok: true, result: collected.value } : { ok: false, result: collected.error }
+  const failure = waited.kind === 'failed' ? waited.error : entry ? failureIn(entry, opts.workflow) : undefined
+  if (!entry) return { ok: false, result: failure ?? { error: `ComfyUI reported the prompt ${promptId} done but has no history entry for it`, details: [] } }
+  const collected = await fetchOutputs(ep, entry.outputs, { output: opts.output ?? 'base64', outDir: opts.outDir, store: opts.store, signal: opts.signal })
+  const errors = [...refused, ...seen.blocked, ...(failure ? [failure.error] : []), ...collected.errors]
+  if (collected.images.length === 0 && errors.length > 0) {
+    if (failure) return { ok: false, result: { error: failure.error, details: [...failure.details, ...errors.filter(e => e !== failure.error)] } }
+    const error = refused.length > 0 ? REFUSED : 'the job produced no output file'
+    return { ok: false, result: { error, details: errors } }
+  }
+  const result: JobResult = { images: collected.images, outputs: collected.outputs }
+  if (errors.length > 0) result.errors = errors
+  if (collected.images.length === 0) result.status = 'success_no_images'
+  return { ok: true, result }
 }
 
+/** What the websocket told along the way: the node running, and the nodes ComfyUI blocked while it carried on. */
+interface Seen { node: string | undefined; blocked: string[] }
+
 /** Follows websocket messages for the prompt; `lost` when the connection drops while ComfyUI still answers. */
-async function watchSocket(socket: PromptSocket, promptId: string, signal: AbortSignal, where: { node?: string },
+async function watchSocket(socket: PromptSocket, promptId: string, signal: AbortSignal, where: Seen,
   opts: RunJobOptions): Promise<Waited | { kind: 'lost' }> {
+  let failed: JobError | undefined
   const ours = (data: Record<string, unknown>) => data.prompt_id === undefined || data.prompt_id === promptId
   for (;;) {
     const event = await socket.next(signal)
@@ -145,7 +176,7 @@ async function watchSocket(socket: PromptSocket, promptId: string, signal: Abort
         return { kind: 'lost' }
       case 'executing':
         if (data.node === null || data.node === undefined) {
-          if (data.prompt_id === promptId) return { kind: 'done' }
+          if (data.prompt_id === promptId) return failed ? { kind: 'failed', error: failed } : { kind: 'done' }
         } else if (ours(data)) {
           where.node = String(data.node)
         }
@@ -158,7 +189,16 @@ async function watchSocket(socket: PromptSocket, promptId: string, signal: Abort
         }
         break
       case 'execution_error':
-        if (data.prompt_id === promptId) return { kind: 'failed', error: renderExecutionError(data, opts.workflow) }
+        // An ExecutionBlocker with a message: ComfyUI reports it and runs the rest of the prompt. Any other error ends
+        // the prompt; its history entry (written before the done signal) still holds what earlier nodes saved.
+        if (data.prompt_id !== promptId) break
+        if (data.exception_type === 'ExecutionBlocked' || String(data.exception_type).endsWith('.ExecutionBlocked')) {
+          const nodeId = String(data.node_id ?? '?')
+          const type = typeof data.node_type === 'string' ? data.node_type : opts.workflow[nodeId]?.class_type ?? '?'
+          where.blocked.push(`node ${nodeId} (${type}) was blocked: ${String(data.exception_message ?? '').replace(/^Execution Blocked: /, '')}`)
+        } else {
+          failed ??= renderExecutionError(data, opts.workflow)
+        }
         break
       case 'execution_interrupted':
         if (data.prompt_id === promptId) return { kind: 'failed', error: interruptedError(data, opts.workflow) }

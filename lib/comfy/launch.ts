@@ -27,10 +27,19 @@ export interface LaunchOptions {
   signal?: AbortSignal
   /** Each line ComfyUI prints, as it arrives. */
   onLog?: (line: string, stream: 'stdout' | 'stderr') => void
-  /** How long ComfyUI may take before `/system_stats` answers; default 5 minutes (torch and custom nodes import slowly). */
+  /** How long ComfyUI may take before `/system_stats` answers; default 10 minutes (torch and custom nodes import slowly). */
   startupTimeoutMs?: number
+  /** Called every half minute while ComfyUI's process lives and does not answer yet, with the seconds waited. */
+  onWaiting?: (waitedS: number) => void
+  /** How often `onWaiting` is called; default 30 s. */
+  waitingNoteEveryMs?: number
   /** Values hidden from problem messages (tokens in the environment). */
   secrets?: string[]
+  /**
+   * Its own process group: a signal sent to the tool's group (Ctrl-C, an init relaying SIGTERM) does not reach
+   * ComfyUI, which the tool then stops itself (serve drains the jobs in flight first).
+   */
+  ownProcessGroup?: boolean
 }
 
 export interface ExitInfo {
@@ -56,6 +65,7 @@ export interface ComfyServer {
 
 export type LaunchProblem =
   | { reason: 'no-main'; message: string }
+  | { reason: 'bad-args'; message: string }
   | { reason: 'port-in-use'; listen: string; port: number; message: string }
   | { reason: 'port-unavailable'; listen: string; port: number; code: string; message: string }
   | { reason: 'spawn-failed'; message: string }
@@ -81,6 +91,12 @@ export async function launchComfy(opts: LaunchOptions): Promise<Result<ComfyServ
     return err({ reason: 'no-main', message: `${mainPy} does not exist; realize the version first` })
   }
   if (opts.signal?.aborted) return err({ reason: 'aborted', message: 'cancelled before ComfyUI was started' })
+  // The tool waits on the address and port it passes; one in the extra arguments would make ComfyUI listen elsewhere.
+  const taken = (opts.args ?? []).find(a => /^--(port|listen)(=|$)/.test(a))
+  if (taken) {
+    const flag = taken.split('=')[0] ?? taken
+    return err({ reason: 'bad-args', message: `${flag} in launch.args or after --: ComfyUI would listen where the tool does not wait; set launch.${flag.slice(2)} in the spec or pass ${flag} to the command instead` })
+  }
 
   const bindHost = listen.split(',')[0]?.trim() || '0.0.0.0'
   const probe = await probePort(bindHost, opts.port)
@@ -97,10 +113,11 @@ export async function launchComfy(opts: LaunchOptions): Promise<Result<ComfyServ
   const logTail = (lines = TAIL_LINES) => log.slice(-lines)
   const tailText = () => logTail().map(l => `  ${redactSecrets(l, secrets)}`).join('\n')
 
-  const child = spawn(opts.python, ['main.py', '--listen', listen, '--port', String(port), ...(opts.args ?? [])], {
+  const child = spawn(opts.python, [...diesWithParent(), 'main.py', '--listen', listen, '--port', String(port), ...(opts.args ?? [])], {
     cwd: opts.home,
     env: { ...opts.baseEnv, PYTHONUNBUFFERED: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: !!opts.ownProcessGroup,
   })
   let spawnError: string | undefined
   const exited = new Promise<ExitInfo>(resolve => {
@@ -129,8 +146,11 @@ export async function launchComfy(opts: LaunchOptions): Promise<Result<ComfyServ
   opts.signal?.addEventListener('abort', onAbort, { once: true })
   void exited.then(() => opts.signal?.removeEventListener('abort', onAbort))
 
-  const timeoutMs = opts.startupTimeoutMs ?? 300_000
-  const deadline = Date.now() + timeoutMs
+  const timeoutMs = opts.startupTimeoutMs ?? 600_000
+  const startedAt = Date.now()
+  const deadline = startedAt + timeoutMs
+  const noteEveryMs = opts.waitingNoteEveryMs ?? WAITING_NOTE_MS
+  let nextNote = startedAt + noteEveryMs
   for (;;) {
     if (spawnError !== undefined) {
       return err({ reason: 'spawn-failed', message: `could not start ComfyUI with ${opts.python}: ${spawnError}` })
@@ -148,12 +168,34 @@ export async function launchComfy(opts: LaunchOptions): Promise<Result<ComfyServ
       return err({ reason: 'startup-timeout', timeoutMs, logTail: logTail(), message: `ComfyUI did not answer on ${url} within ${timeoutMs / 1000} s; the last lines of its log:\n${tailText()}` })
     }
     if (await answers(`${url}/system_stats`)) break
+    if (Date.now() >= nextNote) {
+      opts.onWaiting?.(Math.round((Date.now() - startedAt) / 1000))
+      nextNote += noteEveryMs
+    }
     await Promise.race([sleep(200), exited])
   }
   return ok({ url, port, pid: child.pid ?? 0, exited, kill, stop, logTail })
 }
 
 // --- internal ---
+
+const WAITING_NOTE_MS = 30_000
+
+/**
+ * Arguments that make the interpreter ask Linux to SIGKILL it when the tool dies (prctl PR_SET_PDEATHSIG, which
+ * survives the exec into main.py), so a ComfyUI the tool started never outlives it, SIGKILL of the tool included.
+ * The parent's pid is checked after the call: a tool that died before it leaves the child to exit at once.
+ */
+function diesWithParent(): string[] {
+  if (process.platform !== 'linux') return []
+  const code = [
+    'import ctypes, os, signal, sys',
+    'ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)',
+    `os.getppid() == ${process.pid} or os._exit(1)`,
+    'os.execv(sys.executable, [sys.executable] + sys.argv[1:])',
+  ].join('\n')
+  return ['-c', code]
+}
 
 async function answers(url: string): Promise<boolean> {
   try {

@@ -484,7 +484,7 @@ const ORDER = {
   node: ['name', 'repo', 'registry', 'ref', 'commit', 'version', 'sha256', 'enabled', 'install_script'],
   model: ['path', 'url', 'sha256', 'size'],
   python: ['version', 'requirements', 'constraints', 'overrides', 'blacklist', 'downgrade_blacklist', 'index_url', 'extra_index_urls', 'find_links', 'torch_backend', 'exclude_newer', 'on_conflict'],
-  launch: ['port', 'listen', 'args', 'env'],
+  launch: ['port', 'listen', 'args', 'env', 'startup_timeout_s'],
 }
 
 /** Known keys first in their order, then any others as they came; undefined values dropped. */

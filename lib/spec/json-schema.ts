@@ -48,6 +48,7 @@ const DESCRIPTIONS: Record<string, string> = {
   'launch.listen': 'Address to listen on.',
   'launch.args': 'Extra main.py arguments.',
   'launch.env': 'Extra environment variables.',
+  'launch.startup_timeout_s': 'Seconds ComfyUI may take to answer after it starts (default 600).',
 }
 
 type JsonObject = Record<string, unknown>

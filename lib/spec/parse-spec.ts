@@ -150,7 +150,7 @@ const KNOWN_KEYS: Record<string, string[]> = {
   registry_nodes: ['name', 'registry', 'version', 'sha256', 'enabled', 'install_script'],
   models: ['path', 'url', 'sha256', 'size'],
   python: ['version', 'requirements', 'constraints', 'overrides', 'blacklist', 'downgrade_blacklist', 'index_url', 'extra_index_urls', 'find_links', 'torch_backend', 'exclude_newer', 'on_conflict'],
-  launch: ['port', 'listen', 'args', 'env'],
+  launch: ['port', 'listen', 'args', 'env', 'startup_timeout_s'],
 }
 function suggestKeys(path: (string | number)[], input: unknown): string {
   const registry = path[0] === 'custom_nodes' && !!input && typeof input === 'object' && 'registry' in input

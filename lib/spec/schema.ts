@@ -113,6 +113,7 @@ export const LaunchSchema = z.strictObject({
   listen: z.string().min(1).default('127.0.0.1'),
   args: z.array(z.string()).default([]),
   env: z.record(z.string(), z.string()).default({}),
+  startup_timeout_s: z.number().int().min(1, { error: 'startup_timeout_s must be a whole number of seconds, at least 1' }).default(600),
 })
 
 export const SpecSchema = z.strictObject({

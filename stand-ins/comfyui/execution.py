@@ -222,6 +222,15 @@ class PromptExecutor:
         if self.server.client_id is not None:
             self.server.send_sync(event, data, self.server.client_id)
 
+    @staticmethod
+    def blocker_of(node, results):
+        for value in node.get('inputs', {}).values():
+            if is_link(value) and value[0] in results:
+                out = results[value[0]]
+                if value[1] < len(out) and isinstance(out[value[1]], nodes.ExecutionBlocker):
+                    return out[value[1]]
+        return None
+
     def run_node(self, prompt, node_id, results, extra_data):
         node = prompt[node_id]
         class_def = nodes.NODE_CLASS_MAPPINGS[node['class_type']]
@@ -257,6 +266,19 @@ class PromptExecutor:
             try:
                 comfy.model_management.throw_exception_if_processing_interrupted()
                 self._send('executing', {'node': node_id, 'display_node': node_id, 'prompt_id': prompt_id})
+                blocker = self.blocker_of(prompt[node_id], results)
+                if blocker is not None:
+                    # As ComfyUI: the node does not run, its outputs block in turn, a message is reported once (as an
+                    # execution_error that is not recorded in the history), and the rest of the prompt goes on.
+                    if blocker.message is not None:
+                        self._send('execution_error', {
+                            'prompt_id': prompt_id, 'node_id': node_id, 'node_type': class_type, 'executed': executed,
+                            'exception_message': f'Execution Blocked: {blocker.message}', 'exception_type': 'ExecutionBlocked',
+                            'traceback': [], 'current_inputs': [], 'current_outputs': [],
+                        })
+                        blocker.message = None
+                    results[node_id] = tuple(blocker for _ in nodes.NODE_CLASS_MAPPINGS[class_type].RETURN_TYPES)
+                    continue
                 ui, out = self.run_node(prompt, node_id, results, extra_data)
                 results[node_id] = out
                 executed.append(node_id)

@@ -292,6 +292,28 @@ class StandinRaise:
         raise RuntimeError(message)
 
 
+class ExecutionBlocker:
+    """ComfyUI's comfy_execution.graph_utils.ExecutionBlocker: an output value that stops the nodes using it."""
+
+    def __init__(self, message):
+        self.message = message
+
+
+class StandinBlock:
+    """Passes an ExecutionBlocker on instead of its images, as a node gating a branch does in ComfyUI."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {'required': {'images': ('IMAGE',), 'message': ('STRING', {'default': 'blocked by StandinBlock'})}}
+
+    RETURN_TYPES = ('IMAGE',)
+    FUNCTION = 'block'
+    CATEGORY = 'testing'
+
+    def block(self, images, message):
+        return (ExecutionBlocker(message or None),)
+
+
 NODE_CLASS_MAPPINGS = {
     'CheckpointLoaderSimple': CheckpointLoaderSimple,
     'CLIPTextEncode': CLIPTextEncode,
@@ -306,6 +328,7 @@ NODE_CLASS_MAPPINGS = {
     'StandinTone': StandinTone,
     'SaveAudio': SaveAudio,
     'StandinRaise': StandinRaise,
+    'StandinBlock': StandinBlock,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
@@ -320,6 +343,7 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     'SaveAudio': 'Save Audio',
     'StandinTone': 'Sine Tone',
     'StandinRaise': 'Raise an Error',
+    'StandinBlock': 'Block a Branch',
 }
 
 
