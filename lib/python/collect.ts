@@ -64,6 +64,8 @@ export interface CollectedDeps {
   indexUrls: string[]
   /** URLs node packs gave with `--extra-index-url`. */
   extraIndexUrls: string[]
+  /** For each node-given index URL (as written), the sources that gave it: a dead index's message names them. */
+  indexSources: Record<string, string[]>
   /** Informational lines (remaps, dropped options, index URLs and who gave them), redacted. */
   notes: string[]
 }
@@ -131,6 +133,7 @@ class Collector {
   private readonly constraintSources = new Map<string, Attribution[]>()
   private readonly indexUrls = new Set<string>()
   private readonly extraIndexUrls = new Set<string>()
+  private readonly indexSources = new Map<string, string[]>()
   private readonly notes: string[] = []
   private readonly exactOverrides = new Map<string, string>()
   private readonly nameOverrides = new Map<string, string>()
@@ -176,6 +179,7 @@ class Collector {
       constraintSources: Object.fromEntries(this.constraintSources),
       indexUrls: [...this.indexUrls],
       extraIndexUrls: [...this.extraIndexUrls],
+      indexSources: Object.fromEntries(this.indexSources),
       notes: this.notes,
     }
   }
@@ -184,6 +188,10 @@ class Collector {
   private sanitize(source: string, line: string, lineNo?: number): { text: string; parsed: Requirement } | undefined {
     const s = sanitizeLine(line)
     if (s.kind === 'rejected') { this.skip(source, line, lineNo, s.reason); return undefined }
+    for (const url of [...s.indexUrls, ...s.extraIndexUrls]) {
+      const who = this.indexSources.get(url) ?? []
+      if (!who.includes(source)) this.indexSources.set(url, [...who, source])
+    }
     for (const url of s.indexUrls) {
       if (!this.indexUrls.has(url)) this.notes.push(`${source}: --index-url ${redact(url)} is used as an extra index (a node pack cannot replace the index for all)`)
       this.indexUrls.add(url)
