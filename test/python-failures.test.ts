@@ -121,6 +121,7 @@ I.before(guarded(async () => {
       },
     },
     '/dead/wpkg-core/': { stall: true },
+    '/silent': { stall: true },
   })
 }))
 
@@ -163,6 +164,21 @@ I('an index that does not answer fails as unreachable (not a conflict), naming i
   assert.is(r.error.class, 'index-unreachable')
   assert.match(r.error.message, /^a package index did not answer/)
   assert.ok(r.error.attribution.includes(`${srv.url}/dead: added by node-private`), r.error.attribution.join('\n'))
+})
+
+I('an index that gives no answer at all fails before pip starts, naming it, why and the node that added it', async () => {
+  const closed = await startServer({})
+  const refusedUrl = closed.url
+  await closed.close()
+  const r = await compile(opts(`--extra-index-url ${srv.url}/silent\n--extra-index-url ${refusedUrl}/simple\nwpkg-core>=1.0\n`))
+  assert.equal(!r.ok && [r.error.reason, r.error.class], ['failed', 'index-unreachable'])
+  if (r.ok) return
+  assert.match(r.error.message, /^a package index did not answer/)
+  assert.equal(r.error.attribution, [
+    `${srv.url}/silent: no answer within 1 s; added by node-private`,
+    `${refusedUrl}/simple: ECONNREFUSED; added by node-private`,
+  ])
+  assert.not.ok(srv.requests.some(q => q.path.startsWith('/silent/')), 'pip never asked it for a package')
 })
 
 I('offline, a missing package is a cache miss, not a conflict', async () => {

@@ -13,6 +13,8 @@ import { renderConstraints, renderRequirementsIn, requirementLines, type Collect
 import type { FailureClass } from './failure-class.ts'
 import { describeResolverFailure } from './failure-message.ts'
 import { ambientIndexNotes } from './ambient.ts'
+import { FAILURE_TEXT } from './failure-class.ts'
+import { deadIndexes } from './probe-index.ts'
 import { indexArgs, indexEnv, indexOptions, type IndexOptions } from './indexes.ts'
 import { parseLockPins, pinsFromPipReport } from './lock-file.ts'
 
@@ -147,6 +149,10 @@ export async function compile(o: CompileOptions): Promise<Result<CompileResult, 
     const constraints = constraintsText ? 'constraints.txt' : undefined
     if (constraints) await writeFile(join(work, constraints), constraintsText)
     const index = indexOptions(o.rules, o.collected, { offline: o.offline, ...(o.baseDir ? { baseDir: o.baseDir } : {}) })
+    if (!o.offline) {
+      const dead = await deadIndexes([...(index.indexUrl ? [index.indexUrl] : []), ...index.extraIndexUrls], o.index?.timeoutS ?? 10, o.signal)
+      if (dead.length && !o.signal?.aborted) return err(deadIndexProblem(dead, o))
+    }
     const output = o.backend.kind === 'uv' ? 'requirements.txt' : 'report.json'
     const args = o.backend.kind === 'uv'
       ? uvCompileArgs({ input, output, python: o.venvPython, ...(constraints ? { constraints } : {}), index,
@@ -195,6 +201,18 @@ function failure(r: ExecResult, o: CompileOptions, inputLines: string[], logLine
   // An ambient mirror the run did not use may be why an index did not have a package.
   const also = ambient.length && ['not-found', 'index-unreachable', 'index-auth'].includes(d.class) ? `\n${ambient.join('\n')}` : ''
   return { reason: d.class === 'conflict' ? 'conflict' : 'failed', class: d.class, message: d.message + also, attribution: d.attribution, details: d.details }
+}
+
+function deadIndexProblem(dead: { url: string; reason: string }[], o: CompileOptions): CompileProblem {
+  const t = FAILURE_TEXT['index-unreachable']
+  const attribution = dead.map(d => {
+    const who = o.collected.indexSources?.[d.url]
+    return redact(`${d.url}: ${d.reason}; ${who?.length ? `added by ${who.join(', ')}` : 'from the spec (python.index_url / python.extra_index_urls)'}`)
+  })
+  return {
+    reason: 'failed', class: 'index-unreachable', attribution, details: attribution,
+    message: redact(`${t.title} (index ${dead.map(d => d.url).join(', ')})\n${attribution.map(l => `  ${l}`).join('\n')}\nFix: ${t.fix}.`),
+  }
 }
 
 /** The lines of pip's log that say an index page could not be fetched, without their timestamps. */
