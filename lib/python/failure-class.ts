@@ -26,7 +26,7 @@ export interface ClassifiedFailure {
 export const FAILURE_TEXT: Record<FailureClass, { title: string; fix: string }> = {
   conflict: { title: 'the Python requirements conflict', fix: 'loosen or pin versions with python.overrides or python.constraints, disable one of the node packs, or set python.on_conflict to "per-node"' },
   'not-found': { title: 'a Python package or version was not found', fix: 'check the name and version on the index (python.index_url / python.extra_index_urls), or remap the line with python.overrides' },
-  'index-unreachable': { title: 'a package index did not answer', fix: 'check the URL and the network; remove or replace the index (python.extra_index_urls, or python.node_indexes "deny" for node packs\' indexes); raise index.timeout_s / index.retries in cache.config.ts for a slow one' },
+  'index-unreachable': { title: 'a package index did not answer', fix: 'check the URL and the network; replace the index in python.index_url / python.extra_index_urls, or disable the node pack that added it; raise index.timeout_s / index.retries in cache.config.ts for a slow one' },
   'index-auth': { title: 'a package index refused the credentials', fix: 'put valid credentials in the index URL (python.index_url / python.extra_index_urls) or remove the index' },
   python: { title: 'the Python version is not supported by a requirement', fix: 'set python.version to a version the package supports (then the environment is made again), or pin an older release of the package in python.requirements' },
   yanked: { title: 'only yanked releases match a requirement', fix: 'pin an exact version (==) to accept a yanked release, or loosen the requirement with python.overrides' },
