@@ -69,6 +69,14 @@ C('a build failure names the package, the node that asked for it, and the build\
   assert.match(d.message, /RuntimeError: cannot find CUDA_HOME/)
 })
 
+C('a Python too old: the message says what the package needs and what the environment has', () => {
+  const pip = corpus('pip').find(c => c.class === 'python')!
+  const d = describeResolverFailure({ text: pip.text, offline: true, what: 'pip', tail: [], collected: collected([{ name: 'node-new', text: 'wpkg-new\n' }]) })
+  assert.match(d.message, /^the Python version is not supported by a requirement \(package wpkg-new; needs Python>=3\.99, the environment has 3\.11\.7\)\n  wpkg-new: node-new asks wpkg-new\n/)
+  const uv = corpus('uv').find(c => /compile_python_37/.test(c.source))!
+  assert.is(classifyFailure(uv.text).python, 'needs Python>=3.8, resolving for >=3.7')
+})
+
 C('two node packs giving different URLs for one package is a conflict naming both', () => {
   const urls = corpus('uv').find(c => /conflicting URLs/.test(c.text))!
   const a = 'werkzeug @ https://files.pythonhosted.org/packages/bd/24/11c3ea5a7e866bf2d97f0501d0b4b1c9bbeade102bb4b588f0d2919a5212/Werkzeug-2.0.1-py3-none-any.whl'

@@ -20,6 +20,8 @@ export interface ClassifiedFailure {
   hints: string[]
   /** For build failures: the build's last output lines (redacted). */
   buildTail: string[]
+  /** For `python`: what the package needs and what the environment has, as the tool said it. */
+  python?: string
 }
 
 /** A title and the fix, per class: the first line of the message a user sees. */
@@ -95,7 +97,13 @@ export function classifyFailure(text: string, o: { offline?: boolean } = {}): Cl
   }
   // The interpreter is too old (or too new) for a requirement.
   const py = [...joined.matchAll(new RegExp(`Python version \\([^)]*\\) does not satisfy Python\\S* and (?:all versions of )?(${NAME})|Package '(${NAME})' requires a different Python`, 'g'))]
-  if (py.length) { out.class = 'python'; for (const m of py) add(m[1] ?? m[2]); return out }
+  if (py.length) {
+    out.class = 'python'
+    for (const m of py) add(m[1] ?? m[2])
+    const need = /Python version \(([^)]*)\) does not satisfy (Python\S*?)(?= and)|requires a different Python: (\S+) not in '([^']+)'/.exec(joined)
+    if (need) out.python = need[1] ? `needs ${need[2]}, resolving for ${need[1]}` : `needs Python${need[4]}, the environment has ${need[3]}`
+    return out
+  }
   const yanked = [...joined.matchAll(new RegExp(`(${NAME})==\\S+ was yanked`, 'g'))]
   if (yanked.length) { out.class = 'yanked'; for (const m of yanked) add(m[1]); return out }
   // Requirements contradict each other: pip's ResolutionImpossible, uv's "incompatible" or two specs for one package.

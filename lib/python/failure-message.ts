@@ -37,7 +37,7 @@ export function describeResolverFailure(p: {
   }
   const t = FAILURE_TEXT[c.class]
   const cause = c.class === 'unknown' ? p.what
-    : [c.packages.length ? `package ${c.packages.join(', ')}` : '', c.urls.length ? `index ${c.urls.join(', ')}` : ''].filter(Boolean).join('; ')
+    : [c.packages.length ? `package ${c.packages.join(', ')}` : '', c.urls.length ? `index ${c.urls.join(', ')}` : '', c.python ?? ''].filter(Boolean).join('; ')
   const why = attribution.length ? attribution : c.class === 'conflict' ? parsed.causes : []
   const details = [...(c.class === 'conflict' ? parsed.causes : []), ...c.buildTail, ...c.hints]
   const message = [
