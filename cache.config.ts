@@ -16,6 +16,8 @@ export default defineConfig({
   // installer: 'auto',                   // COMFY_INSTALLER=uv|pip|auto
   // link_mode: 'symlink',                // 'hardlink' or 'copy' where symlinks are not possible
   // timeouts: { compile_s: 300, install_s: 1800, download_headers_s: 30, download_body_s: 60 },
+  // How long pip and uv wait for a package index, and how often they retry (a dead index fails in seconds):
+  // index: { timeout_s: 10, retries: 1 },
   // Credentials are sent only to their own hosts (and subdomains), never across a redirect elsewhere:
   // auth: [
   //   { host: 'huggingface.co', env: 'HF_TOKEN' },

@@ -55,7 +55,10 @@ const dangerous: [string, RegExp][] = [
   ['local/pkg', /path separator/],
   ['C:\\pkgs\\x', /path separator/],
   ['.', /path separator/],
-  ['git+https://github.com/openai/CLIP.git', /URL without a package name/],
+  ['git+ssh://git@github.com/openai/CLIP.git', /only git\+https:\/\/ is allowed/],
+  ['git+file:///srv/CLIP', /only git\+https:\/\/ is allowed/],
+  ['clip @ git+ssh://git@github.com/openai/CLIP.git', /only git\+https:\/\/ is allowed/],
+  ['-i=https://mirror.example/simple', /-i=… is not how pip reads a short option .*write -i URL or --index-url=URL/],
   ['https://files.example/pkg-1.0-py3-none-any.whl', /URL without a package name/],
   ['pkg-1.0-py3-none-any.whl', /local archive/],
   ['--pre', /unsupported option --pre/],
@@ -86,6 +89,9 @@ const accepted: [string, string | undefined][] = [
   ['pkg; python_version < "3.12"', 'pkg; python_version < "3.12"'],
   ['pkg>=1 ; extra == "-c"', 'pkg>=1 ; extra == "-c"'],
   ['clip @ git+https://github.com/openai/CLIP.git', 'clip @ git+https://github.com/openai/CLIP.git'],
+  // Bare VCS lines as WAS Node Suite and ComfyUI-3D-Pack write them go to the resolver as written.
+  ['git+https://github.com/WASasquatch/img2texture.git', 'git+https://github.com/WASasquatch/img2texture.git'],
+  ['git+https://github.com/a/b.git@0123456789abcdef0123456789abcdef01234567#egg=bee', 'git+https://github.com/a/b.git@0123456789abcdef0123456789abcdef01234567#egg=bee'],
   ['pkg @ https://files.example/pkg-1.0-py3-none-any.whl ; sys_platform == "linux"', 'pkg @ https://files.example/pkg-1.0-py3-none-any.whl ; sys_platform == "linux"'],
   ['opencv-python-headless>=4.8.0.74', 'opencv-python-headless>=4.8.0.74'],
 ]
@@ -175,6 +181,18 @@ C('collects every node, keeps attribution, drops comments and blank lines', () =
   assert.is(renderRequirementsIn(c), 'numpy<2\nPillow>=9\nnumpy>=2\nscipy\n')
 })
 
+C('git+https:// lines are collected as written, named for attribution, and reported when no commit pins them', () => {
+  const pinned = 'git+https://github.com/a/b.git@0123456789abcdef0123456789abcdef01234567#egg=bee'
+  const c = collect([{ name: 'was-node-suite', text: `git+https://github.com/WASasquatch/img2texture.git\n${pinned}\nclip @ git+https://github.com/openai/CLIP.git\n` }])
+  assert.equal(c.requirements.map(r => [r.name, r.spec]), [
+    ['img2texture', 'git+https://github.com/WASasquatch/img2texture.git'], ['bee', pinned], ['clip', 'clip @ git+https://github.com/openai/CLIP.git']])
+  assert.equal(c.skipped, [])
+  assert.equal(c.unpinnedVcs, [
+    { source: 'was-node-suite', requirement: 'git+https://github.com/WASasquatch/img2texture.git' },
+    { source: 'was-node-suite', requirement: 'clip @ git+https://github.com/openai/CLIP.git' }])
+  assert.ok(c.notes.includes('was-node-suite: "git+https://github.com/WASasquatch/img2texture.git" is a VCS requirement not pinned to a commit (add @<40-hex commit> to the URL to pin it)'), c.notes.join('\n'))
+})
+
 C('an empty file and a node without requirements.txt collect nothing', () => {
   const c = collect([{ name: 'a', text: '' }, { name: 'b' }, { name: 'c', text: '\n# only a comment\n' }])
   assert.equal([c.requirements, c.skipped, renderRequirementsIn(c)], [[], [], ''])
@@ -228,14 +246,18 @@ C('environment markers are kept', () => {
   assert.equal(c.requirements.map(r => [r.name, r.spec]), [['pywin32', 'pywin32; sys_platform == "win32"'], ['numpy', 'numpy<2; python_version < "3.12"']])
 })
 
-C('overrides: exact line, bare name, markers kept, empty removes, unsafe values refused', () => {
-  const c = one('numpy\nopencv-python>=4.5\nonnxruntime; sys_platform == "linux"\nmediapipe\nfoo\n', {
-    rules: rules({ overrides: { numpy: 'numpy<2', 'opencv-python': 'opencv-python-headless', onnxruntime: 'onnxruntime-gpu', mediapipe: '', foo: '-e ./foo' } }),
+C('overrides match the exact line (seed 004): markers kept, empty removes, unsafe values refused, other lines untouched', () => {
+  const c = one('numpy\nopencv-python>=4.5\nopencv-python\nonnxruntime; sys_platform == "linux"\nmediapipe\nfoo\n', {
+    rules: rules({ overrides: { numpy: 'numpy<2', 'opencv-python': 'opencv-python-headless', 'opencv-python>=4.5': 'opencv-python-headless>=4.5', onnxruntime: 'onnxruntime-gpu', mediapipe: '', foo: '-e ./foo' } }),
   })
-  assert.equal(c.requirements.map(r => r.spec), ['numpy<2', 'opencv-python-headless', 'onnxruntime-gpu; sys_platform == "linux"'])
-  assert.equal(c.sources['opencv-python-headless'], [{ source: 'node-a', spec: 'opencv-python-headless' }])
+  assert.equal(c.requirements.map(r => r.spec), ['numpy<2', 'opencv-python-headless>=4.5', 'opencv-python-headless', 'onnxruntime-gpu; sys_platform == "linux"'])
   assert.equal(c.skipped.map(s => [s.line, s.reason.slice(0, 24)]), [['mediapipe', 'removed by python.overri'], ['foo', 'python.overrides maps it']])
-  assert.match(c.notes.join('\n'), /"opencv-python>=4.5" remapped to "opencv-python-headless"/)
+  assert.match(c.notes.join('\n'), /"opencv-python>=4.5" remapped to "opencv-python-headless>=4.5"/)
+})
+
+C('a bare-name override leaves a line with bounds as it is (ComfyUI-Manager\'s template and LayerStyle)', () => {
+  const c = one('huggingface_hub>=0.23.4\nhuggingface_hub\n', { rules: rules({ overrides: { huggingface_hub: 'huggingface-hub' } }) })
+  assert.equal(c.requirements.map(r => r.spec), ['huggingface_hub>=0.23.4', 'huggingface-hub'])
 })
 
 C('blacklist matches normalized names, after overrides', () => {

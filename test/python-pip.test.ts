@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert'
 import { backendEnv, detectBackend, type Backend } from '../lib/python/backend.ts'
 import { collectRequirements, type CollectInput } from '../lib/python/collect.ts'
 import { compile, compileInputsHash, pipResolveArgs, type CompileOptions } from '../lib/python/compile.ts'
-import { indexArgs, indexOptions } from '../lib/python/indexes.ts'
+import { indexArgs, indexEnv, indexOptions } from '../lib/python/indexes.ts'
 import { installLock, parseInstalled, pipInstallArgs } from '../lib/python/install.ts'
 import { runInstallScript } from '../lib/python/install-script.ts'
 import { installedPackages } from '../lib/python/installed.ts'
@@ -179,10 +179,15 @@ P('an environment a killed run left half-deleted (no pyvenv.cfg, the tool\'s not
 P('pip argument lists', () => {
   const index = indexOptions(PythonSchema.parse({ index_url: 'https://u:p@mirror.example/simple', extra_index_urls: ['https://x.example/simple'], find_links: ['wheels'] }),
     { indexUrls: ['https://node.example/simple'], extraIndexUrls: [] }, { offline: false, baseDir: '/spec' })
-  assert.equal(indexArgs(index, 'pip'), ['--index-url', 'https://u:p@mirror.example/simple', '--extra-index-url', 'https://x.example/simple',
-    '--extra-index-url', 'https://node.example/simple', '--find-links', '/spec/wheels'])
-  assert.equal(pipResolveArgs({ input: 'r.in', report: 'r.json', constraints: 'c.txt', index: { ...index, offline: true } }), [
-    'install', '--dry-run', '--ignore-installed', '--report', 'r.json', '-r', 'r.in', '-c', 'c.txt', '--no-index', '--find-links', '/spec/wheels',
+  // Index URLs (which may hold a password) reach pip through its environment, never its command line.
+  assert.equal(indexArgs(index, 'pip'), ['--find-links', '/spec/wheels'])
+  assert.equal(indexEnv(index, 'pip', { timeoutS: 4, retries: 0 }), {
+    PIP_INDEX_URL: 'https://u:p@mirror.example/simple', PIP_EXTRA_INDEX_URL: 'https://x.example/simple https://node.example/simple',
+    PIP_TIMEOUT: '4', PIP_RETRIES: '0',
+  })
+  assert.equal(indexEnv({ ...index, offline: true }, 'pip'), {}, 'offline pip reads no index')
+  assert.equal(pipResolveArgs({ input: 'r.in', report: 'r.json', constraints: 'c.txt', index: { ...index, offline: true }, log: 'pip.log' }), [
+    'install', '--dry-run', '--ignore-installed', '--report', 'r.json', '-r', 'r.in', '-c', 'c.txt', '--log', 'pip.log', '--no-index', '--find-links', '/spec/wheels',
     '--progress-bar', 'off', '--no-input', '--disable-pip-version-check'])
   assert.equal(pipInstallArgs({ requirements: 'lock.txt', index: { ...index, offline: true } }).slice(0, 5), ['install', '-r', 'lock.txt', '--no-index', '--find-links'])
   assert.equal(parseInstalled('Successfully installed Demo.Mixed_Name-0.3.post1 demo-a-1.0\n'), ['Demo.Mixed_Name==0.3.post1', 'demo-a==1.0'])

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert'
 import { backendEnv, detectBackend, missingPipHint, type Backend } from '../lib/python/backend.ts'
 import { collectRequirements } from '../lib/python/collect.ts'
 import { compile, uvCompileArgs } from '../lib/python/compile.ts'
-import { indexOptions } from '../lib/python/indexes.ts'
+import { indexEnv, indexOptions } from '../lib/python/indexes.ts'
 import { installLock, parseInstalled, uvInstallArgs } from '../lib/python/install.ts'
 import { installedPackages } from '../lib/python/installed.ts'
 import { venvPython } from '../lib/python/interpreter.ts'
@@ -19,32 +19,41 @@ const root = mkdtempSync(join(tmpdir(), 'comfy-vc-uv-'))
 
 const U = suite('uv arguments and detection')
 
-U('uv pip compile arguments carry every spec setting', () => {
+U('uv pip compile: spec settings on the command line, index URLs and limits in the environment', () => {
   const rules = PythonSchema.parse({
     index_url: 'https://mirror.example/simple', extra_index_urls: ['https://download.pytorch.org/whl/cu128'],
     find_links: ['/wheels'], torch_backend: 'cu128', exclude_newer: '2026-01-01T00:00:00Z',
   })
-  const index = indexOptions(rules, { indexUrls: ['https://node.example/simple'], extraIndexUrls: ['https://download.pytorch.org/whl/cu128'] }, { offline: false })
-  assert.equal(uvCompileArgs({ input: 'in.txt', output: 'out.txt', python: '/h/.venv/bin/python', constraints: 'c.txt', index, torchBackend: 'cu128', excludeNewer: '2026-01-01T00:00:00Z' }), [
+  const index = indexOptions(rules, { indexUrls: ['https://u:s3cret@node.example/simple'], extraIndexUrls: ['https://download.pytorch.org/whl/cu128'] }, { offline: false })
+  const args = uvCompileArgs({ input: 'in.txt', output: 'out.txt', python: '/h/.venv/bin/python', constraints: 'c.txt', index, torchBackend: 'cu128', excludeNewer: '2026-01-01T00:00:00Z' })
+  assert.equal(args, [
     'pip', 'compile', 'in.txt', '--output-file', 'out.txt', '--python', '/h/.venv/bin/python', '--constraint', 'c.txt',
-    '--index-url', 'https://mirror.example/simple',
-    '--extra-index-url', 'https://download.pytorch.org/whl/cu128', '--extra-index-url', 'https://node.example/simple',
     '--find-links', '/wheels',
     '--torch-backend', 'cu128', '--exclude-newer', '2026-01-01T00:00:00Z', '--no-header',
   ])
+  assert.not.ok(args.join(' ').includes('s3cret'))
+  // uv 0.4.23+: UV_DEFAULT_INDEX is --default-index, UV_INDEX a space-separated --index list (earlier ones first).
+  assert.equal(indexEnv(index, 'uv', { timeoutS: 7, retries: 2 }), {
+    UV_DEFAULT_INDEX: 'https://mirror.example/simple',
+    UV_INDEX: 'https://download.pytorch.org/whl/cu128 https://u:s3cret@node.example/simple',
+    UV_HTTP_CONNECT_TIMEOUT: '7', UV_HTTP_RETRIES: '2',
+  })
   const bare = indexOptions(PythonSchema.parse({}), undefined, { offline: false })
   assert.equal(uvCompileArgs({ input: 'in.txt', output: 'out.txt', python: 'py', index: bare }), ['pip', 'compile', 'in.txt', '--output-file', 'out.txt', '--python', 'py', '--no-header'])
+  assert.equal(indexEnv(bare, 'uv'), {})
 })
 
 U('offline: uv gets --offline and keeps its indexes (pip would get --no-index)', () => {
-  const index = indexOptions(PythonSchema.parse({ find_links: ['/wheels'] }), undefined, { offline: true })
+  const index = indexOptions(PythonSchema.parse({ find_links: ['/wheels'], index_url: 'https://mirror.example/simple' }), undefined, { offline: true })
   assert.equal(uvCompileArgs({ input: 'i', output: 'o', python: 'p', index }), ['pip', 'compile', 'i', '--output-file', 'o', '--python', 'p', '--find-links', '/wheels', '--offline', '--no-header'])
+  assert.equal(indexEnv(index, 'uv'), { UV_DEFAULT_INDEX: 'https://mirror.example/simple' })
 })
 
 U('uv pip install -r, never sync, with the torch backend', () => {
   const index = indexOptions(PythonSchema.parse({ extra_index_urls: ['https://x.example/simple'] }), undefined, { offline: false })
   const args = uvInstallArgs({ requirements: 'lock.txt', python: '/h/.venv/bin/python', index, torchBackend: 'cpu' })
-  assert.equal(args, ['pip', 'install', '-r', 'lock.txt', '--python', '/h/.venv/bin/python', '--extra-index-url', 'https://x.example/simple', '--torch-backend', 'cpu'])
+  assert.equal(args, ['pip', 'install', '-r', 'lock.txt', '--python', '/h/.venv/bin/python', '--torch-backend', 'cpu'])
+  assert.equal(indexEnv(index, 'uv'), { UV_INDEX: 'https://x.example/simple' })
   assert.not.ok(args.includes('sync'))
 })
 

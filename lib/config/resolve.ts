@@ -38,6 +38,8 @@ export interface ResolvedConfig {
   installer: 'auto' | 'uv' | 'pip'
   linkMode: 'symlink' | 'hardlink' | 'copy'
   timeouts: { compileS: number; installS: number; downloadHeadersS: number; downloadBodyS: number }
+  /** pip's `--timeout`/`--retries`, uv's UV_HTTP_CONNECT_TIMEOUT/UV_HTTP_RETRIES. */
+  index: { timeoutS: number; retries: number }
   plugins: AnyTaskPlugin[]
   sources: Record<string, Source>
 }
@@ -125,12 +127,14 @@ export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, 
       downloadHeadersS: file.timeouts?.download_headers_s ?? 30,
       downloadBodyS: file.timeouts?.download_body_s ?? 60,
     },
+    index: { timeoutS: file.index?.timeout_s ?? 10, retries: file.index?.retries ?? 1 },
     plugins: file.plugins ?? [],
     sources,
   }
   sources.concurrency = jobs ? 'flag' : file.concurrency ? 'config' : 'default'
   sources.timeouts = file.timeouts ? 'config' : 'default'
   sources.plugins = file.plugins ? 'config' : 'default'
+  sources.index = file.index ? 'config' : 'default'
   return ok(config)
 }
 

@@ -40,6 +40,11 @@ export const ConfigFileSchema = z.strictObject({
     download_headers_s: positive.optional(),
     download_body_s: positive.optional(),
   }).optional(),
+  /**
+   * How long pip and uv wait for a package index to connect (and pip for each read), and how often they retry:
+   * an index that does not answer fails a compile in seconds (pip's own defaults take minutes, per package).
+   */
+  index: z.strictObject({ timeout_s: positive.optional(), retries: z.number().int().min(0).max(10).optional() }).optional(),
   plugins: z.array(z.custom<TaskPlugin>(p => !!p && typeof p === 'object' && typeof (p as TaskPlugin).kind === 'string'
     && typeof (p as TaskPlugin).tasks === 'function' && typeof (p as TaskPlugin).run === 'function'
     && typeof (p as TaskPlugin).outputsStand === 'function', { error: 'a plugin needs kind, tasks(), run() and outputsStand()' })).optional(),

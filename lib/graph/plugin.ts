@@ -64,6 +64,8 @@ export interface TaskSettings {
   installer: 'auto' | 'uv' | 'pip'
   auth: AuthRule[]
   timeouts: { compileS: number; installS: number; downloadHeadersS: number; downloadBodyS: number }
+  /** Index connect timeout and retries for pip and uv (config `index`). */
+  index?: { timeoutS: number; retries: number }
   /** Relative paths in the spec (find_links) are relative to it. */
   versionsDir: string
 }

@@ -7,7 +7,7 @@ export type { CollectRules } from './collect-rules.ts'
 import { normalizeName } from './pep440.ts'
 import { decodeRequirements, logicalLines } from './read-requirements.ts'
 import { formatWithoutExtras, parseRequirement, type Requirement } from './requirement.ts'
-import { sanitizeLine } from './sanitize.ts'
+import { sanitizeLine, vcsPin } from './sanitize.ts'
 
 /** Attribution name of the spec's own `python.requirements` and `python.constraints`. */
 export const SPEC_SOURCE = 'spec'
@@ -64,8 +64,12 @@ export interface CollectedDeps {
   indexUrls: string[]
   /** URLs node packs gave with `--extra-index-url`. */
   extraIndexUrls: string[]
+  /** For each node-given index URL (as written), the sources that gave it: a dead index's message names them. */
+  indexSources: Record<string, string[]>
   /** Informational lines (remaps, dropped options, index URLs and who gave them), redacted. */
   notes: string[]
+  /** `git+https://` requirements that name no commit: they resolve to whatever the branch holds (redacted). */
+  unpinnedVcs: { source: string; requirement: string }[]
 }
 
 /**
@@ -131,17 +135,17 @@ class Collector {
   private readonly constraintSources = new Map<string, Attribution[]>()
   private readonly indexUrls = new Set<string>()
   private readonly extraIndexUrls = new Set<string>()
+  private readonly indexSources = new Map<string, string[]>()
   private readonly notes: string[] = []
+  private readonly unpinnedVcs: { source: string; requirement: string }[] = []
   private readonly exactOverrides = new Map<string, string>()
-  private readonly nameOverrides = new Map<string, string>()
   private readonly blacklist: Set<string>
   private readonly downgradeBlacklist: Set<string>
 
   constructor(rules: CollectRules, private readonly installed: ReadonlyMap<string, string>) {
     for (const [from, to] of Object.entries(rules.overrides ?? {})) {
-      this.exactOverrides.set(from.trim(), to.trim())
-      const bare = parseRequirement(from)
-      if (bare && !bare.clauses.length && !bare.url && !bare.marker && !bare.extras.length) this.nameOverrides.set(bare.key, to.trim())
+      // Seed 004 matches the exact line: a key `numpy` remaps the line `numpy`, never `numpy>=1.26` (its bounds stay).
+      this.exactOverrides.set(squash(from), to.trim())
     }
     this.blacklist = new Set((rules.blacklist ?? []).map(normalizeName))
     this.downgradeBlacklist = new Set((rules.downgrade_blacklist ?? []).map(normalizeName))
@@ -176,7 +180,9 @@ class Collector {
       constraintSources: Object.fromEntries(this.constraintSources),
       indexUrls: [...this.indexUrls],
       extraIndexUrls: [...this.extraIndexUrls],
+      indexSources: Object.fromEntries(this.indexSources),
       notes: this.notes,
+      unpinnedVcs: this.unpinnedVcs,
     }
   }
 
@@ -184,6 +190,10 @@ class Collector {
   private sanitize(source: string, line: string, lineNo?: number): { text: string; parsed: Requirement } | undefined {
     const s = sanitizeLine(line)
     if (s.kind === 'rejected') { this.skip(source, line, lineNo, s.reason); return undefined }
+    for (const url of [...s.indexUrls, ...s.extraIndexUrls]) {
+      const who = this.indexSources.get(url) ?? []
+      if (!who.includes(source)) this.indexSources.set(url, [...who, source])
+    }
     for (const url of s.indexUrls) {
       if (!this.indexUrls.has(url)) this.notes.push(`${source}: --index-url ${redact(url)} is used as an extra index (a node pack cannot replace the index for all)`)
       this.indexUrls.add(url)
@@ -198,7 +208,8 @@ class Collector {
 
   /** Overrides, blacklist and downgrade blacklist (node packs and the core only). */
   private addFiltered(source: string, text: string, parsed: Requirement, line: string, lineNo: number): void {
-    const override = this.exactOverrides.get(text) ?? this.nameOverrides.get(parsed.key)
+    // The line as written, or without its marker (the marker then still decides where the replacement applies).
+    const override = this.exactOverrides.get(squash(text)) ?? (parsed.marker ? this.exactOverrides.get(squash(text.slice(0, text.indexOf(';')))) : undefined)
     if (override !== undefined && override !== text) {
       if (!override) { this.skip(source, line, lineNo, 'removed by python.overrides'); return }
       const remapped = parseRequirement(override)
@@ -221,6 +232,10 @@ class Collector {
   }
 
   private add(source: string, spec: string, parsed: Requirement): void {
+    if (parsed.url && vcsPin(parsed.url)?.pinned === false) {
+      this.unpinnedVcs.push({ source, requirement: redact(spec) })
+      this.notes.push(`${source}: "${redact(spec)}" is a VCS requirement not pinned to a commit (add @<40-hex commit> to the URL to pin it)`)
+    }
     this.requirements.push({ name: parsed.key, spec, source })
     attribute(this.sources, parsed.key, { source, spec })
   }
@@ -236,6 +251,9 @@ class Collector {
     this.skipped.push({ source, line: redact(line), ...(lineNo === undefined ? {} : { lineNo }), reason })
   }
 }
+
+/** A line with runs of whitespace made one space, for comparing override keys with lines. */
+const squash = (line: string): string => line.trim().replace(/\s+/g, ' ')
 
 function attribute(map: Map<string, Attribution[]>, key: string, a: Attribution): void {
   const list = map.get(key)

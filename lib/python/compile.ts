@@ -10,8 +10,12 @@ import { canonicalJson, sha256 } from '../util/hash.ts'
 import { redact } from '../util/redact.ts'
 import { backendEnv, missingPipHint, type Backend } from './backend.ts'
 import { renderConstraints, renderRequirementsIn, requirementLines, type CollectedDeps } from './collect.ts'
-import { attributeConflict, parseResolverError } from './conflict.ts'
-import { indexArgs, indexOptions, type IndexOptions } from './indexes.ts'
+import type { FailureClass } from './failure-class.ts'
+import { describeResolverFailure } from './failure-message.ts'
+import { ambientIndexNotes } from './ambient.ts'
+import { FAILURE_TEXT } from './failure-class.ts'
+import { deadIndexes } from './probe-index.ts'
+import { indexArgs, indexEnv, indexOptions, type IndexOptions } from './indexes.ts'
 import { parseLockPins, pinsFromPipReport } from './lock-file.ts'
 
 /** Bumped when the lock format or how it is made changes, so old cache entries are not reused. */
@@ -44,7 +48,10 @@ export interface CompileResult {
 }
 
 export interface CompileProblem {
+  /** `conflict` only when the requirements contradict each other (the per-node fallback runs only then). */
   reason: 'conflict' | 'timeout' | 'no-output' | 'failed' | 'cancelled'
+  /** What the resolver's output says happened (see classifyFailure); absent when it did not get that far. */
+  class?: FailureClass
   /** What went wrong and what to do, redacted. */
   message: string
   /** For each package involved: who asked for it and how (see {@link attributeConflict}). */
@@ -92,10 +99,12 @@ export function uvCompileArgs(p: {
 }
 
 /** pip's resolve-only run: what would be installed into an empty environment, as a JSON report. */
-export function pipResolveArgs(p: { input: string; report: string; constraints?: string; index: IndexOptions }): string[] {
+export function pipResolveArgs(p: { input: string; report: string; constraints?: string; index: IndexOptions; log?: string }): string[] {
   return [
     'install', '--dry-run', '--ignore-installed', '--report', p.report, '-r', p.input,
     ...(p.constraints ? ['-c', p.constraints] : []),
+    // pip writes why an index page could not be fetched (refused, timed out, 401) only to its log, at debug level.
+    ...(p.log ? ['--log', p.log] : []),
     ...indexArgs(p.index, 'pip'),
     '--progress-bar', 'off', '--no-input', '--disable-pip-version-check',
   ]
@@ -125,6 +134,8 @@ export async function compile(o: CompileOptions): Promise<Result<CompileResult, 
     return ok({ lockPath, lockHash: sha256(''), inputsHash, cached: false, pins: [] })
   }
   const say = (line: string) => o.onLine?.(redact(line))
+  const ambient = ambientIndexNotes(o.env)
+  for (const n of ambient) say(n)
   if (o.backend.kind === 'pip') {
     if (o.rules.torch_backend) say(`note: python.torch_backend (${o.rules.torch_backend}) is uv-only; pip ignores it`)
     if (o.rules.exclude_newer) say(`note: python.exclude_newer (${o.rules.exclude_newer}) is uv-only; pip ignores it`)
@@ -138,17 +149,24 @@ export async function compile(o: CompileOptions): Promise<Result<CompileResult, 
     const constraints = constraintsText ? 'constraints.txt' : undefined
     if (constraints) await writeFile(join(work, constraints), constraintsText)
     const index = indexOptions(o.rules, o.collected, { offline: o.offline, ...(o.baseDir ? { baseDir: o.baseDir } : {}) })
+    if (!o.offline) {
+      const dead = await deadIndexes([...(index.indexUrl ? [index.indexUrl] : []), ...index.extraIndexUrls], o.index?.timeoutS ?? 10, o.signal)
+      if (dead.length && !o.signal?.aborted) return err(deadIndexProblem(dead, o))
+    }
     const output = o.backend.kind === 'uv' ? 'requirements.txt' : 'report.json'
     const args = o.backend.kind === 'uv'
       ? uvCompileArgs({ input, output, python: o.venvPython, ...(constraints ? { constraints } : {}), index,
         torchBackend: o.rules.torch_backend ?? null, excludeNewer: o.rules.exclude_newer ?? null })
-      : pipResolveArgs({ input, report: output, ...(constraints ? { constraints } : {}), index })
+      : pipResolveArgs({ input, report: output, ...(constraints ? { constraints } : {}), index, log: 'pip.log' })
     const [file, ...pre] = o.backend.command
     const r = await exec(file!, [...pre, ...args], {
-      cwd: work, env: backendEnv(o.env, o.cacheRoot), timeoutMs: o.timeoutMs,
+      cwd: work, env: { ...backendEnv(o.env, o.cacheRoot), ...indexEnv(index, o.backend.kind, o.index) }, timeoutMs: o.timeoutMs,
       ...(o.signal ? { signal: o.signal } : {}), onLine: say,
     })
-    if (r.exitCode !== 0 || r.spawnError || r.aborted || r.timedOut) return err(failure(r, o, requirementLines(o.collected)))
+    if (r.exitCode !== 0 || r.spawnError || r.aborted || r.timedOut) {
+      const log = o.backend.kind === 'pip' ? await readFile(join(work, 'pip.log'), 'utf8').catch(() => '') : ''
+      return err(failure(r, o, requirementLines(o.collected), fetchErrors(log), ambient))
+    }
     const produced = await readFile(join(work, output), 'utf8').catch(() => undefined)
     if (produced === undefined) {
       return err({ reason: 'no-output', message: `${o.backend.label} exited successfully but wrote no ${o.backend.kind === 'uv' ? 'output file' : 'report'}; the environment may be broken`, attribution: [], details: tail(r) })
@@ -169,27 +187,36 @@ export async function compile(o: CompileOptions): Promise<Result<CompileResult, 
 
 // --- internal ---
 
-function failure(r: ExecResult, o: CompileOptions, inputLines: string[]): CompileProblem {
+function failure(r: ExecResult, o: CompileOptions, inputLines: string[], logLines: string, ambient: string[]): CompileProblem {
   const what = `resolving Python dependencies with ${o.backend.label}`
   if (r.aborted) return { reason: 'cancelled', message: `${what} was cancelled`, attribution: [], details: [] }
   if (r.timedOut) {
     return { reason: 'timeout', message: `${what} timed out after ${Math.round(o.timeoutMs / 1000)} s (raise timeouts.compile_s in cache.config.ts)`, attribution: [], details: tail(r) }
   }
   if (r.spawnError) return { reason: 'failed', message: redact(`${what} could not start ${o.backend.command.join(' ')}: ${r.spawnError}`), attribution: [], details: [] }
-  const parsed = parseResolverError(`${r.stderr}\n${r.stdout}`, inputLines)
-  const attribution = attributeConflict(parsed, o.collected)
-  if (parsed.conflict) {
-    return {
-      reason: 'conflict',
-      message: redact(`the Python requirements conflict:\n${(attribution.length ? attribution : parsed.causes).map(l => `  ${l}`).join('\n')}\n`
-        + 'Fix: loosen or pin versions with python.overrides or python.constraints, disable one of the node packs, '
-        + 'or set python.on_conflict to "per-node" to install each node\'s requirements separately.'),
-      attribution,
-      details: parsed.causes,
-    }
-  }
-  const who = attribution.length ? `\n${attribution.map(l => `  ${l}`).join('\n')}` : ''
-  return { reason: 'failed', message: redact(`${what} ${describeFailure(r)}${missingPipHint(o.backend, r.stderr)}${who}`), attribution, details: tail(r) }
+  const d = describeResolverFailure({
+    text: `${r.stderr}\n${r.stdout}\n${logLines}`, offline: o.offline, collected: o.collected, inputLines,
+    what: `${what} ${describeFailure(r)}${missingPipHint(o.backend, r.stderr)}`, tail: tail(r),
+  })
+  // An ambient mirror the run did not use may be why an index did not have a package.
+  const also = ambient.length && ['not-found', 'index-unreachable', 'index-auth'].includes(d.class) ? `\n${ambient.join('\n')}` : ''
+  return { reason: d.class === 'conflict' ? 'conflict' : 'failed', class: d.class, message: d.message + also, attribution: d.attribution, details: d.details }
 }
+
+function deadIndexProblem(dead: { url: string; reason: string }[], o: CompileOptions): CompileProblem {
+  const t = FAILURE_TEXT['index-unreachable']
+  const attribution = dead.map(d => {
+    const who = o.collected.indexSources?.[d.url]
+    return redact(`${d.url}: ${d.reason}; ${who?.length ? `added by ${who.join(', ')}` : 'from the spec (python.index_url / python.extra_index_urls)'}`)
+  })
+  return {
+    reason: 'failed', class: 'index-unreachable', attribution, details: attribution,
+    message: redact(`${t.title} (index ${dead.map(d => d.url).join(', ')})\n${attribution.map(l => `  ${l}`).join('\n')}\nFix: ${t.fix}.`),
+  }
+}
+
+/** The lines of pip's log that say an index page could not be fetched, without their timestamps. */
+const fetchErrors = (log: string): string =>
+  log.split(/\r?\n/).filter(l => /Could not fetch URL|Retrying \(Retry/.test(l)).map(l => l.replace(/^\S+ /, '')).join('\n')
 
 const tail = (r: ExecResult, n = 20): string[] => (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-n).map(redact)

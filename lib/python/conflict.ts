@@ -20,7 +20,8 @@ const NAME = '[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]|[A-Za-z0-9]'
 const SPEC = `(?:\\[[^\\]]*\\])?(?:\\s*(?:===|==|!=|<=|>=|~=|<|>)\\s*[^\\s,;()]+(?:,\\s*(?:===|==|!=|<=|>=|~=|<|>)\\s*[^\\s,;()]+)*)?`
 // pip: "demo-a 1.0 depends on numpy<2"; uv: "demo-a==1.0 depends on numpy<2", "all versions of demo-a depend on numpy<2".
 const PIP_EDGE = new RegExp(`^(${NAME}) (\\S+) depends on ((${NAME})${SPEC})`)
-const UV_EDGE = new RegExp(`(?:all versions of )?(${NAME})(?:\\{[^}]*\\})?((?:===|==|!=|<=|>=|~=|<|>)[^\\s,]+(?:,(?:===|==|!=|<=|>=|~=|<|>)[^\\s,]+)*)? depends? on ((${NAME})${SPEC})`, 'g')
+// The package may carry extras (`a[extra-b]`) or markers (`a{sys_platform == 'linux'}`); the edge is the package's.
+const UV_EDGE = new RegExp(`(?:all versions of )?(${NAME})(?:\\[[^\\]]*\\])?(?:\\{[^}]*\\})?((?:===|==|!=|<=|>=|~=|<|>)[^\\s,]+(?:,(?:===|==|!=|<=|>=|~=|<|>)[^\\s,]+)*)? depends? on ((${NAME})${SPEC})`, 'g')
 const UV_REQUIRE = /you require (.+?)(?:,|\.\s| we can|$)/g
 
 /**
@@ -75,12 +76,16 @@ export function parseResolverError(text: string, inputLines: readonly string[] =
     out.causes.push(...explanation.map(redact))
     const joined = explanation.join(' ')
     for (const m of joined.matchAll(UV_EDGE)) {
+      // "depend on one of: b==1.0.0 b==3.0.0" is a list, not a package called `one`.
+      if (m[4] === 'one' && joined.slice(m.index + m[0].length).startsWith(' of:')) continue
+      // uv's project wording ("your project depends on anyio") names no package.
+      if (m[1] === 'project' && joined.slice(Math.max(0, m.index - 5), m.index) === 'your ') continue
       addName(m[1]!); addName(m[4]!)
       const edge: DependencyEdge = { from: normalizeName(m[1]!), ...(m[2] ? { fromVersion: m[2] } : {}), to: normalizeName(m[4]!), requirement: m[3]!.replace(/\.$/, '') }
       // "all versions of demo-a depend on …" repeats what "demo-a==1.0 depends on …" said.
       if (!out.edges.some(x => x.from === edge.from && x.to === edge.to && x.requirement === edge.requirement)) out.edges.push(edge)
     }
-    for (const m of joined.matchAll(UV_REQUIRE)) for (const part of m[1]!.split(/ and (?:you require )?/)) addName(leadingName(part))
+    for (const m of joined.matchAll(UV_REQUIRE)) for (const part of m[1]!.split(/ and (?:you require )?/)) if (!/^one of:/.test(part)) addName(leadingName(part))
     for (const m of joined.matchAll(new RegExp(`there is no version of (${NAME})`, 'g'))) addName(m[1]!)
   }
   return out

@@ -28,15 +28,38 @@ export function indexOptions(rules: IndexRules, collected: Pick<CollectedDeps, '
   return { indexUrl: rules.index_url ?? null, extraIndexUrls: [...new Set(extra)].filter(u => u !== rules.index_url), findLinks, offline: opts.offline }
 }
 
-/** The index arguments, the same for `pip install` and `uv pip compile/install`. */
+/** How long pip and uv wait for an index, and how often they retry (config `index`). */
+export interface IndexNet { timeoutS: number; retries: number }
+
+/**
+ * The index arguments that carry no URL of an index: `--find-links` (the spec's folders), and offline pip's
+ * `--no-index` or uv's `--offline`. Index URLs go through {@link indexEnv}: they may hold a password, and a
+ * child's command line is readable by every local user (`ps`), its environment only by the user.
+ */
 export function indexArgs(o: IndexOptions, kind: 'uv' | 'pip'): string[] {
   const args: string[] = []
   if (o.offline && kind === 'pip') args.push('--no-index')
-  else {
-    if (o.indexUrl) args.push('--index-url', o.indexUrl)
-    for (const u of o.extraIndexUrls) args.push('--extra-index-url', u)
-  }
   for (const f of o.findLinks) args.push('--find-links', f)
   if (o.offline && kind === 'uv') args.push('--offline')
   return args
+}
+
+/**
+ * The environment that gives pip or uv the indexes and the time limits. pip: PIP_INDEX_URL, PIP_EXTRA_INDEX_URL
+ * (space-separated), PIP_TIMEOUT, PIP_RETRIES. uv (0.4.23 and later): UV_DEFAULT_INDEX, UV_INDEX (space-separated,
+ * earlier ones first, as repeated `--index`), UV_HTTP_CONNECT_TIMEOUT (0.10.0 and later), UV_HTTP_RETRIES.
+ */
+export function indexEnv(o: IndexOptions, kind: 'uv' | 'pip', net?: IndexNet): Record<string, string> {
+  const env: Record<string, string> = {}
+  const online = !(o.offline && kind === 'pip')
+  if (kind === 'pip') {
+    if (online && o.indexUrl) env.PIP_INDEX_URL = o.indexUrl
+    if (online && o.extraIndexUrls.length) env.PIP_EXTRA_INDEX_URL = o.extraIndexUrls.join(' ')
+    if (net) { env.PIP_TIMEOUT = String(net.timeoutS); env.PIP_RETRIES = String(net.retries) }
+  } else {
+    if (o.indexUrl) env.UV_DEFAULT_INDEX = o.indexUrl
+    if (o.extraIndexUrls.length) env.UV_INDEX = o.extraIndexUrls.join(' ')
+    if (net) { env.UV_HTTP_CONNECT_TIMEOUT = String(net.timeoutS); env.UV_HTTP_RETRIES = String(net.retries) }
+  }
+  return env
 }

@@ -6,7 +6,9 @@ import { describeFailure, exec, type ExecResult } from '../util/exec.ts'
 import { redact } from '../util/redact.ts'
 import { backendEnv, missingPipHint, type Backend } from './backend.ts'
 import type { CollectedDeps } from './collect.ts'
-import { indexArgs, indexOptions, type IndexOptions } from './indexes.ts'
+import type { FailureClass } from './failure-class.ts'
+import { describeResolverFailure } from './failure-message.ts'
+import { indexArgs, indexEnv, indexOptions, type IndexOptions } from './indexes.ts'
 import { leading, parseLockPins } from './lock-file.ts'
 import { normalizeName } from './pep440.ts'
 
@@ -18,8 +20,8 @@ export interface InstallOptions extends StepOptions {
   backend: Backend
   venvPython: string
   rules: InstallRules
-  /** The node packs' index URLs: the pinned packages may only exist there. */
-  collected?: Pick<CollectedDeps, 'indexUrls' | 'extraIndexUrls'>
+  /** The node packs' index URLs (the pinned packages may only exist there), and who asked for what. */
+  collected?: Pick<CollectedDeps, 'indexUrls' | 'extraIndexUrls'> & Partial<Pick<CollectedDeps, 'sources' | 'constraintSources' | 'indexSources'>>
   baseDir?: string
 }
 
@@ -32,6 +34,8 @@ export interface InstallSummary {
 
 export interface InstallProblem {
   reason: 'timeout' | 'failed' | 'cancelled'
+  /** What the installer's output says happened (see classifyFailure). */
+  class?: FailureClass
   message: string
   details: string[]
 }
@@ -80,14 +84,22 @@ export async function runInstaller(o: Omit<InstallOptions, 'lockPath'>, requirem
     : pipInstallArgs({ requirements, index, ...(constraints ? { constraints } : {}) })
   const [file, ...pre] = o.backend.command
   const r = await exec(file!, [...pre, ...args], {
-    env: backendEnv(o.env, o.cacheRoot), timeoutMs: o.timeoutMs,
+    env: { ...backendEnv(o.env, o.cacheRoot), ...indexEnv(index, o.backend.kind, o.index) }, timeoutMs: o.timeoutMs,
     ...(o.signal ? { signal: o.signal } : {}), onLine: line => o.onLine?.(redact(line)),
   })
   const what = `installing Python packages with ${o.backend.label}`
   const tail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-20).map(redact)
   if (r.aborted) return err({ reason: 'cancelled', message: `${what} was cancelled`, details: tail })
   if (r.timedOut) return err({ reason: 'timeout', message: `${what} timed out after ${Math.round(o.timeoutMs / 1000)} s (raise timeouts.install_s in cache.config.ts)`, details: tail })
-  if (r.exitCode !== 0 || r.spawnError) return err({ reason: 'failed', message: redact(`${what} ${describeFailure(r)}${missingPipHint(o.backend, r.stderr)}`), details: tail })
+  if (r.spawnError) return err({ reason: 'failed', message: redact(`${what} ${describeFailure(r)}`), details: tail })
+  if (r.exitCode !== 0) {
+    const c = o.collected
+    const d = describeResolverFailure({
+      text: `${r.stderr}\n${r.stdout}`, offline: o.offline, what: `${what} ${describeFailure(r)}${missingPipHint(o.backend, r.stderr)}`, tail,
+      ...(c?.sources && c.constraintSources ? { collected: { sources: c.sources, constraintSources: c.constraintSources, ...(c.indexSources ? { indexSources: c.indexSources } : {}) } } : {}),
+    })
+    return err({ reason: 'failed', class: d.class, message: d.message, details: d.details })
+  }
   return ok(r)
 }
 

@@ -57,6 +57,8 @@ export function sanitizeLine(line: string): SanitizedLine {
       value = t.length > 2 ? t.slice(2) : undefined
       shown = t.slice(0, 2)
       if (option.startsWith('-')) return rejected(`unsupported option ${t.slice(0, 2)} (only --index-url and --extra-index-url are honored)`)
+      // pip reads `-i=URL` as the URL "=URL": the line is broken, not a local index.
+      if (value?.startsWith('=')) return rejected(`${shown}=… is not how pip reads a short option (it takes "=…" as the value): write ${shown} URL or --${option}=URL`)
     }
     const reason = REASONS[option]
     if (reason) return rejected(`dangerous option ${shown}: ${reason}`)
@@ -72,9 +74,14 @@ export function sanitizeLine(line: string): SanitizedLine {
   }
   if (!words.length) return out
   const text = words.join(' ')
-  const problem = requirementProblem(text)
+  // A bare VCS URL (WAS Node Suite, ComfyUI-3D-Pack): pip and uv install it and read the name from its metadata, so
+  // the line goes to them as written; the name guessed from `#egg=` or the repository is only for attribution.
+  const vcs = bareVcsRequirement(text)
+  if (vcs && 'problem' in vcs) return rejected(vcs.problem)
+  const named = vcs ? vcs.text : text
+  const problem = requirementProblem(named)
   if (problem) return rejected(problem)
-  const parsed = parseRequirement(text)
+  const parsed = parseRequirement(named)
   if (!parsed) return rejected('not a valid requirement')
   return { ...out, requirement: { text, parsed } }
 }
@@ -89,12 +96,37 @@ function requirementProblem(text: string): string | undefined {
   if (at) {
     const url = at[2]!.toLowerCase()
     if (/^file:/.test(url)) return 'refers to a local file (@ file://)'
+    if (/^[a-z]+\+/.test(url) && !/^git\+https:\/\//.test(url)) return `a VCS URL other than git+https:// (${url.split(':')[0]}); only git+https:// is allowed`
     if (!/^[a-z][a-z0-9+.-]*:\/\//.test(url)) return 'refers to a local path after @ (only URLs are allowed)'
   }
   return undefined
 }
 
+/** A requirement's VCS commit: pinned when the URL names a full commit hash after `@`. */
+export function vcsPin(url: string): { pinned: boolean; commit?: string } | undefined {
+  if (!/^git\+/i.test(url)) return undefined
+  const rev = /\.git@([^#\s]+)|github\.com\/[^/\s]+\/[^/@\s]+@([^#\s]+)/i.exec(url)
+  const ref = rev?.[1] ?? rev?.[2]
+  return ref && /^[0-9a-f]{40}$/i.test(ref) ? { pinned: true, commit: ref.toLowerCase() } : { pinned: false }
+}
+
 // --- internal ---
+
+/**
+ * `git+https://host/owner/repo.git[@rev][#egg=name]` as `name @ git+https://…` (the name from `#egg=`, else the
+ * repository's last segment); undefined for a line that is not a bare VCS URL.
+ */
+function bareVcsRequirement(text: string): { text: string } | { problem: string } | undefined {
+  const m = /^([a-z]+)\+([a-z]+):\/\/(\S+?)(?:#(\S*))?(?:\s*;\s*(.+))?$/i.exec(text)
+  if (!m) return undefined
+  if (m[1]!.toLowerCase() !== 'git' || m[2]!.toLowerCase() !== 'https') return { problem: `a VCS URL other than git+https:// (${m[1]}+${m[2]}); only git+https:// is allowed` }
+  const egg = /(?:^|&)egg=([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(m[4] ?? '')?.[1]
+  const segment = m[3]!.replace(/@[^/]*$/, '').replace(/\/+$/, '').split('/').pop()!.replace(/\.git$/i, '')
+  const name = egg ?? segment
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/.test(name)) return { problem: 'a VCS URL whose package name cannot be told (add #egg=name)' }
+  const url = `git+https://${m[3]}${m[4] ? `#${m[4]}` : ''}`
+  return { text: `${name} @ ${url}${m[5] ? ` ; ${m[5]}` : ''}` }
+}
 
 const rejected = (reason: string): SanitizedLine => ({ kind: 'rejected', reason })
 

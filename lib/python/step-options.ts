@@ -1,4 +1,5 @@
 import type { ChildEnv } from '../util/exec.ts'
+import type { IndexNet } from './indexes.ts'
 
 /** What every step that starts a Python tool (venv, resolver, installer) takes. */
 export interface StepOptions {
@@ -11,4 +12,6 @@ export interface StepOptions {
   onLine?: (line: string) => void
   /** The run's environment, the child's base (PIP_/UV_ index settings are removed from it). */
   env: ChildEnv
+  /** Index connect timeout and retries (config `index`); the tools' own defaults when absent. */
+  index?: IndexNet
 }

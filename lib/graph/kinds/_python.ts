@@ -69,4 +69,5 @@ export async function venvIdentity(home: string): Promise<string | null> {
 export const stepOptions = (ctx: TaskContext, backend: Backend, venvPython: string, timeoutS: number) => ({
   backend, venvPython, rules: ctx.spec.python, offline: ctx.config.offline, cacheRoot: ctx.env.cacheRoot,
   timeoutMs: timeoutS * 1000, signal: ctx.signal, onLine: ctx.log, env: { ...ctx.processEnv }, baseDir: ctx.config.versionsDir,
+  ...(ctx.config.index ? { index: ctx.config.index } : {}),
 })
