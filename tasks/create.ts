@@ -78,9 +78,10 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
         if (typeof repo === 'string') nodes.push({ repo, name: id })
         else warnings.push(`${path}: left out ${id} (nightly, a git clone): ${repo.why}; add it with --node URL@REF`)
       }
-      const snapshotCore = r.value.comfyui?.commit
+      const snapshotCore = r.value.comfyui?.commit ?? r.value.comfyui?.ref
       if (flag === 'from-snapshot') {
-        if (snapshotCore) coreCommit = snapshotCore
+        if (r.value.comfyui?.commit) coreCommit = r.value.comfyui.commit
+        else if (snapshotCore) core.ref = snapshotCore // a short hash: validate resolves it
         else warnings.push(`${path}: the snapshot has no ComfyUI commit; the core stays at ${core.ref ?? 'its default branch'}`)
       } else if (snapshotCore) {
         // --nodes takes nodes only: the core stays as --repo says.

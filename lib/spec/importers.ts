@@ -10,7 +10,7 @@ export type ModelInput = NonNullable<SpecInput['models']>[number]
 export interface ImportedNodes {
   nodes: CustomNodeInput[]
   /** From a ComfyUI-Manager snapshot: the core's commit. */
-  comfyui?: { repo?: string; commit?: string }
+  comfyui?: { repo?: string; commit?: string; ref?: string }
   /** Registry ids a snapshot holds as `nightly` or `unknown`: git clones, whose repository only the registry can say. */
   nightly?: string[]
   warnings: string[]
@@ -23,6 +23,8 @@ export interface ImportedModels {
 
 const HEX40 = /^[0-9a-f]{40}$/i
 const HEX64 = /^[0-9a-f]{64}$/i
+/** An abbreviated commit as git prints one (7 or more hex digits; git's minimum is 4). */
+const SHORT_HEX = /^[0-9a-f]{4,39}$/
 
 type Loose = Record<string, unknown>
 const isObject = (v: unknown): v is Loose => !!v && typeof v === 'object' && !Array.isArray(v)
@@ -165,8 +167,12 @@ function nodesFromSnapshot(snap: Loose): Result<ImportedNodes, string[]> {
   const add = nodeAdder(nodes, errors, warnings)
   let comfyui: ImportedNodes['comfyui']
 
-  if (typeof snap.comfyui === 'string' && HEX40.test(snap.comfyui)) comfyui = { commit: snap.comfyui.toLowerCase() }
-  else if (snap.comfyui !== undefined && snap.comfyui !== null) {
+  const core = typeof snap.comfyui === 'string' ? snap.comfyui.trim().toLowerCase() : ''
+  if (HEX40.test(core)) comfyui = { commit: core }
+  else if (SHORT_HEX.test(core)) {
+    comfyui = { ref: core }
+    warnings.push(`the snapshot's ComfyUI commit "${core}" is a short hash, kept as the core's ref: \`validate\` resolves it to the full commit it names`)
+  } else if (snap.comfyui !== undefined && snap.comfyui !== null) {
     warnings.push(`the snapshot's "comfyui" value ${JSON.stringify(snap.comfyui)} is not a full 40-character commit sha; the core is left unpinned (set comfyui.ref or run \`validate\`)`)
   }
 
@@ -174,6 +180,7 @@ function nodesFromSnapshot(snap: Loose): Result<ImportedNodes, string[]> {
   if (!isObject(git)) errors.push(`git_custom_nodes: expected an object mapping repository URLs to {"hash", "disabled"}, got ${describe(git)}`)
   else {
     const unpinned: string[] = []
+    const shortPins: string[] = []
     for (const [url, info] of Object.entries(git)) {
       const where = `git_custom_nodes["${url}"]`
       if (!isObject(info)) {
@@ -185,11 +192,15 @@ function nodesFromSnapshot(snap: Loose): Result<ImportedNodes, string[]> {
         continue
       }
       const node: CustomNodeInput = { repo: url }
-      if (typeof info.hash === 'string' && HEX40.test(info.hash)) node.commit = info.hash.toLowerCase()
+      // Manager writes a pack it restored as "<sha>\n"; the whitespace is not part of the pin.
+      const hash = typeof info.hash === 'string' ? info.hash.trim().toLowerCase() : ''
+      if (HEX40.test(hash)) node.commit = hash
+      else if (SHORT_HEX.test(hash)) { node.ref = hash; shortPins.push(`${url} (${hash})`) }
       else unpinned.push(url)
       node.enabled = info.disabled !== true
       add(node, where)
     }
+    if (shortPins.length) warnings.push(`${shortPins.length} git node(s) have a short commit hash in the snapshot, kept as their ref: \`validate\` resolves each to the full commit it names (never to a branch tip): ${shortPins.join(', ')}`)
     if (unpinned.length) warnings.push(`${unpinned.length} git node(s) have no full commit sha in the snapshot and were imported unpinned (run \`validate\` to pin them): ${unpinned.join(', ')}`)
   }
 

@@ -1,0 +1,55 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { makeWorld, type World } from './helpers/cli.ts'
+import { makeRepo, addCommit, type TestRepo } from './helpers/git-repos.ts'
+import { startServer, type TestServer } from './helpers/http-server.ts'
+import { guarded } from './helpers/hooks.ts'
+
+interface Ctx { w: World; core: TestRepo; a: TestRepo; b: TestRepo; srv: TestServer }
+const S = suite<Ctx>('cli: imports keep what the user had')
+
+S.before(guarded(async ctx => {
+  ctx.w = await makeWorld()
+  const repos = join(ctx.w.dir, 'repos')
+  ctx.core = await makeRepo(repos, 'ComfyUI', [{ 'main.py': 'print(1)\n' }], { branch: 'master' })
+  ctx.a = await makeRepo(repos, 'NodeA', [{ '__init__.py': 'a = 1\n' }], { branch: 'main' })
+  ctx.b = await makeRepo(repos, 'NodeB', [{ '__init__.py': 'b = 1\n' }], { branch: 'main' })
+  // Both nodes move on after the snapshot: a pin that is lost would show as the newer commit.
+  await addCommit(ctx.a, { '__init__.py': 'a = 2\n' })
+  await addCommit(ctx.b, { '__init__.py': 'b = 2\n' })
+  ctx.srv = await startServer({
+    '/page/model.safetensors': { body: Buffer.from('<!DOCTYPE html>\n<html><body>Sign in to download</body></html>\n'), headers: { 'content-type': 'text/html; charset=utf-8' } },
+    '/untyped/model.safetensors': { body: Buffer.from('  <html><head><title>Not a model</title></head></html>'), headers: { 'content-type': 'application/octet-stream' } },
+  })
+}))
+S.after(guarded(async ctx => { await ctx.srv.close(); await ctx.w.cleanup() }))
+
+const readSpec = async (w: World, id: string) => JSON.parse(await readFile(join(w.versions, `${id}.json`), 'utf8'))
+
+S('a snapshot\'s "<sha>\\n" and short hashes stay the recorded commits through validate, which says where each came from', async ({ w, core, a, b }) => {
+  const snapshot = join(w.dir, 'restored-snapshot.json')
+  await writeFile(snapshot, JSON.stringify({
+    comfyui: `${core.commits[0]}\n`,
+    git_custom_nodes: { [a.url]: { hash: `${a.commits[0]}\n`, disabled: false }, [b.url]: { hash: b.commits[0]!.slice(0, 8), disabled: false } },
+    cnr_custom_nodes: {}, file_custom_nodes: [], pips: {},
+  }, null, 2))
+  const created = await w.cli(['create', 'pins', '--repo', `${core.url}@master`, '--from-snapshot', snapshot])
+  assert.is(created.code, 0, created.stderr)
+  assert.match(created.stderr, /short commit hash in the snapshot, kept as their ref/)
+  const spec = await readSpec(w, 'pins')
+  assert.is(spec.comfyui.commit, core.commits[0])
+  assert.equal(spec.custom_nodes, [{ repo: a.url, commit: a.commits[0], enabled: true }, { repo: b.url, ref: b.commits[0]!.slice(0, 8), enabled: true }])
+
+  const v = await w.cli(['validate', 'pins'])
+  assert.is(v.code, 0, v.stderr)
+  const pinned = await readSpec(w, 'pins')
+  assert.is(pinned.custom_nodes[0].commit, a.commits[0])
+  assert.is(pinned.custom_nodes[1].commit, b.commits[0], 'the short hash names the first commit, not the branch tip')
+  assert.match(v.stderr, new RegExp(`kept ComfyUI core: comfyui\\.commit = ${core.commits[0]} \\(pinned in the spec\\)`))
+  assert.match(v.stderr, new RegExp(`kept NodeA: custom_nodes\\[0\\]\\.commit = ${a.commits[0]} \\(pinned in the spec\\)`))
+  assert.match(v.stderr, new RegExp(`pinned NodeB: custom_nodes\\[1\\]\\.commit = ${b.commits[0]} \\(from the short hash ${b.commits[0]!.slice(0, 8)}, resolved against the repository\\)`))
+})
+
+S.run()
