@@ -204,7 +204,7 @@ Models('a UI workflow: top-level models and node properties.models; duplicates m
     { path: 'vae/sdxl_vae.safetensors', url: 'https://huggingface.co/stabilityai/sdxl-vae/resolve/main/sdxl_vae.safetensors' },
   ])
   assert.equal(r.warnings, [
-    'nodes[1].properties.models[0]: changed the Hugging Face page link to its download link: https://huggingface.co/stabilityai/sdxl-vae/resolve/main/sdxl_vae.safetensors',
+    'nodes[1].properties.models[0]: changed the page link https://huggingface.co/stabilityai/sdxl-vae/blob/main/sdxl_vae.safetensors to the file\'s download link: https://huggingface.co/stabilityai/sdxl-vae/resolve/main/sdxl_vae.safetensors',
     'model "checkpoints/sd_xl_base_1.0.safetensors" is listed more than once; kept one entry',
   ])
 })
@@ -257,6 +257,58 @@ Models('refusals: unsafe filenames and folders, bad URLs, unknown shapes; every 
   assert.equal(errors(modelsFromFile({ 3: { class_type: 'KSampler', inputs: {} }, 4: { class_type: 'CheckpointLoaderSimple', inputs: {} } })), [
     'this is an API-format workflow, which carries no model URLs; use the UI-format workflow (the one the editor saves) or a list of {"url", "path"}',
   ])
+})
+
+Models('page links: rewritten when the file URL follows from them, else left out with the URL to use', () => {
+  const path = (n: string) => `checkpoints/${n}.safetensors`
+  const r = value(modelsFromFile([
+    { url: 'https://github.com/comfyanonymous/ComfyUI/blob/master/models/x.safetensors', path: path('gh-blob') },
+    { url: 'https://hf.co/org/repo/resolve/main/y.safetensors', path: path('hf-short') },
+    { url: 'https://civitai.com/models/4201/realistic-vision?modelVersionId=130072', path: path('civitai-version') },
+    { url: 'https://civitai.com/models/4201/realistic-vision', path: path('civitai-page') },
+    { url: 'https://huggingface.co/org/repo/tree/main/unet', path: path('hf-folder') },
+    { url: 'https://huggingface.co/org/repo', path: path('hf-repo') },
+    { url: 'https://drive.google.com/file/d/1AbCdEf/view?usp=sharing', path: path('drive') },
+    { url: 'https://github.com/owner/repo', path: path('gh-repo') },
+  ]))
+  assert.equal(r.models, [
+    { path: path('gh-blob'), url: 'https://raw.githubusercontent.com/comfyanonymous/ComfyUI/master/models/x.safetensors' },
+    { path: path('hf-short'), url: 'https://huggingface.co/org/repo/resolve/main/y.safetensors' },
+    { path: path('civitai-version'), url: 'https://civitai.com/api/download/models/130072' },
+  ])
+  const leftOut = r.warnings.filter(w => w.startsWith('left out'))
+  assert.equal(leftOut.map(w => /^left out (entry \[\d\])/.exec(w)?.[1]), ['entry [3]', 'entry [4]', 'entry [5]', 'entry [6]', 'entry [7]'])
+  assert.match(leftOut[0]!, /a Civitai model page, not a file; use the download link of one version: https:\/\/civitai\.com\/api\/download\/models\/<version id>/)
+  assert.match(leftOut[1]!, /a Hugging Face folder page, not a file; use the link of one file in it: https:\/\/huggingface\.co\/org\/repo\/resolve\/<revision>/)
+  assert.match(leftOut[3]!, /Google Drive link/)
+})
+
+Models('partial imports: bad entries are left out with a warning naming them; a space is encoded, a short hash dropped', () => {
+  const r = value(modelsFromFile([
+    { url: 'https://example.com/my model.safetensors', path: 'loras/a.safetensors' },
+    { url: 'https://example.com/b.safetensors', directory: 'loras', name: 'b.safetensors', hash: 'ABCDEF0123', hash_type: 'SHA256' },
+    { url: 'https://huggingface.co/org/whole-repo', save_path: 'default', filename: 'whole', type: 'checkpoint' },
+    { path: 'loras/c.bin' },
+  ]))
+  assert.equal(r.models, [
+    { path: 'loras/a.safetensors', url: 'https://example.com/my%20model.safetensors' },
+    { path: 'loras/b.safetensors', url: 'https://example.com/b.safetensors' },
+  ])
+  assert.equal(r.warnings.filter(w => !w.startsWith('left out')), [
+    'entry [0]: encoded the spaces in the URL: https://example.com/my%20model.safetensors',
+    'entry [1]: left out the sha256 "ABCDEF0123", which is not 64 hex characters (validate or realize pins the real one)',
+  ])
+  assert.equal(r.warnings.filter(w => w.startsWith('left out')), [
+    'left out entry [2]: https://huggingface.co/org/whole-repo is a Hugging Face repository page, not a file; use the link of one file in it: https://huggingface.co/org/whole-repo/resolve/<revision>/<path of the file>',
+    'left out entry [3]: "url" is required',
+  ])
+})
+
+Nodes('partial imports: a snapshot pack without a remote is left out, the rest imported', () => {
+  const sha = 'b'.repeat(40)
+  const r = value(nodesFromFile({ comfyui: null, git_custom_nodes: { null: { hash: sha, disabled: false }, 'https://github.com/a/good': { hash: `${sha}\n`, disabled: false } }, file_custom_nodes: [] }))
+  assert.equal(r.nodes, [{ repo: 'https://github.com/a/good', commit: sha, enabled: true }])
+  assert.equal(r.warnings, ['left out git_custom_nodes["null"].repo: repo must be an https://, http://, ssh://, git@host:path or file:///absolute/path URL'])
 })
 
 Models('model URLs lose their credentials, with a warning', () => {

@@ -1,6 +1,7 @@
 import { GitNodeSchema, RegistryNodeSchema, ModelSchema, SCHEMA_VERSION, nodeName, unsafePathReason, type SpecInput } from './schema.ts'
 import { err, ok, type Result } from '../result.ts'
 import { isSecretQueryName, redact } from '../util/redact.ts'
+import { modelPageVerdict } from './model-page-url.ts'
 
 /** A custom node entry as written in a spec (defaults not applied). */
 export type CustomNodeInput = NonNullable<SpecInput['custom_nodes']>[number]
@@ -156,8 +157,7 @@ function nodesFromList(list: unknown[]): Result<ImportedNodes, string[]> {
     }
     add(node as CustomNodeInput, where)
   })
-  if (errors.length) return err(errors)
-  return ok({ nodes: dedupeNodes(nodes, warnings), warnings })
+  return partial(errors, nodes.length, warnings, () => ({ nodes: dedupeNodes(nodes, warnings), warnings }))
 }
 
 function nodesFromSnapshot(snap: Loose): Result<ImportedNodes, string[]> {
@@ -232,8 +232,18 @@ function nodesFromSnapshot(snap: Loose): Result<ImportedNodes, string[]> {
     warnings.push(`left out ${list.length} pip package(s) recorded in the snapshot (node requirements are collected from the nodes themselves): ${list.join(', ')}; add any you need to python.requirements`)
   }
 
-  if (errors.length) return err(errors)
-  return ok({ nodes: dedupeNodes(nodes, warnings), ...(comfyui ? { comfyui } : {}), ...(nightly.length ? { nightly } : {}), warnings })
+  return partial(errors, nodes.length + nightly.length, warnings, () => ({ nodes: dedupeNodes(nodes, warnings), ...(comfyui ? { comfyui } : {}), ...(nightly.length ? { nightly } : {}), warnings }))
+}
+
+/**
+ * One bad entry does not refuse the file: what can be imported is, and each entry left out is a warning with its
+ * place and reason. Only a file with nothing usable left (and something wrong in it) is refused.
+ */
+function partial<T>(errors: string[], usable: number, warnings: string[], value: () => T): Result<T, string[]> {
+  if (!errors.length) return ok(value())
+  if (!usable) return err(errors)
+  warnings.push(...errors.map(e => `left out ${e}`))
+  return ok(value())
 }
 
 /**
@@ -249,7 +259,8 @@ function nodeAdder(nodes: CustomNodeInput[], errors: string[], warnings: string[
     }
     const parsed = ('registry' in node ? RegistryNodeSchema : GitNodeSchema).safeParse(node, { reportInput: true })
     if (!parsed.success) errors.push(...parsed.error.issues.map(issue => `${where}${issue.path.length ? `.${issue.path.join('.')}` : ''}: ${issueText(issue)}`))
-    nodes.push(node)
+    // An entry with any problem (here or found before it was added) is left out whole.
+    if (!errors.some(e => e.startsWith(`${where}:`) || e.startsWith(`${where}.`))) nodes.push(node)
   }
 }
 
@@ -340,14 +351,14 @@ function importModels(json: unknown): Result<ImportedModels, string[]> {
   const warnings: string[] = []
   const models: ModelInput[] = []
   for (const { value, where } of entries) {
-    const model = modelFromEntry(value, where, errors, warnings)
-    if (!model) continue
-    const parsed = ModelSchema.safeParse(model, { reportInput: true })
-    if (!parsed.success) errors.push(...parsed.error.issues.map(issue => `${where} (${model.path}): ${issueText(issue)}`))
-    models.push(model)
+    const mine: string[] = []
+    const model = modelFromEntry(value, where, mine, warnings)
+    const parsed = model && ModelSchema.safeParse(model, { reportInput: true })
+    if (parsed && !parsed.success) mine.push(...parsed.error.issues.map(issue => `${where} (${model.path}): ${issueText(issue)}`))
+    if (model && !mine.length) models.push(model)
+    errors.push(...mine)
   }
-  if (errors.length) return err(errors)
-  return ok({ models: dedupeModels(models, warnings), warnings })
+  return partial(errors, models.length, warnings, () => ({ models: dedupeModels(models, warnings), warnings }))
 }
 
 interface Entry { value: unknown; where: string }
@@ -386,7 +397,10 @@ function modelFromEntry(value: unknown, where: string, errors: string[], warning
   if (typeof value.url !== 'string' || !value.url) return fail('"url" is required')
   const stripped = stripUrlCredentials(value.url)
   if (stripped.removed) warnings.push(`${where}: ${stripped.presigned ? SIGNATURE_REMOVED : CREDENTIALS_REMOVED}: ${stripped.url}`)
-  const url = huggingFaceDownloadUrl(stripped.url, where, warnings)
+  const verdict = modelPageVerdict(encodeSpaces(stripped.url, where, warnings))
+  if (verdict.kind === 'page') return fail(`${stripped.url} is ${verdict.why}`)
+  if (verdict.kind === 'rewritten') warnings.push(`${where}: changed the page link ${verdict.was} to the file's download link: ${verdict.url}`)
+  const url = verdict.url
 
   let path: string
   if (value.path !== undefined) {
@@ -409,7 +423,9 @@ function modelFromEntry(value: unknown, where: string, errors: string[], warning
 
   const model: ModelInput = { path, url }
   const sha = workflowSha256(value)
-  if (sha) model.sha256 = sha
+  // A shorter "hash" (AutoV2's 10 characters, a CRC) names no file: the model stays, validate pins its sha256.
+  if (sha && HEX64.test(sha)) model.sha256 = sha
+  else if (sha) warnings.push(`${where}: left out the sha256 "${sha}", which is not 64 hex characters (validate or realize pins the real one)`)
   // Manager sizes are rounded text ("4.71MB"); only an exact byte count pins anything.
   if (typeof value.size === 'number') model.size = value.size
   return model
@@ -428,10 +444,12 @@ function workflowSha256(v: Loose): string | undefined {
   return candidate && HEX64.test(candidate) ? candidate.toLowerCase() : candidate
 }
 
-/** A Hugging Face `/blob/` link is the HTML page; `/resolve/` is the file. */
-function huggingFaceDownloadUrl(url: string, where: string, warnings: string[]): string {
-  const fixed = url.replace(/^(https:\/\/huggingface\.co\/(?:[^/?#]+\/){1,3})blob\//, '$1resolve/')
-  if (fixed !== url) warnings.push(`${where}: changed the Hugging Face page link to its download link: ${fixed}`)
+/** A space in a pasted URL is the file name's; browsers send it as %20, and so does the spec. */
+function encodeSpaces(url: string, where: string, warnings: string[]): string {
+  const trimmed = url.trim()
+  if (!/\s/.test(trimmed)) return trimmed
+  const fixed = trimmed.replace(/\s/g, c => encodeURIComponent(c))
+  warnings.push(`${where}: encoded the spaces in the URL: ${fixed}`)
   return fixed
 }
 
