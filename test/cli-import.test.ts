@@ -1,5 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { existsSync, readdirSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
@@ -50,6 +51,26 @@ S('a snapshot\'s "<sha>\\n" and short hashes stay the recorded commits through v
   assert.match(v.stderr, new RegExp(`kept ComfyUI core: comfyui\\.commit = ${core.commits[0]} \\(pinned in the spec\\)`))
   assert.match(v.stderr, new RegExp(`kept NodeA: custom_nodes\\[0\\]\\.commit = ${a.commits[0]} \\(pinned in the spec\\)`))
   assert.match(v.stderr, new RegExp(`pinned NodeB: custom_nodes\\[1\\]\\.commit = ${b.commits[0]} \\(from the short hash ${b.commits[0]!.slice(0, 8)}, resolved against the repository\\)`))
+})
+
+S('a model URL that answers with a web page is refused by validate (by its content type) and by realize (by its first bytes); nothing is pinned or stored', async ({ w, core, srv }) => {
+  const page = `${srv.url}/page/model.safetensors`
+  const untyped = `${srv.url}/untyped/model.safetensors`
+  await w.writeSpec('page', { schema_version: 2, id: 'page', comfyui: { repo: core.url, ref: 'master' }, models: [{ path: 'checkpoints/page.safetensors', url: page }] })
+  const v = await w.cli(['validate', 'page'])
+  assert.is(v.code, 2, v.stderr)
+  assert.match(v.stderr, /models\[0\]\.url/)
+  assert.ok(v.stderr.includes(`${page} answered with a web page (Content-Type text/html; charset=utf-8), not a model file; nothing was pinned or stored. Use the file's direct download link`), v.stderr)
+  assert.not.match(v.stderr, /\n\s+at /, 'no stack trace')
+  assert.equal((await readSpec(w, 'page')).models, [{ path: 'checkpoints/page.safetensors', url: page }])
+
+  // Labelled as a binary, so HEAD says nothing; the download sees the page for what it is.
+  await w.writeSpec('untyped', { schema_version: 2, id: 'untyped', comfyui: { repo: core.url, ref: 'master', commit: core.commits[0] }, models: [{ path: 'checkpoints/page.safetensors', url: untyped }] })
+  const r = await w.cli(['realize', 'untyped'])
+  assert.is(r.code, 1, r.stderr)
+  assert.ok(r.stderr.includes(`${untyped} answered with a web page (its first bytes are an HTML document)`), r.stderr)
+  assert.not.ok(existsSync(join(w.home('untyped'), 'models', 'checkpoints', 'page.safetensors')), 'no model linked')
+  assert.equal(readdirSync(join(w.cache, 'models')).filter(d => d === 'sha256' && readdirSync(join(w.cache, 'models', d)).length), [], 'no blob stored')
 })
 
 S.run()

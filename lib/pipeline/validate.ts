@@ -89,7 +89,7 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     } finally { release() }
     if (!found.ok) {
       // Like a ref that does not exist: the spec names something that is not there.
-      if (found.error.reason === 'missing') result.diagnostics.push({ file, path: `models[${i}].url`, message: `${m.path}: ${found.error.message}` })
+      if (found.error.reason === 'missing' || found.error.reason === 'page') result.diagnostics.push({ file, path: `models[${i}].url`, message: `${m.path}: ${found.error.message}` })
       else result.failures.push(`${m.path}: ${found.error.message}`)
       return
     }
