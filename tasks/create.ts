@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { dedupeNodes, modelsFromFile, newSpec, nodesFromFile, parseRegistryArg, parseRepoArg, serializeSpec, stripUrlCredentials, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
 import { displayPath } from '../lib/spec/load.ts'
+import { splitBrowserRepoUrl } from '../lib/util/repo-url.ts'
 import { parseSpecText } from '../lib/spec/parse-spec.ts'
 import { bool, configFor, list, printJson, refuse, reportDiagnostics, str, versionId, EXIT, UsageError, type Command, type Io } from './_cli.ts'
 
@@ -55,7 +56,10 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
       if (!parsed.ref && arg.trim().endsWith('@')) throw new UsageError(`${flag} ${arg}: nothing after "@"; give a ref (${parsed.repo}@main) or leave the "@" out`)
       const clean = stripUrlCredentials(parsed.repo)
       if (clean.removed) warnings.push(`${flag}: credentials removed from the URL (git asks its credential helper for them instead)`)
-      return { ...parsed, repo: clean.url }
+      const split = splitBrowserRepoUrl(clean.url)
+      if (split.ref !== undefined && parsed.ref !== undefined) throw new UsageError(`${flag} ${arg}: the URL shows ref "${split.ref}" (…/tree/${split.ref}) and "@" gives "${parsed.ref}"; keep one`)
+      if (split.ref !== undefined) warnings.push(`${flag}: read the browser link as the repository ${split.repo} at ref ${split.ref}`)
+      return { repo: split.repo, ...(parsed.ref ?? split.ref ? { ref: parsed.ref ?? split.ref } : {}) }
     }
     const core = repoArg(str(args, 'repo') ?? DEFAULT_CORE, '--repo')
     let coreCommit: string | undefined

@@ -304,6 +304,29 @@ Models('partial imports: bad entries are left out with a warning naming them; a 
   ])
 })
 
+Nodes('browser links: /tree/<ref> is the repository at that ref; .git, a trailing / and the owner\'s case make no second node; SSH kept as given', () => {
+  const r = value(nodesFromFile([
+    'https://github.com/kijai/ComfyUI-KJNodes/tree/develop',
+    'https://github.com/KIJAI/ComfyUI-KJNodes.git',
+    'https://github.com/ltdrdata/ComfyUI-Impact-Pack/',
+    'https://gitlab.com/group/node/-/tree/v2.0',
+    'git@github.com:ltdrdata/ComfyUI-Impact-Pack.git',
+  ]))
+  assert.equal(r.nodes, [
+    { repo: 'https://github.com/kijai/ComfyUI-KJNodes', ref: 'develop' },
+    { repo: 'https://github.com/ltdrdata/ComfyUI-Impact-Pack' },
+    { repo: 'https://gitlab.com/group/node', ref: 'v2.0' },
+    { repo: 'git@github.com:ltdrdata/ComfyUI-Impact-Pack.git' },
+  ])
+  assert.equal(r.warnings, [
+    'entry [0]: read the browser link https://github.com/kijai/ComfyUI-KJNodes/tree/develop as the repository https://github.com/kijai/ComfyUI-KJNodes at ref develop',
+    'entry [3]: read the browser link https://gitlab.com/group/node/-/tree/v2.0 as the repository https://gitlab.com/group/node at ref v2.0',
+    'node "ComfyUI-KJNodes" is listed more than once (https://github.com/KIJAI/ComfyUI-KJNodes.git); kept the first entry',
+    'nodes https://github.com/ltdrdata/ComfyUI-Impact-Pack and git@github.com:ltdrdata/ComfyUI-Impact-Pack.git would both be installed as custom_nodes/ComfyUI-Impact-Pack; set a distinct "name" on one of them',
+  ])
+  assert.equal(errors(nodesFromFile([{ repo: 'https://github.com/a/b/tree/dev', ref: 'main' }])), ['entry [0]: the URL shows ref "dev" (…/tree/dev) but "ref" is "main"; keep one'])
+})
+
 Nodes('partial imports: a snapshot pack without a remote is left out, the rest imported', () => {
   const sha = 'b'.repeat(40)
   const r = value(nodesFromFile({ comfyui: null, git_custom_nodes: { null: { hash: sha, disabled: false }, 'https://github.com/a/good': { hash: `${sha}\n`, disabled: false } }, file_custom_nodes: [] }))

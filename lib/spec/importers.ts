@@ -2,6 +2,7 @@ import { GitNodeSchema, RegistryNodeSchema, ModelSchema, SCHEMA_VERSION, nodeNam
 import { err, ok, type Result } from '../result.ts'
 import { isSecretQueryName, redact } from '../util/redact.ts'
 import { modelPageVerdict } from './model-page-url.ts'
+import { sameRepository, splitBrowserRepoUrl } from '../util/repo-url.ts'
 
 /** A custom node entry as written in a spec (defaults not applied). */
 export type CustomNodeInput = NonNullable<SpecInput['custom_nodes']>[number]
@@ -255,7 +256,15 @@ function nodeAdder(nodes: CustomNodeInput[], errors: string[], warnings: string[
     if ('repo' in node && typeof node.repo === 'string') {
       const { url, removed } = stripUrlCredentials(node.repo)
       if (removed) warnings.push(`${where}: ${CREDENTIALS_REMOVED}: ${url}`)
-      node.repo = url
+      const split = splitBrowserRepoUrl(url)
+      node.repo = split.repo
+      if (split.ref !== undefined) {
+        if (node.ref !== undefined && node.ref !== split.ref) errors.push(`${where}: the URL shows ref "${split.ref}" (…/tree/${split.ref}) but "ref" is "${node.ref}"; keep one`)
+        else if (node.ref === undefined && node.commit === undefined) {
+          node.ref = split.ref
+          warnings.push(`${where}: read the browser link ${url} as the repository ${split.repo} at ref ${split.ref}`)
+        }
+      }
     }
     const parsed = ('registry' in node ? RegistryNodeSchema : GitNodeSchema).safeParse(node, { reportInput: true })
     if (!parsed.success) errors.push(...parsed.error.issues.map(issue => `${where}${issue.path.length ? `.${issue.path.join('.')}` : ''}: ${issueText(issue)}`))
@@ -293,7 +302,7 @@ export function dedupeNodes(nodes: CustomNodeInput[], warnings: string[]): Custo
 /** What a node is installed from: its repository, or `cnr:<id>`. */
 const sourceOf = (node: CustomNodeInput): string => ('registry' in node ? `cnr:${node.registry}` : node.repo)
 const sameSource = (a: CustomNodeInput, b: CustomNodeInput) =>
-  'registry' in a || 'registry' in b ? sourceOf(a) === sourceOf(b) : normalizeRepo(a.repo) === normalizeRepo(b.repo)
+  'registry' in a || 'registry' in b ? sourceOf(a) === sourceOf(b) : sameRepository(a.repo, b.repo)
 
 /** A registry version as ComfyUI-Manager normalises it (`2.5` is `2.5.0`); undefined when it is not one. */
 export function registryVersion(text: string): string | undefined {
@@ -309,7 +318,6 @@ export function parseRegistryArg(arg: string): { registry: string; version?: str
   if (!m) return undefined
   return m[2] !== undefined && m[2] !== '' && m[2] !== 'latest' ? { registry: m[1]!, version: m[2] } : { registry: m[1]! }
 }
-const normalizeRepo = (url: string) => url.trim().replace(/\/+$/, '').replace(/\.git$/, '').toLowerCase()
 
 // ---------------------------------------------------------------------------------------------------------------
 // Models
