@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { dedupeNodes, modelsFromFile, newSpec, nodesFromFile, parseRegistryArg, parseRepoArg, serializeSpec, stripUrlCredentials, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
 import { displayPath } from '../lib/spec/load.ts'
+import { embeddedWorkflow, imageKind } from '../lib/spec/embedded-workflow.ts'
 import { splitBrowserRepoUrl } from '../lib/util/repo-url.ts'
 import { parseSpecText } from '../lib/spec/parse-spec.ts'
 import { bool, configFor, list, printJson, refuse, reportDiagnostics, str, versionId, EXIT, UsageError, type Command, type Io } from './_cli.ts'
@@ -17,10 +18,10 @@ const command: Command = {
   allowPositionals: 1,
   options: {
     repo: { type: 'string' }, node: { type: 'string', multiple: true }, nodes: { type: 'string' }, models: { type: 'string' },
-    'from-snapshot': { type: 'string' }, description: { type: 'string' }, force: { type: 'boolean' },
+    'from-snapshot': { type: 'string' }, workflow: { type: 'string' }, description: { type: 'string' }, force: { type: 'boolean' },
   },
   help: `Usage: npx tsx tasks create <id> [--repo URL[@REF]] [--node URL[@REF] | cnr:ID[@VER]]... [--nodes FILE]
-                              [--models FILE] [--from-snapshot FILE] [--description TEXT] [--force]
+                              [--models FILE] [--workflow FILE] [--from-snapshot FILE] [--description TEXT] [--force]
 
 Writes versions/<id>.json. Needs no network (but for a snapshot's "nightly" registry nodes, whose git
 repository the Comfy Registry names): refs, versions and hashes are pinned later by \`validate <id>\`.
@@ -37,6 +38,11 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
   --from-snapshot FILE  a ComfyUI-Manager snapshot: its core commit and its nodes, as --nodes reads them
   --models FILE         a JSON list of {url, path}, ComfyUI-Manager model-list entries
                         ({url, save_path, filename, type}) or a workflow's models ({name, url, directory})
+  --workflow FILE       a UI-format workflow (.json, or a PNG or WebP image ComfyUI saved with it):
+                        its node packs (registry ids and GitHub repos at the versions it records) and
+                        its models; --nodes and --models read such files too, for one half each
+  Entries that cannot be imported are left out, each named in a warning; a file with nothing
+  usable in it is refused (exit 2).
   --description TEXT    a description stored in the spec
   --force               overwrite an existing spec`,
   async run(args, io) {
@@ -69,7 +75,7 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
       if (!cnr.registry) throw new UsageError(`--node ${arg}: no registry id after "cnr:" (e.g. cnr:comfyui-kjnodes@1.1.0)`)
       return cnr
     })
-    for (const flag of ['from-snapshot', 'nodes'] as const) {
+    for (const flag of ['from-snapshot', 'nodes', 'workflow'] as const) {
       const path = str(args, flag)
       if (!path) continue
       const data = await readJsonFile(io, path, `--${flag}`)
@@ -93,10 +99,13 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
       }
     }
     const models: ModelInput[] = []
-    const modelsPath = str(args, 'models')
-    if (modelsPath) {
-      const r = modelsFromFile(await readJsonFile(io, modelsPath, '--models'))
-      if (!r.ok) problems.push(...r.error.map(e => `${modelsPath}: ${e}`))
+    for (const flag of ['models', 'workflow'] as const) {
+      const modelsPath = str(args, flag)
+      if (!modelsPath) continue
+      const r = modelsFromFile(await readJsonFile(io, modelsPath, `--${flag}`))
+      // A workflow without model URLs is still a workflow: its nodes were imported above.
+      if (!r.ok && flag === 'workflow') warnings.push(...r.error.map(e => `${modelsPath}: no models imported: ${e}`))
+      else if (!r.ok) problems.push(...r.error.map(e => `${modelsPath}: ${e}`))
       else { models.push(...r.value.models); warnings.push(...r.value.warnings.map(w => `${modelsPath}: ${w}`)) }
     }
     if (problems.length) return refuse(io, json, problems, { version: id })
@@ -130,16 +139,27 @@ async function nightlyRepository(id: string, registryUrl: string, signal: AbortS
   return node.value.repository ?? { why: 'the registry names no repository for it' }
 }
 
+/** An import file's data: JSON, or the workflow embedded in a PNG or WebP image as ComfyUI saves it. */
 async function readJsonFile(io: Io, path: string, flag: string): Promise<unknown> {
-  let text: string
+  let bytes: Buffer
   try {
-    text = await readFile(resolve(io.cwd, path), 'utf8')
+    bytes = await readFile(resolve(io.cwd, path))
   } catch (e) {
     throw new UsageError(`${flag} ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+  }
+  let text = bytes.toString('utf8')
+  const image = imageKind(bytes)
+  if (image) {
+    const found = embeddedWorkflow(bytes)
+    if (!found.ok) throw new UsageError(`${flag} ${path}: ${found.error}`)
+    if (!found.value.workflow) {
+      throw new UsageError(`${flag} ${path}: the ${image.toUpperCase()} image holds no ComfyUI workflow${found.value.prompt ? ' (only the API prompt, which names no node packs and no model URLs)' : ''}; it was saved without metadata (--disable-metadata) or by a tool that strips it: export the workflow from ComfyUI (Workflow > Export) and pass that file`)
+    }
+    text = found.value.workflow
   }
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ''))
   } catch (e) {
-    throw new UsageError(`${flag} ${path}: not valid JSON (${(e as Error).message})`)
+    throw new UsageError(`${flag} ${path}: ${image ? `the workflow embedded in the ${image.toUpperCase()} image is ` : ''}not valid JSON (${(e as Error).message})`)
   }
 }

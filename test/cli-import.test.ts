@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert'
 import { existsSync, readdirSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, addCommit, type TestRepo } from './helpers/git-repos.ts'
 import { startServer, type TestServer } from './helpers/http-server.ts'
@@ -71,6 +72,56 @@ S('a model URL that answers with a web page is refused by validate (by its conte
   assert.ok(r.stderr.includes(`${untyped} answered with a web page (its first bytes are an HTML document)`), r.stderr)
   assert.not.ok(existsSync(join(w.home('untyped'), 'models', 'checkpoints', 'page.safetensors')), 'no model linked')
   assert.equal(readdirSync(join(w.cache, 'models')).filter(d => d === 'sha256' && readdirSync(join(w.cache, 'models', d)).length), [], 'no blob stored')
+})
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/importers/${name}`, import.meta.url))
+
+for (const file of ['workflow-packs.json', 'workflow-packs.png', 'workflow-packs.webp']) {
+  S(`create --workflow ${file}: the packs its nodes record (registry at their versions, git at their commits) and its models`, async ({ w }) => {
+    const id = `wf-${file.split('.').pop()}`
+    const r = await w.cli(['create', id, '--workflow', fixture(file)])
+    assert.is(r.code, 0, r.stderr)
+    const spec = await readSpec(w, id)
+    assert.equal(spec.custom_nodes, [
+      { registry: 'comfyui-impact-pack', version: '8.8.1' },
+      { registry: 'comfyui-kjnodes', version: '1.1.0' },
+      { repo: 'https://github.com/rgthree/rgthree-comfy', commit: '944d5353a1b0a668f40844018c3dc956b95a67d7' },
+      { repo: 'https://github.com/someone/ComfyUI-Private-Nodes', ref: '5f3e2d1' },
+      { registry: 'comfyui-videohelpersuite', version: '1.6.1' },
+    ])
+    assert.equal(spec.models, [
+      { path: 'checkpoints/sd_xl_base_1.0.safetensors', url: 'https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0/resolve/main/sd_xl_base_1.0.safetensors' },
+      { path: 'upscale_models/4x-UltraSharp.pth', url: 'https://huggingface.co/lokCX/4x-Ultrasharp/resolve/main/4x-UltraSharp.pth' },
+    ])
+    assert.match(r.stderr, /warning: .*left out 1 node type\(s\) that name no pack .*: Text Concatenate; add their packs with --node/)
+  })
+}
+
+S('an image without a workflow, and a file with nothing usable, are refused (exit 2) naming the file', async ({ w }) => {
+  const png = join(w.dir, 'stripped.png')
+  const original = await readFile(fixture('workflow-packs.png'))
+  // The same image with its workflow chunk renamed, as a metadata stripper leaves it.
+  await writeFile(png, Buffer.from(original.toString('latin1').replace('tEXtworkflow', 'tEXtcomments'), 'latin1'))
+  const r = await w.cli(['create', 'stripped', '--workflow', png])
+  assert.is(r.code, 2, r.stderr)
+  assert.match(r.stderr, /stripped\.png: the PNG image holds no ComfyUI workflow \(only the API prompt, which names no node packs and no model URLs\)/)
+  assert.not.match(r.stderr, /\n\s+at /)
+
+  const list = join(w.dir, 'all-bad.json')
+  await writeFile(list, JSON.stringify([{ url: 'https://civitai.com/models/4201/realistic-vision', path: 'checkpoints/rv.safetensors' }]))
+  const bad = await w.cli(['create', 'all-bad', '--models', list])
+  assert.is(bad.code, 2, bad.stderr)
+  assert.match(bad.stderr, /all-bad\.json: entry \[0\]: https:\/\/civitai\.com\/models\/4201\/realistic-vision is a Civitai model page/)
+  assert.not.ok(existsSync(join(w.versions, 'all-bad.json')))
+
+  await writeFile(list, JSON.stringify([
+    { url: 'https://civitai.com/models/4201/realistic-vision', path: 'checkpoints/rv.safetensors' },
+    { url: 'https://example.com/good.safetensors', path: 'checkpoints/good.safetensors' },
+  ]))
+  const part = await w.cli(['create', 'some-bad', '--models', list])
+  assert.is(part.code, 0, part.stderr)
+  assert.match(part.stderr, /warning: .*all-bad\.json: left out entry \[0\]: https:\/\/civitai\.com\/models\/4201\/realistic-vision is a Civitai model page/)
+  assert.equal((await readSpec(w, 'some-bad')).models, [{ path: 'checkpoints/good.safetensors', url: 'https://example.com/good.safetensors' }])
 })
 
 S.run()

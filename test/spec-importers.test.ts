@@ -130,7 +130,7 @@ Nodes('an unknown shape is an error that says what was expected', () => {
   for (const input of [{ nodes: [] }, 'https://github.com/a/b', null]) {
     const [message, ...rest] = errors(nodesFromFile(input))
     assert.equal(rest, [])
-    assert.match(message!, /^expected a JSON list of node entries .* or a ComfyUI-Manager snapshot \(an object with "git_custom_nodes"\); got /)
+    assert.match(message!, /^expected a JSON list of node entries .* or a ComfyUI-Manager snapshot \(an object with "git_custom_nodes"\), or a UI-format workflow .*; got /)
   }
   assert.match(errors(nodesFromFile({ nodes: [] }))[0]!, /got an object with keys "nodes"$/)
 })

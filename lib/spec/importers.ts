@@ -114,14 +114,80 @@ function redacted<T extends { warnings: string[] }>(result: Result<T, string[]>)
 // Custom nodes
 
 const NODE_KEYS = ['name', 'repo', 'url', 'ref', 'commit', 'enabled', 'install_script']
-const NODES_EXPECTED = 'expected a JSON list of node entries ({"repo", "ref"?, "commit"?, "name"?, "enabled"?, "install_script"?} objects or "URL@REF" strings) or a ComfyUI-Manager snapshot (an object with "git_custom_nodes")'
+const NODES_EXPECTED = 'expected a JSON list of node entries ({"repo", "ref"?, "commit"?, "name"?, "enabled"?, "install_script"?} objects or "URL@REF" strings) or a ComfyUI-Manager snapshot (an object with "git_custom_nodes"), or a UI-format workflow (its nodes\' "cnr_id", "aux_id" and "ver")'
 
 /** Reads a `--nodes` file: a list of node entries, or a ComfyUI-Manager snapshot. Pure: the caller parses the JSON. */
 export function nodesFromFile(json: unknown): Result<ImportedNodes, string[]> {
   if (Array.isArray(json)) return redacted(nodesFromList(json))
   if (isObject(json) && isSnapshot(json)) return redacted(nodesFromSnapshot(json))
+  if (isUiWorkflow(json)) return redacted(nodesFromWorkflow(json))
   return err([redact(`${NODES_EXPECTED}; got ${describe(json)}`)])
 }
+
+/** A workflow as the editor saves it: a list of nodes with types (an API prompt is a map of class_type entries). */
+const isUiWorkflow = (json: unknown): json is Loose =>
+  isObject(json) && Array.isArray(json.nodes) && ('links' in json || json.nodes.some(n => isObject(n) && typeof n.type === 'string'))
+
+/**
+ * The node packs a UI-format workflow uses, from what the frontend records on each node: `cnr_id` (the registry id;
+ * "comfy-core" is ComfyUI itself), `aux_id` ("owner/repo" on GitHub, for packs not installed from the registry) and
+ * `ver` (the registry version, or the git commit of a clone). Subgraphs' nodes count too.
+ */
+function nodesFromWorkflow(workflow: Loose): Result<ImportedNodes, string[]> {
+  const errors: string[] = []
+  const warnings: string[] = []
+  const nodes: CustomNodeInput[] = []
+  const add = nodeAdder(nodes, errors, warnings)
+  const seen = new Map<string, { version: string | undefined; where: string }>()
+  const unnamed = new Set<string>()
+  const visit = (list: unknown, prefix: string) => {
+    if (!Array.isArray(list)) return
+    list.forEach((node, i) => {
+      if (!isObject(node)) return
+      const where = `${prefix}[${i}].properties`
+      const props = isObject(node.properties) ? node.properties : {}
+      const cnr = typeof props.cnr_id === 'string' ? props.cnr_id.trim() : ''
+      const aux = typeof props.aux_id === 'string' ? props.aux_id.trim() : ''
+      const ver = typeof props.ver === 'string' ? props.ver.trim() : ''
+      if (cnr === 'comfy-core') return
+      if (!cnr && !aux) {
+        // A subgraph instance's type is the subgraph's id, and primitives and notes are the frontend's own.
+        if (typeof node.type === 'string' && !SUBGRAPH_ID.test(node.type) && !FRONTEND_NODES.has(node.type)) unnamed.add(node.type)
+        return
+      }
+      const key = cnr || aux.toLowerCase()
+      const before = seen.get(key)
+      if (before) {
+        if (before.version !== (ver || undefined)) warnings.push(`${where}: ${key} is used at ${ver || 'no version'} here and at ${before.version ?? 'no version'} in ${before.where}; kept the first`)
+        return
+      }
+      seen.set(key, { version: ver || undefined, where })
+      const hash = ver.toLowerCase()
+      if (aux && /^[^/\s]+\/[^/\s]+$/.test(aux) && (!registryVersion(ver) || !cnr)) {
+        const git: CustomNodeInput = { repo: `https://github.com/${aux.replace(/\.git$/, '')}` }
+        if (HEX40.test(hash)) git.commit = hash
+        else if (SHORT_HEX.test(hash)) git.ref = hash
+        else warnings.push(`${where}: ${aux} has no commit in the workflow${ver ? ` ("ver": "${ver}" is not one)` : ''}; imported unpinned (validate pins its default branch)`)
+        add(git, where)
+      } else if (cnr) {
+        const version = registryVersion(ver)
+        if (!version) warnings.push(`${where}: ${cnr} has no registry version in the workflow${ver ? ` ("ver": "${ver}")` : ''}; imported without one, so validate pins the latest`)
+        add(version ? { registry: cnr, version } : { registry: cnr }, where)
+      } else {
+        errors.push(`${where}.aux_id: "${aux}" is not a GitHub "owner/repo"`)
+      }
+    })
+  }
+  visit(workflow.nodes, 'nodes')
+  const subgraphs = isObject(workflow.definitions) ? workflow.definitions.subgraphs : undefined
+  if (Array.isArray(subgraphs)) subgraphs.forEach((g, i) => isObject(g) && visit(g.nodes, `definitions.subgraphs[${i}].nodes`))
+  if (unnamed.size) warnings.push(`left out ${unnamed.size} node type(s) that name no pack (no "cnr_id" or "aux_id" in their properties; saved by an older frontend?): ${[...unnamed].join(', ')}; add their packs with --node`)
+  return partial(errors, nodes.length, warnings, () => ({ nodes: dedupeNodes(nodes, warnings), warnings }))
+}
+
+const SUBGRAPH_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/** Node types the frontend itself provides, which no pack installs. */
+const FRONTEND_NODES = new Set(['Note', 'MarkdownNote', 'PrimitiveNode', 'Reroute'])
 
 const isSnapshot = (o: Loose) => ['git_custom_nodes', 'cnr_custom_nodes', 'file_custom_nodes'].some(k => k in o)
 
