@@ -35,7 +35,8 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
                         nodes at their versions ("nightly" ones as git nodes of the repository the
                         registry names); file nodes and pips are listed and left out; its core commit
                         is not used: the core stays as --repo says
-  --from-snapshot FILE  a ComfyUI-Manager snapshot: its core commit and its nodes, as --nodes reads them
+  --from-snapshot FILE  a ComfyUI-Manager snapshot (.json, or .yaml as cm-cli save-snapshot writes it):
+                        its core commit and its nodes, as --nodes reads them
   --models FILE         a JSON list of {url, path}, ComfyUI-Manager model-list entries
                         ({url, save_path, filename, type}) or a workflow's models ({name, url, directory})
   --workflow FILE       a UI-format workflow (.json, or a PNG or WebP image ComfyUI saved with it):
@@ -156,6 +157,14 @@ async function readJsonFile(io: Io, path: string, flag: string): Promise<unknown
       throw new UsageError(`${flag} ${path}: the ${image.toUpperCase()} image holds no ComfyUI workflow${found.value.prompt ? ' (only the API prompt, which names no node packs and no model URLs)' : ''}; it was saved without metadata (--disable-metadata) or by a tool that strips it: export the workflow from ComfyUI (Workflow > Export) and pass that file`)
     }
     text = found.value.workflow
+  }
+  if (!image && /\.ya?ml$/i.test(path)) {
+    const { parse } = await import('yaml')
+    try {
+      return parse(text.replace(/^\uFEFF/, ''))
+    } catch (e) {
+      throw new UsageError(`${flag} ${path}: not valid YAML (${(e as Error).message.split('\n')[0]})`)
+    }
   }
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ''))

@@ -74,6 +74,44 @@ S('a model URL that answers with a web page is refused by validate (by its conte
   assert.equal(readdirSync(join(w.cache, 'models')).filter(d => d === 'sha256' && readdirSync(join(w.cache, 'models', d)).length), [], 'no blob stored')
 })
 
+S('a YAML snapshot (cm-cli save-snapshot --output x.yaml) imports as its JSON twin does', async ({ w, core, a, b }) => {
+  // As PyYAML's yaml.dump writes Manager's snapshot: wrapped in custom_nodes, keys sorted, a restored hash quoted.
+  const yaml = join(w.dir, 'snapshot.yaml')
+  await writeFile(yaml, [
+    'custom_nodes:',
+    '  cnr_custom_nodes:',
+    '    comfyui-kjnodes: 1.1.0',
+    `  comfyui: ${core.commits[0]}`,
+    '  file_custom_nodes:',
+    '  - disabled: false',
+    '    filename: websocket_image_save.py',
+    '  git_custom_nodes:',
+    `    ${a.url}:`,
+    '      disabled: false',
+    `      hash: "${a.commits[0]}\\n"`,
+    `    ${b.url}:`,
+    '      disabled: true',
+    `      hash: ${b.commits[0]}`,
+    '  pips: {}',
+    '',
+  ].join('\n'))
+  const r = await w.cli(['create', 'from-yaml', '--repo', `${core.url}@master`, '--from-snapshot', yaml])
+  assert.is(r.code, 0, r.stderr)
+  assert.match(r.stderr, /websocket_image_save\.py/)
+  const spec = await readSpec(w, 'from-yaml')
+  assert.is(spec.comfyui.commit, core.commits[0])
+  assert.equal(spec.custom_nodes, [
+    { repo: a.url, commit: a.commits[0], enabled: true },
+    { repo: b.url, commit: b.commits[0], enabled: false },
+    { registry: 'comfyui-kjnodes', version: '1.1.0' },
+  ])
+  await writeFile(yaml, 'custom_nodes:\n  git_custom_nodes: [unclosed\n')
+  const bad = await w.cli(['create', 'bad-yaml', '--from-snapshot', yaml])
+  assert.is(bad.code, 2, bad.stderr)
+  assert.match(bad.stderr, /--from-snapshot .*snapshot\.yaml: not valid YAML/)
+  assert.not.match(bad.stderr, /\n\s+at /)
+})
+
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/importers/${name}`, import.meta.url))
 
 for (const file of ['workflow-packs.json', 'workflow-packs.png', 'workflow-packs.webp']) {

@@ -119,6 +119,8 @@ const NODES_EXPECTED = 'expected a JSON list of node entries ({"repo", "ref"?, "
 /** Reads a `--nodes` file: a list of node entries, or a ComfyUI-Manager snapshot. Pure: the caller parses the JSON. */
 export function nodesFromFile(json: unknown): Result<ImportedNodes, string[]> {
   if (Array.isArray(json)) return redacted(nodesFromList(json))
+  // A YAML snapshot (cm-cli save-snapshot --output x.yaml) holds the same object under "custom_nodes".
+  if (isObject(json) && Object.keys(json).length === 1 && isObject(json.custom_nodes) && isSnapshot(json.custom_nodes)) return redacted(nodesFromSnapshot(json.custom_nodes))
   if (isObject(json) && isSnapshot(json)) return redacted(nodesFromSnapshot(json))
   if (isUiWorkflow(json)) return redacted(nodesFromWorkflow(json))
   return err([redact(`${NODES_EXPECTED}; got ${describe(json)}`)])
