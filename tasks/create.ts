@@ -35,7 +35,8 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
                         nodes at their versions ("nightly" ones as git nodes of the repository the
                         registry names); file nodes and pips are listed and left out; its core commit
                         is not used: the core stays as --repo says
-  --from-snapshot FILE  a ComfyUI-Manager snapshot (.json, or .yaml as cm-cli save-snapshot writes it):
+  --from-snapshot FILE  a snapshot: ComfyUI-Manager's (.json, or .yaml as cm-cli save-snapshot writes
+                        it), comfy-pack's snapshot.json (with its models) or a Comfy Desktop export;
                         its core commit and its nodes, as --nodes reads them
   --models FILE         a JSON list of {url, path}, ComfyUI-Manager model-list entries
                         ({url, save_path, filename, type}) or a workflow's models ({name, url, directory})
@@ -76,6 +77,7 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
       if (!cnr.registry) throw new UsageError(`--node ${arg}: no registry id after "cnr:" (e.g. cnr:comfyui-kjnodes@1.1.0)`)
       return cnr
     })
+    const models: ModelInput[] = []
     for (const flag of ['from-snapshot', 'nodes', 'workflow'] as const) {
       const path = str(args, flag)
       if (!path) continue
@@ -83,6 +85,8 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
       const r = nodesFromFile(data)
       if (!r.ok) { problems.push(...r.error.map(e => `${path}: ${e}`)); continue }
       nodes.push(...r.value.nodes)
+      // comfy-pack's snapshot lists its models with their URLs: they belong to the same environment.
+      if (r.value.models && flag !== 'nodes') models.push(...r.value.models)
       warnings.push(...r.value.warnings.map(w => `${path}: ${w}`))
       for (const id of r.value.nightly ?? []) {
         const repo = await nightlyRepository(id, config.registryUrl, io.signal)
@@ -99,7 +103,6 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
         warnings.push(`${path}: the snapshot's ComfyUI commit ${snapshotCore.slice(0, 10)} is not used (--from-snapshot ${path} pins the core to it)`)
       }
     }
-    const models: ModelInput[] = []
     for (const flag of ['models', 'workflow'] as const) {
       const modelsPath = str(args, flag)
       if (!modelsPath) continue

@@ -135,6 +135,22 @@ for (const file of ['workflow-packs.json', 'workflow-packs.png', 'workflow-packs
   })
 }
 
+S('create --from-snapshot with comfy-pack\'s snapshot.json writes its models too; a Desktop export pins the core it records', async ({ w }) => {
+  const pack = await w.cli(['create', 'from-pack', '--from-snapshot', fixture('comfy-pack-snapshot.json')])
+  assert.is(pack.code, 0, pack.stderr)
+  const spec = await readSpec(w, 'from-pack')
+  assert.is(spec.comfyui.commit, 'd9be2f4b4a0e3c5b1f0e6a7d8c9b0a1f2e3d4c5b')
+  assert.equal(spec.models.map((m: { path: string }) => m.path), ['checkpoints/sd_xl_base_1.0.safetensors'])
+  assert.match(pack.stderr, /left out models\[1\] \(models\/loras\/my-own-lora\.safetensors\): comfy-pack found no download URL/)
+  assert.match(pack.stderr, /2 node\(s\), 1 model\(s\)/)
+
+  const desktop = await w.cli(['create', 'from-desktop', '--from-snapshot', fixture('desktop-export.json')])
+  assert.is(desktop.code, 0, desktop.stderr)
+  const d = await readSpec(w, 'from-desktop')
+  assert.is(d.comfyui.commit, 'fedcba9876543210fedcba9876543210fedcba98')
+  assert.equal(d.custom_nodes.length, 3)
+})
+
 S('an image without a workflow, and a file with nothing usable, are refused (exit 2) naming the file', async ({ w }) => {
   const png = join(w.dir, 'stripped.png')
   const original = await readFile(fixture('workflow-packs.png'))

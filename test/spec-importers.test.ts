@@ -327,6 +327,39 @@ Nodes('browser links: /tree/<ref> is the repository at that ref; .git, a trailin
   assert.equal(errors(nodesFromFile([{ repo: 'https://github.com/a/b/tree/dev', ref: 'main' }])), ['entry [0]: the URL shows ref "dev" (…/tree/dev) but "ref" is "main"; keep one'])
 })
 
+Nodes('a comfy-pack snapshot: the core commit, git nodes at their commit_hash, and the models it found URLs for', () => {
+  const r = value(nodesFromFile(fixture('comfy-pack-snapshot.json')))
+  assert.equal(r.comfyui, { commit: 'd9be2f4b4a0e3c5b1f0e6a7d8c9b0a1f2e3d4c5b' })
+  assert.equal(r.nodes, [
+    { repo: 'https://github.com/bentoml/comfy-pack.git', commit: '5b4c3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b' },
+    { repo: 'https://github.com/kijai/ComfyUI-KJNodes', commit: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', enabled: false },
+  ])
+  assert.equal(r.models, [{
+    path: 'checkpoints/sd_xl_base_1.0.safetensors',
+    url: 'https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0/resolve/main/sd_xl_base_1.0.safetensors',
+    sha256: '31e35c80fc4829d14f90153f4c74cd59c90b779f6afe05a74cd6120b893f7e5b', size: 6938078334,
+  }])
+  assert.equal(r.warnings, [
+    'left out models[1] (models/loras/my-own-lora.safetensors): comfy-pack found no download URL for it; add it with its URL (a --models list)',
+    'left out models[2] (models/vae/unused_vae.safetensors): not selected for the pack ("disabled": true)',
+  ])
+})
+
+Nodes('a Comfy Desktop 2.0 export: the newest snapshot\'s core commit, registry and git nodes with their folders; file and remote-less nodes named', () => {
+  const r = value(nodesFromFile(fixture('desktop-export.json')))
+  assert.equal(r.comfyui, { commit: 'fedcba9876543210fedcba9876543210fedcba98' })
+  assert.equal(r.nodes, [
+    { registry: 'comfyui-impact-pack', version: '8.8.1', name: 'ComfyUI-Impact-Pack' },
+    { registry: 'comfyui-kjnodes', version: '1.1.0', enabled: false },
+    { repo: 'https://github.com/Kosinkadink/ComfyUI-VideoHelperSuite.git', commit: '3c1d5e7f9a0b2c4d6e8f0a1b3c5d7e9f1a2b4c6d' },
+  ])
+  assert.equal(r.warnings, [
+    'the export holds 2 snapshots; read the newest (snapshots[1], 2026-03-01T09:30:00.000Z, "works with flux")',
+    'left out snapshots[1].customNodes[3] (my-local-pack): a folder with no git remote; add it with --node URL@REF',
+    'left out snapshots[1].customNodes[4] (websocket_image_save.py): a single-file node, not a git repository; put it in one to pin it',
+  ])
+})
+
 Nodes('partial imports: a snapshot pack without a remote is left out, the rest imported', () => {
   const sha = 'b'.repeat(40)
   const r = value(nodesFromFile({ comfyui: null, git_custom_nodes: { null: { hash: sha, disabled: false }, 'https://github.com/a/good': { hash: `${sha}\n`, disabled: false } }, file_custom_nodes: [] }))

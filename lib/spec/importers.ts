@@ -15,6 +15,8 @@ export interface ImportedNodes {
   comfyui?: { repo?: string; commit?: string; ref?: string }
   /** Registry ids a snapshot holds as `nightly` or `unknown`: git clones, whose repository only the registry can say. */
   nightly?: string[]
+  /** Models a snapshot lists with their download URLs (comfy-pack's `models`). */
+  models?: ModelInput[]
   warnings: string[]
 }
 
@@ -123,6 +125,8 @@ export function nodesFromFile(json: unknown): Result<ImportedNodes, string[]> {
   if (isObject(json) && Object.keys(json).length === 1 && isObject(json.custom_nodes) && isSnapshot(json.custom_nodes)) return redacted(nodesFromSnapshot(json.custom_nodes))
   if (isObject(json) && isSnapshot(json)) return redacted(nodesFromSnapshot(json))
   if (isUiWorkflow(json)) return redacted(nodesFromWorkflow(json))
+  if (isObject(json) && json.type === 'comfyui-launcher-snapshot') return redacted(nodesFromDesktopExport(json))
+  if (isObject(json) && Array.isArray(json.custom_nodes) && 'comfyui' in json) return redacted(nodesFromComfyPack(json))
   return err([redact(`${NODES_EXPECTED}; got ${describe(json)}`)])
 }
 
@@ -185,6 +189,96 @@ function nodesFromWorkflow(workflow: Loose): Result<ImportedNodes, string[]> {
   if (Array.isArray(subgraphs)) subgraphs.forEach((g, i) => isObject(g) && visit(g.nodes, `definitions.subgraphs[${i}].nodes`))
   if (unnamed.size) warnings.push(`left out ${unnamed.size} node type(s) that name no pack (no "cnr_id" or "aux_id" in their properties; saved by an older frontend?): ${[...unnamed].join(', ')}; add their packs with --node`)
   return partial(errors, nodes.length, warnings, () => ({ nodes: dedupeNodes(nodes, warnings), warnings }))
+}
+
+/**
+ * A comfy-pack snapshot (the snapshot.json of a .cpack.zip): `comfyui` (the core's commit), `custom_nodes`
+ * ([{url, commit_hash, disabled}], git checkouts only) and `models` ([{filename, sha256, size, disabled, source}],
+ * `filename` relative to the ComfyUI folder, the URL in `source.download_url` when comfy-pack found one).
+ */
+function nodesFromComfyPack(pack: Loose): Result<ImportedNodes, string[]> {
+  const errors: string[] = []
+  const warnings: string[] = []
+  const nodes: CustomNodeInput[] = []
+  const add = nodeAdder(nodes, errors, warnings)
+  const core = typeof pack.comfyui === 'string' ? pack.comfyui.trim().toLowerCase() : ''
+  const comfyui = HEX40.test(core) ? { commit: core } : undefined
+  if (!comfyui) warnings.push(`"comfyui": ${JSON.stringify(pack.comfyui)} is not a full commit sha; the core is left unpinned`)
+  ;(pack.custom_nodes as unknown[]).forEach((entry, i) => {
+    const where = `custom_nodes[${i}]`
+    if (!isObject(entry) || typeof entry.url !== 'string' || !entry.url) { errors.push(`${where}: expected {"url", "commit_hash", "disabled"}, got ${describe(entry)}`); return }
+    const node: CustomNodeInput = { repo: entry.url }
+    const hash = typeof entry.commit_hash === 'string' ? entry.commit_hash.trim().toLowerCase() : ''
+    if (HEX40.test(hash)) node.commit = hash
+    else warnings.push(`${where}: ${entry.url} has no full "commit_hash"; imported unpinned`)
+    if (entry.disabled === true) node.enabled = false
+    add(node, where)
+  })
+  const models: ModelInput[] = []
+  const list = Array.isArray(pack.models) ? pack.models : []
+  list.forEach((entry, i) => {
+    const where = `models[${i}]`
+    if (!isObject(entry) || typeof entry.filename !== 'string') { errors.push(`${where}: expected {"filename", "sha256", "source"}, got ${describe(entry)}`); return }
+    const file = entry.filename.replace(/\\/g, '/')
+    if (entry.disabled === true) { warnings.push(`left out ${where} (${file}): not selected for the pack ("disabled": true)`); return }
+    const url = isObject(entry.source) && typeof entry.source.download_url === 'string' ? entry.source.download_url : undefined
+    if (!url) { warnings.push(`left out ${where} (${file}): comfy-pack found no download URL for it; add it with its URL (a --models list)`); return }
+    if (!file.startsWith('models/')) { warnings.push(`left out ${where} (${file}): not under models/`); return }
+    const mine: string[] = []
+    const model = modelFromEntry({ url, path: file.slice('models/'.length), ...(typeof entry.sha256 === 'string' ? { sha256: entry.sha256 } : {}), ...(typeof entry.size === 'number' ? { size: entry.size } : {}) }, where, mine, warnings)
+    if (model && !mine.length) models.push(model)
+    else warnings.push(...mine.map(e => `left out ${e}`))
+  })
+  return partial(errors, nodes.length + models.length, warnings, () => ({ nodes: dedupeNodes(nodes, warnings), models: dedupeModels(models, warnings), ...(comfyui ? { comfyui } : {}), warnings }))
+}
+
+/**
+ * A Comfy Desktop 2.0 snapshot export: `{"type": "comfyui-launcher-snapshot", "snapshots": [...]}`, each snapshot
+ * with `comfyui.commit` and `customNodes` ([{id, type: "cnr" | "git" | "file", dirName, enabled, version?, commit?,
+ * url?}]). The newest snapshot is read; an export of several says so.
+ */
+function nodesFromDesktopExport(envelope: Loose): Result<ImportedNodes, string[]> {
+  const snapshots = Array.isArray(envelope.snapshots) ? envelope.snapshots.filter(isObject) : []
+  if (!snapshots.length) return err(['snapshots: the export holds no snapshot'])
+  const newest = snapshots.reduce((a, b) => (String(b.createdAt ?? '') > String(a.createdAt ?? '') ? b : a))
+  const index = snapshots.indexOf(newest)
+  const errors: string[] = []
+  const warnings: string[] = []
+  if (snapshots.length > 1) warnings.push(`the export holds ${snapshots.length} snapshots; read the newest (snapshots[${index}], ${String(newest.createdAt)}${newest.label ? `, "${String(newest.label)}"` : ''})`)
+  const nodes: CustomNodeInput[] = []
+  const add = nodeAdder(nodes, errors, warnings)
+  const coreInfo = isObject(newest.comfyui) ? newest.comfyui : {}
+  const core = typeof coreInfo.commit === 'string' ? coreInfo.commit.trim().toLowerCase() : ''
+  const comfyui = HEX40.test(core) ? { commit: core } : undefined
+  if (!comfyui) warnings.push(`the snapshot records no full ComfyUI commit (ref ${JSON.stringify(coreInfo.ref ?? null)}); the core is left unpinned`)
+  const list = Array.isArray(newest.customNodes) ? newest.customNodes : []
+  list.forEach((entry, i) => {
+    const where = `snapshots[${index}].customNodes[${i}]`
+    if (!isObject(entry)) { errors.push(`${where}: expected an object, got ${describe(entry)}`); return }
+    const dir = typeof entry.dirName === 'string' ? entry.dirName : undefined
+    const switches = entry.enabled === false ? { enabled: false } : {}
+    if (entry.type === 'file') { warnings.push(`left out ${where} (${String(entry.id)}): a single-file node, not a git repository; put it in one to pin it`); return }
+    if (entry.type === 'cnr' && typeof entry.id === 'string') {
+      // The registry id is the lower-cased pyproject name (as Manager normalises it).
+      const id = entry.id.trim().toLowerCase()
+      const version = typeof entry.version === 'string' ? registryVersion(entry.version) : undefined
+      if (!version) warnings.push(`${where}: ${id} has no registry version; imported without one, so validate pins the latest`)
+      add({ registry: id, ...(version ? { version } : {}), ...(dir && dir !== id ? { name: dir } : {}), ...switches }, where)
+      return
+    }
+    if (entry.type === 'git') {
+      if (typeof entry.url !== 'string' || !entry.url) { warnings.push(`left out ${where} (${String(entry.id)}): a folder with no git remote; add it with --node URL@REF`); return }
+      const node: CustomNodeInput = { repo: entry.url, ...switches }
+      const hash = typeof entry.commit === 'string' ? entry.commit.trim().toLowerCase() : ''
+      if (HEX40.test(hash)) node.commit = hash
+      else if (SHORT_HEX.test(hash)) node.ref = hash
+      if (dir && dir !== nodeName({ repo: entry.url })) node.name = dir
+      add(node, where)
+      return
+    }
+    errors.push(`${where}: unknown node type ${JSON.stringify(entry.type)} (expected "cnr", "git" or "file")`)
+  })
+  return partial(errors, nodes.length, warnings, () => ({ nodes: dedupeNodes(nodes, warnings), ...(comfyui ? { comfyui } : {}), warnings }))
 }
 
 const SUBGRAPH_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
