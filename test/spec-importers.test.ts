@@ -360,6 +360,15 @@ Nodes('a Comfy Desktop 2.0 export: the newest snapshot\'s core commit, registry 
   ])
 })
 
+Models('legacy save_path custom_nodes/<pack>/...: left out with where Manager puts it, never placed under models/custom_nodes', () => {
+  const r = value(modelsFromFile([
+    { name: 'mm_sd_v14', type: 'animatediff', base: 'SD1.x', save_path: 'custom_nodes/ComfyUI-AnimateDiff-Evolved/models', filename: 'mm_sd_v14.ckpt', url: 'https://huggingface.co/guoyww/animatediff/resolve/main/mm_sd_v14.ckpt', size: '1.67GB' },
+    { name: 'ok', type: 'lora', save_path: 'default', filename: 'ok.safetensors', url: 'https://example.com/ok.safetensors' },
+  ]))
+  assert.equal(r.models.map(m => m.path), ['loras/ok.safetensors'])
+  assert.equal(r.warnings, ['left out entry [0] ("mm_sd_v14"): save_path "custom_nodes/ComfyUI-AnimateDiff-Evolved/models" is inside a custom node\'s folder, where ComfyUI-Manager places it; a spec places models under models/ only, so it was not imported: download it into ComfyUI/custom_nodes/ComfyUI-AnimateDiff-Evolved/models/ yourself, or ask the node\'s author for a models/ folder'])
+})
+
 Nodes('partial imports: a snapshot pack without a remote is left out, the rest imported', () => {
   const sha = 'b'.repeat(40)
   const r = value(nodesFromFile({ comfyui: null, git_custom_nodes: { null: { hash: sha, disabled: false }, 'https://github.com/a/good': { hash: `${sha}\n`, disabled: false } }, file_custom_nodes: [] }))

@@ -584,6 +584,9 @@ function modelFromEntry(value: unknown, where: string, errors: string[], warning
     const folder = value.save_path !== undefined ? managerFolder(value.save_path, value.type) : value.directory
     if (typeof folder !== 'string' || !folder) return fail(`${value.save_path !== undefined ? '"save_path"' : '"directory"'} must be a folder name, got ${describe(folder)}`)
     if (folder.startsWith('/') || folder.split(/[/\\]/).includes('..')) return fail(`folder "${folder}" must stay inside models/ (no ".." and no leading "/")`)
+    // Manager puts these inside the node's own folder (custom_nodes/<pack>/...), which a spec's model paths
+    // (relative to models/) cannot name yet; under models/custom_nodes/ the node would never find them.
+    if (value.save_path !== undefined && /^custom_nodes[/\\]/.test(folder)) return fail(`save_path "${folder}" is inside a custom node's folder, where ComfyUI-Manager places it; a spec places models under models/ only, so it was not imported: download it into ComfyUI/${folder.replace(/\/+$/, '')}/ yourself, or ask the node's author for a models/ folder`)
     path = `${folder.replace(/\/+$/, '')}/${file}`
   } else {
     return fail('expected "path", or "save_path" and "filename" (ComfyUI-Manager), or "directory" and "name" (workflow)')
