@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { dedupeNodes, modelsFromFile, newSpec, nodesFromFile, parseRegistryArg, parseRepoArg, serializeSpec, stripUrlCredentials, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
 import { displayPath } from '../lib/spec/load.ts'
+import { embeddedWorkflow, imageKind } from '../lib/spec/embedded-workflow.ts'
+import { splitBrowserRepoUrl } from '../lib/util/repo-url.ts'
 import { parseSpecText } from '../lib/spec/parse-spec.ts'
 import { bool, configFor, list, printJson, refuse, reportDiagnostics, str, versionId, EXIT, UsageError, type Command, type Io } from './_cli.ts'
 
@@ -17,11 +19,11 @@ const command: Command = {
   options: {
     repo: { type: 'string' }, node: { type: 'string', multiple: true }, nodes: { type: 'string' }, models: { type: 'string' },
     'from-snapshot': { type: 'string' }, 'from-home': { type: 'string' }, hashes: { type: 'boolean' },
-    description: { type: 'string' }, force: { type: 'boolean' },
+    workflow: { type: 'string' }, description: { type: 'string' }, force: { type: 'boolean' },
   },
   help: `Usage: npx tsx tasks create <id> [--repo URL[@REF]] [--node URL[@REF] | cnr:ID[@VER]]... [--nodes FILE]
-                              [--models FILE] [--from-snapshot FILE] [--from-home DIR [--hashes]]
-                              [--description TEXT] [--force]
+                              [--models FILE] [--workflow FILE] [--from-snapshot FILE]
+                              [--from-home DIR [--hashes]] [--description TEXT] [--force]
 
 Writes versions/<id>.json. Needs no network (but for a snapshot's "nightly" registry nodes, whose git
 repository the Comfy Registry names): refs, versions and hashes are pinned later by \`validate <id>\`.
@@ -35,7 +37,9 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
                         nodes at their versions ("nightly" ones as git nodes of the repository the
                         registry names); file nodes and pips are listed and left out; its core commit
                         is not used: the core stays as --repo says
-  --from-snapshot FILE  a ComfyUI-Manager snapshot: its core commit and its nodes, as --nodes reads them
+  --from-snapshot FILE  a snapshot: ComfyUI-Manager's (.json, or .yaml as cm-cli save-snapshot writes
+                        it), comfy-pack's snapshot.json (with its models) or a Comfy Desktop export;
+                        its core commit and its nodes, as --nodes reads them
   --from-home DIR       an existing ComfyUI folder (a pod's /workspace/ComfyUI): the core's remote and
                         commit, git nodes with theirs, registry nodes from .tracking and pyproject.toml,
                         disabled nodes, model files with their sizes (as file:// URLs of this machine);
@@ -43,6 +47,11 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
   --hashes              with --from-home: also the sha256 of every model file (reads them all)
   --models FILE         a JSON list of {url, path}, ComfyUI-Manager model-list entries
                         ({url, save_path, filename, type}) or a workflow's models ({name, url, directory})
+  --workflow FILE       a UI-format workflow (.json, or a PNG or WebP image ComfyUI saved with it):
+                        its node packs (registry ids and GitHub repos at the versions it records) and
+                        its models; --nodes and --models read such files too, for one half each
+  Entries that cannot be imported are left out, each named in a warning; a file with nothing
+  usable in it is refused (exit 2).
   --description TEXT    a description stored in the spec
   --force               overwrite an existing spec`,
   async run(args, io) {
@@ -62,7 +71,10 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
       if (!parsed.ref && arg.trim().endsWith('@')) throw new UsageError(`${flag} ${arg}: nothing after "@"; give a ref (${parsed.repo}@main) or leave the "@" out`)
       const clean = stripUrlCredentials(parsed.repo)
       if (clean.removed) warnings.push(`${flag}: credentials removed from the URL (git asks its credential helper for them instead)`)
-      return { ...parsed, repo: clean.url }
+      const split = splitBrowserRepoUrl(clean.url)
+      if (split.ref !== undefined && parsed.ref !== undefined) throw new UsageError(`${flag} ${arg}: the URL shows ref "${split.ref}" (…/tree/${split.ref}) and "@" gives "${parsed.ref}"; keep one`)
+      if (split.ref !== undefined) warnings.push(`${flag}: read the browser link as the repository ${split.repo} at ref ${split.ref}`)
+      return { repo: split.repo, ...(parsed.ref ?? split.ref ? { ref: parsed.ref ?? split.ref } : {}) }
     }
     const fromHome = str(args, 'from-home')
     if (bool(args, 'hashes') && !fromHome) throw new UsageError('--hashes goes with --from-home DIR (the model files it hashes)')
@@ -76,22 +88,26 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
       if (!cnr.registry) throw new UsageError(`--node ${arg}: no registry id after "cnr:" (e.g. cnr:comfyui-kjnodes@1.1.0)`)
       return cnr
     })
-    for (const flag of ['from-snapshot', 'nodes'] as const) {
+    const models: ModelInput[] = [...described?.models ?? []]
+    for (const flag of ['from-snapshot', 'nodes', 'workflow'] as const) {
       const path = str(args, flag)
       if (!path) continue
       const data = await readJsonFile(io, path, `--${flag}`)
       const r = nodesFromFile(data)
       if (!r.ok) { problems.push(...r.error.map(e => `${path}: ${e}`)); continue }
       nodes.push(...r.value.nodes)
+      // comfy-pack's snapshot lists its models with their URLs: they belong to the same environment.
+      if (r.value.models && flag !== 'nodes') models.push(...r.value.models)
       warnings.push(...r.value.warnings.map(w => `${path}: ${w}`))
       for (const id of r.value.nightly ?? []) {
         const repo = await nightlyRepository(id, config.registryUrl, io.signal)
         if (typeof repo === 'string') nodes.push({ repo, name: id })
         else warnings.push(`${path}: left out ${id} (nightly, a git clone): ${repo.why}; add it with --node URL@REF`)
       }
-      const snapshotCore = r.value.comfyui?.commit
+      const snapshotCore = r.value.comfyui?.commit ?? r.value.comfyui?.ref
       if (flag === 'from-snapshot') {
-        if (snapshotCore) coreCommit = snapshotCore
+        if (r.value.comfyui?.commit) coreCommit = r.value.comfyui.commit
+        else if (snapshotCore) core.ref = snapshotCore // a short hash: validate resolves it
         else warnings.push(`${path}: the snapshot has no ComfyUI commit; the core stays at ${core.ref ?? 'its default branch'}`)
       } else if (snapshotCore) {
         // --nodes takes nodes only: the core stays as --repo says.
@@ -99,11 +115,13 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
       }
     }
     if (described) nodes.push(...described.nodes)
-    const models: ModelInput[] = [...described?.models ?? []]
-    const modelsPath = str(args, 'models')
-    if (modelsPath) {
-      const r = modelsFromFile(await readJsonFile(io, modelsPath, '--models'))
-      if (!r.ok) problems.push(...r.error.map(e => `${modelsPath}: ${e}`))
+    for (const flag of ['models', 'workflow'] as const) {
+      const modelsPath = str(args, flag)
+      if (!modelsPath) continue
+      const r = modelsFromFile(await readJsonFile(io, modelsPath, `--${flag}`))
+      // A workflow without model URLs is still a workflow: its nodes were imported above.
+      if (!r.ok && flag === 'workflow') warnings.push(...r.error.map(e => `${modelsPath}: no models imported: ${e}`))
+      else if (!r.ok) problems.push(...r.error.map(e => `${modelsPath}: ${e}`))
       else { models.push(...r.value.models); warnings.push(...r.value.warnings.map(w => `${modelsPath}: ${w}`)) }
     }
     if (problems.length) return refuse(io, json, problems, { version: id })
@@ -138,7 +156,7 @@ async function nightlyRepository(id: string, registryUrl: string, signal: AbortS
   return node.value.repository ?? { why: 'the registry names no repository for it' }
 }
 
-/** `--from-home DIR`: the folder described, or the exit code of a refusal. */
+/** `--from-home DIR`: the folder described (a folder that is not a ComfyUI checkout is a usage error). */
 async function describeFromHome(io: Io, dir: string, hashes: boolean) {
   const { describeHome } = await import('../lib/pipeline/describe-home.ts')
   const r = await describeHome(resolve(io.cwd, dir), { hashes, run: { env: io.env, signal: io.signal } })
@@ -146,16 +164,35 @@ async function describeFromHome(io: Io, dir: string, hashes: boolean) {
   return r.value
 }
 
+/** An import file's data: JSON, or the workflow embedded in a PNG or WebP image as ComfyUI saves it. */
 async function readJsonFile(io: Io, path: string, flag: string): Promise<unknown> {
-  let text: string
+  let bytes: Buffer
   try {
-    text = await readFile(resolve(io.cwd, path), 'utf8')
+    bytes = await readFile(resolve(io.cwd, path))
   } catch (e) {
     throw new UsageError(`${flag} ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+  }
+  let text = bytes.toString('utf8')
+  const image = imageKind(bytes)
+  if (image) {
+    const found = embeddedWorkflow(bytes)
+    if (!found.ok) throw new UsageError(`${flag} ${path}: ${found.error}`)
+    if (!found.value.workflow) {
+      throw new UsageError(`${flag} ${path}: the ${image.toUpperCase()} image holds no ComfyUI workflow${found.value.prompt ? ' (only the API prompt, which names no node packs and no model URLs)' : ''}; it was saved without metadata (--disable-metadata) or by a tool that strips it: export the workflow from ComfyUI (Workflow > Export) and pass that file`)
+    }
+    text = found.value.workflow
+  }
+  if (!image && /\.ya?ml$/i.test(path)) {
+    const { parse } = await import('yaml')
+    try {
+      return parse(text.replace(/^\uFEFF/, ''))
+    } catch (e) {
+      throw new UsageError(`${flag} ${path}: not valid YAML (${(e as Error).message.split('\n')[0]})`)
+    }
   }
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ''))
   } catch (e) {
-    throw new UsageError(`${flag} ${path}: not valid JSON (${(e as Error).message})`)
+    throw new UsageError(`${flag} ${path}: ${image ? `the workflow embedded in the ${image.toUpperCase()} image is ` : ''}not valid JSON (${(e as Error).message})`)
   }
 }

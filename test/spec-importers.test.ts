@@ -130,7 +130,7 @@ Nodes('an unknown shape is an error that says what was expected', () => {
   for (const input of [{ nodes: [] }, 'https://github.com/a/b', null]) {
     const [message, ...rest] = errors(nodesFromFile(input))
     assert.equal(rest, [])
-    assert.match(message!, /^expected a JSON list of node entries .* or a ComfyUI-Manager snapshot \(an object with "git_custom_nodes"\); got /)
+    assert.match(message!, /^expected a JSON list of node entries .* or a ComfyUI-Manager snapshot \(an object with "git_custom_nodes"\), or a UI-format workflow .*; got /)
   }
   assert.match(errors(nodesFromFile({ nodes: [] }))[0]!, /got an object with keys "nodes"$/)
 })
@@ -204,7 +204,7 @@ Models('a UI workflow: top-level models and node properties.models; duplicates m
     { path: 'vae/sdxl_vae.safetensors', url: 'https://huggingface.co/stabilityai/sdxl-vae/resolve/main/sdxl_vae.safetensors' },
   ])
   assert.equal(r.warnings, [
-    'nodes[1].properties.models[0]: changed the Hugging Face page link to its download link: https://huggingface.co/stabilityai/sdxl-vae/resolve/main/sdxl_vae.safetensors',
+    'nodes[1].properties.models[0]: changed the page link https://huggingface.co/stabilityai/sdxl-vae/blob/main/sdxl_vae.safetensors to the file\'s download link: https://huggingface.co/stabilityai/sdxl-vae/resolve/main/sdxl_vae.safetensors',
     'model "checkpoints/sd_xl_base_1.0.safetensors" is listed more than once; kept one entry',
   ])
 })
@@ -257,6 +257,123 @@ Models('refusals: unsafe filenames and folders, bad URLs, unknown shapes; every 
   assert.equal(errors(modelsFromFile({ 3: { class_type: 'KSampler', inputs: {} }, 4: { class_type: 'CheckpointLoaderSimple', inputs: {} } })), [
     'this is an API-format workflow, which carries no model URLs; use the UI-format workflow (the one the editor saves) or a list of {"url", "path"}',
   ])
+})
+
+Models('page links: rewritten when the file URL follows from them, else left out with the URL to use', () => {
+  const path = (n: string) => `checkpoints/${n}.safetensors`
+  const r = value(modelsFromFile([
+    { url: 'https://github.com/comfyanonymous/ComfyUI/blob/master/models/x.safetensors', path: path('gh-blob') },
+    { url: 'https://hf.co/org/repo/resolve/main/y.safetensors', path: path('hf-short') },
+    { url: 'https://civitai.com/models/4201/realistic-vision?modelVersionId=130072', path: path('civitai-version') },
+    { url: 'https://civitai.com/models/4201/realistic-vision', path: path('civitai-page') },
+    { url: 'https://huggingface.co/org/repo/tree/main/unet', path: path('hf-folder') },
+    { url: 'https://huggingface.co/org/repo', path: path('hf-repo') },
+    { url: 'https://drive.google.com/file/d/1AbCdEf/view?usp=sharing', path: path('drive') },
+    { url: 'https://github.com/owner/repo', path: path('gh-repo') },
+  ]))
+  assert.equal(r.models, [
+    { path: path('gh-blob'), url: 'https://raw.githubusercontent.com/comfyanonymous/ComfyUI/master/models/x.safetensors' },
+    { path: path('hf-short'), url: 'https://huggingface.co/org/repo/resolve/main/y.safetensors' },
+    { path: path('civitai-version'), url: 'https://civitai.com/api/download/models/130072' },
+  ])
+  const leftOut = r.warnings.filter(w => w.startsWith('left out'))
+  assert.equal(leftOut.map(w => /^left out (entry \[\d\])/.exec(w)?.[1]), ['entry [3]', 'entry [4]', 'entry [5]', 'entry [6]', 'entry [7]'])
+  assert.match(leftOut[0]!, /a Civitai model page, not a file; use the download link of one version: https:\/\/civitai\.com\/api\/download\/models\/<version id>/)
+  assert.match(leftOut[1]!, /a Hugging Face folder page, not a file; use the link of one file in it: https:\/\/huggingface\.co\/org\/repo\/resolve\/<revision>/)
+  assert.match(leftOut[3]!, /Google Drive link/)
+})
+
+Models('partial imports: bad entries are left out with a warning naming them; a space is encoded, a short hash dropped', () => {
+  const r = value(modelsFromFile([
+    { url: 'https://example.com/my model.safetensors', path: 'loras/a.safetensors' },
+    { url: 'https://example.com/b.safetensors', directory: 'loras', name: 'b.safetensors', hash: 'ABCDEF0123', hash_type: 'SHA256' },
+    { url: 'https://huggingface.co/org/whole-repo', save_path: 'default', filename: 'whole', type: 'checkpoint' },
+    { path: 'loras/c.bin' },
+  ]))
+  assert.equal(r.models, [
+    { path: 'loras/a.safetensors', url: 'https://example.com/my%20model.safetensors' },
+    { path: 'loras/b.safetensors', url: 'https://example.com/b.safetensors' },
+  ])
+  assert.equal(r.warnings.filter(w => !w.startsWith('left out')), [
+    'entry [0]: encoded the spaces in the URL: https://example.com/my%20model.safetensors',
+    'entry [1]: left out the sha256 "ABCDEF0123", which is not 64 hex characters (validate or realize pins the real one)',
+  ])
+  assert.equal(r.warnings.filter(w => w.startsWith('left out')), [
+    'left out entry [2]: https://huggingface.co/org/whole-repo is a Hugging Face repository page, not a file; use the link of one file in it: https://huggingface.co/org/whole-repo/resolve/<revision>/<path of the file>',
+    'left out entry [3]: "url" is required',
+  ])
+})
+
+Nodes('browser links: /tree/<ref> is the repository at that ref; .git, a trailing / and the owner\'s case make no second node; SSH kept as given', () => {
+  const r = value(nodesFromFile([
+    'https://github.com/kijai/ComfyUI-KJNodes/tree/develop',
+    'https://github.com/KIJAI/ComfyUI-KJNodes.git',
+    'https://github.com/ltdrdata/ComfyUI-Impact-Pack/',
+    'https://gitlab.com/group/node/-/tree/v2.0',
+    'git@github.com:ltdrdata/ComfyUI-Impact-Pack.git',
+  ]))
+  assert.equal(r.nodes, [
+    { repo: 'https://github.com/kijai/ComfyUI-KJNodes', ref: 'develop' },
+    { repo: 'https://github.com/ltdrdata/ComfyUI-Impact-Pack' },
+    { repo: 'https://gitlab.com/group/node', ref: 'v2.0' },
+    { repo: 'git@github.com:ltdrdata/ComfyUI-Impact-Pack.git' },
+  ])
+  assert.equal(r.warnings, [
+    'entry [0]: read the browser link https://github.com/kijai/ComfyUI-KJNodes/tree/develop as the repository https://github.com/kijai/ComfyUI-KJNodes at ref develop',
+    'entry [3]: read the browser link https://gitlab.com/group/node/-/tree/v2.0 as the repository https://gitlab.com/group/node at ref v2.0',
+    'node "ComfyUI-KJNodes" is listed more than once (https://github.com/KIJAI/ComfyUI-KJNodes.git); kept the first entry',
+    'nodes https://github.com/ltdrdata/ComfyUI-Impact-Pack and git@github.com:ltdrdata/ComfyUI-Impact-Pack.git would both be installed as custom_nodes/ComfyUI-Impact-Pack; set a distinct "name" on one of them',
+  ])
+  assert.equal(errors(nodesFromFile([{ repo: 'https://github.com/a/b/tree/dev', ref: 'main' }])), ['entry [0]: the URL shows ref "dev" (…/tree/dev) but "ref" is "main"; keep one'])
+})
+
+Nodes('a comfy-pack snapshot: the core commit, git nodes at their commit_hash, and the models it found URLs for', () => {
+  const r = value(nodesFromFile(fixture('comfy-pack-snapshot.json')))
+  assert.equal(r.comfyui, { commit: 'd9be2f4b4a0e3c5b1f0e6a7d8c9b0a1f2e3d4c5b' })
+  assert.equal(r.nodes, [
+    { repo: 'https://github.com/bentoml/comfy-pack.git', commit: '5b4c3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b' },
+    { repo: 'https://github.com/kijai/ComfyUI-KJNodes', commit: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', enabled: false },
+  ])
+  assert.equal(r.models, [{
+    path: 'checkpoints/sd_xl_base_1.0.safetensors',
+    url: 'https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0/resolve/main/sd_xl_base_1.0.safetensors',
+    sha256: '31e35c80fc4829d14f90153f4c74cd59c90b779f6afe05a74cd6120b893f7e5b', size: 6938078334,
+  }])
+  assert.equal(r.warnings, [
+    'left out models[1] (models/loras/my-own-lora.safetensors): comfy-pack found no download URL for it; add it with its URL (a --models list)',
+    'left out models[2] (models/vae/unused_vae.safetensors): not selected for the pack ("disabled": true)',
+  ])
+})
+
+Nodes('a Comfy Desktop 2.0 export: the newest snapshot\'s core commit, registry and git nodes with their folders; file and remote-less nodes named', () => {
+  const r = value(nodesFromFile(fixture('desktop-export.json')))
+  assert.equal(r.comfyui, { commit: 'fedcba9876543210fedcba9876543210fedcba98' })
+  assert.equal(r.nodes, [
+    { registry: 'comfyui-impact-pack', version: '8.8.1', name: 'ComfyUI-Impact-Pack' },
+    { registry: 'comfyui-kjnodes', version: '1.1.0', enabled: false },
+    { repo: 'https://github.com/Kosinkadink/ComfyUI-VideoHelperSuite.git', commit: '3c1d5e7f9a0b2c4d6e8f0a1b3c5d7e9f1a2b4c6d' },
+  ])
+  assert.equal(r.warnings, [
+    'the export holds 2 snapshots; read the newest (snapshots[1], 2026-03-01T09:30:00.000Z, "works with flux")',
+    'left out snapshots[1].customNodes[3] (my-local-pack): a folder with no git remote; add it with --node URL@REF',
+    'left out snapshots[1].customNodes[4] (websocket_image_save.py): a single-file node, not a git repository; put it in one to pin it',
+  ])
+})
+
+Models('legacy save_path custom_nodes/<pack>/...: left out with where Manager puts it, never placed under models/custom_nodes', () => {
+  const r = value(modelsFromFile([
+    { name: 'mm_sd_v14', type: 'animatediff', base: 'SD1.x', save_path: 'custom_nodes/ComfyUI-AnimateDiff-Evolved/models', filename: 'mm_sd_v14.ckpt', url: 'https://huggingface.co/guoyww/animatediff/resolve/main/mm_sd_v14.ckpt', size: '1.67GB' },
+    { name: 'ok', type: 'lora', save_path: 'default', filename: 'ok.safetensors', url: 'https://example.com/ok.safetensors' },
+  ]))
+  assert.equal(r.models.map(m => m.path), ['loras/ok.safetensors'])
+  assert.equal(r.warnings, ['left out entry [0] ("mm_sd_v14"): save_path "custom_nodes/ComfyUI-AnimateDiff-Evolved/models" is inside a custom node\'s folder, where ComfyUI-Manager places it; a spec places models under models/ only, so it was not imported: download it into ComfyUI/custom_nodes/ComfyUI-AnimateDiff-Evolved/models/ yourself, or ask the node\'s author for a models/ folder'])
+})
+
+Nodes('partial imports: a snapshot pack without a remote is left out, the rest imported', () => {
+  const sha = 'b'.repeat(40)
+  const r = value(nodesFromFile({ comfyui: null, git_custom_nodes: { null: { hash: sha, disabled: false }, 'https://github.com/a/good': { hash: `${sha}\n`, disabled: false } }, file_custom_nodes: [] }))
+  assert.equal(r.nodes, [{ repo: 'https://github.com/a/good', commit: sha, enabled: true }])
+  assert.equal(r.warnings, ['left out git_custom_nodes["null"].repo: repo must be an https://, http://, ssh://, git@host:path or file:///absolute/path URL'])
 })
 
 Models('model URLs lose their credentials, with a warning', () => {

@@ -13,6 +13,7 @@ import { HashingFileSink, openForSink, type HashState } from './hashing-sink.ts'
 import { shownUrl } from './http-request.ts'
 import { discardPartial, fileSize, hashPrefix, readPartialMeta, writePartialMeta } from './partial.ts'
 import { isRetryable, problemFromError, type DownloadProblem } from './problems.ts'
+import { fileLooksLikeHtml, webPageMessage } from './web-page.ts'
 import { createProgressMeter, formatBytes, type Progress } from './progress.ts'
 import { openFile, openHttp, type Opened } from './sources.ts'
 import { urlKey } from './url-key.ts'
@@ -220,6 +221,11 @@ async function downloadLocked(o: DownloadOptions): Promise<Result<Downloaded, Do
     }
 
     const size = state.bytes
+    // A host that labels its sign-in or error page as a binary still sends HTML: the bytes say what it is.
+    if (await fileLooksLikeHtml(pp).catch(() => false)) {
+      await discardPartial(pp)
+      return err({ reason: 'web-page', message: `${name}: ${webPageMessage(shown, 'its first bytes are an HTML document')}` })
+    }
     if (o.expectedSize !== undefined && size !== o.expectedSize) {
       await discardPartial(pp)
       return err(sizeMismatch(name, shown, o.expectedSize, size, 'downloaded'))

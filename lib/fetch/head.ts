@@ -3,6 +3,7 @@ import type { AuthRule } from './auth-rule.ts'
 import { err, ok, type Result } from '../result.ts'
 import { header, requestFollowingRedirects, shownUrl, statusProblem } from './http-request.ts'
 import type { DownloadProblem } from './problems.ts'
+import { isHtmlContentType, webPageMessage } from './web-page.ts'
 
 export interface HeadMetadata {
   size?: number
@@ -56,6 +57,9 @@ export async function headMetadata(url: string, o: HeadOptions): Promise<Result<
   await res.body.dump().catch(() => {})
   const redirected = res.status >= 300 && res.status < 400
   if (!redirected && (res.status < 200 || res.status >= 300)) return err(await statusProblem(res, shownUrl(url)))
+  if (!redirected && isHtmlContentType(header(res.headers, 'content-type'))) {
+    return err({ reason: 'web-page', message: webPageMessage(shownUrl(url), `Content-Type ${header(res.headers, 'content-type')}`) })
+  }
   linkedEtag ??= header(res.headers, 'x-linked-etag')
   linkedSize ??= header(res.headers, 'x-linked-size')
   const out: HeadMetadata = {}
@@ -92,7 +96,7 @@ export function headFailure(p: DownloadProblem): { kind: 'missing' | 'failed' } 
       return p.code && UNREACHABLE.has(p.code) ? { kind: 'failed' } : { kind: 'unanswered', why: 'timed out' }
     case 'network':
       return p.code && UNREACHABLE.has(p.code) ? { kind: 'failed' } : { kind: 'unanswered', why: p.message }
-    case 'redirect': case 'cancelled': case 'offline': case 'io': case 'hash-mismatch': case 'size-mismatch':
+    case 'redirect': case 'cancelled': case 'offline': case 'io': case 'hash-mismatch': case 'size-mismatch': case 'web-page':
       return { kind: 'failed' }
   }
 }

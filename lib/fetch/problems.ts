@@ -19,6 +19,8 @@ export type DownloadProblem =
   | { reason: 'cancelled'; message: string }
   /** Offline mode and the object is not in the store. */
   | { reason: 'offline'; message: string }
+  /** The URL gave an HTML page (by its content type or its first bytes), not a file: nothing was kept. */
+  | { reason: 'web-page'; message: string }
   /** A local file system error (disk full, permissions, a missing file:// source). */
   | { reason: 'io'; message: string }
 

@@ -7,6 +7,7 @@ import { err, ok, type Result } from '../result.ts'
 import { header, requestFollowingRedirects, shownUrl, statusProblem, type HttpOptions } from './http-request.ts'
 import type { PartialMeta } from './partial.ts'
 import { problemFromError, type DownloadProblem } from './problems.ts'
+import { isHtmlContentType, webPageMessage } from './web-page.ts'
 
 /** The validator a resumed request must match; recorded in the partial's sidecar. */
 export interface Validator { etag?: string | undefined; last_modified?: string | undefined }
@@ -35,6 +36,10 @@ export async function openHttp(url: string, offset: number, meta: PartialMeta | 
   if (!answered.ok) return answered
   const res = answered.value
   const length = Number(header(res.headers, 'content-length'))
+  if ((res.status === 200 || res.status === 206) && isHtmlContentType(header(res.headers, 'content-type'))) {
+    await res.body.dump().catch(() => {})
+    return err({ reason: 'web-page', message: webPageMessage(shownUrl(url), `Content-Type ${header(res.headers, 'content-type')}`) })
+  }
   if (res.status === 200) {
     const etag = header(res.headers, 'etag')
     return ok({

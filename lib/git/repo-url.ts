@@ -1,27 +1,9 @@
-import { redact } from '../util/redact.ts'
+import { normalizeRepoUrl } from '../util/repo-url.ts'
 
-/** `[user@]host:path` (scp-like syntax, what `git@github.com:owner/repo` is): no scheme, a colon before any slash. */
-const SCP_LIKE = /^(?:([^@/:\s]+)@)?([^/:\s]+):(?!\/\/)(.+)$/
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i
-const DEFAULT_PORT: Record<string, string> = { 'http:': '80', 'https:': '443', 'ssh:': '22', 'git:': '9418' }
 
-/**
- * The canonical form of a repository URL, used for fingerprints and mirror keys (never to talk to
- * the remote): lowercase scheme and host, no credentials, no default port, no trailing `/` or `.git`;
- * `git@host:path` and `ssh://git@host/path` give the same result (`ssh://host/path`).
- */
-export function normalizeRepoUrl(url: string): string {
-  const text = url.trim()
-  const scp = SCHEME.test(text) ? undefined : SCP_LIKE.exec(text)
-  if (scp) return `ssh://${scp[2]!.toLowerCase()}/${trimRepoPath(scp[3]!.replace(/^\/+/, ''))}`
-  let parsed: URL
-  try { parsed = new URL(text) } catch { return trimRepoPath(redact(text)) }
-  const scheme = parsed.protocol.toLowerCase()
-  const port = parsed.port && parsed.port !== DEFAULT_PORT[scheme] ? `:${parsed.port}` : ''
-  const path = trimRepoPath(parsed.pathname)
-  const query = parsed.search ? redact(parsed.search) : ''
-  return `${scheme}//${parsed.hostname.toLowerCase()}${port}${path}${query}`
-}
+// The canonical form lives in lib/util so lib/spec's importers share it (spec may not import git).
+export { normalizeRepoUrl }
 
 /**
  * The URL as the user wrote it, minus what must never be stored (a remote's config, a log line):
@@ -44,8 +26,4 @@ export function repoSlug(url: string): string {
   const path = normalized.replace(SCHEME, '').split('/').slice(1).filter(Boolean)
   const slug = path.slice(-2).join('-').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '').slice(0, 48)
   return slug || 'repo'
-}
-
-function trimRepoPath(path: string): string {
-  return path.replace(/\/+$/, '').replace(/\.git$/i, '').replace(/\/+$/, '')
 }

@@ -19,6 +19,8 @@ export interface ModelPin {
 export type PinProblem =
   /** The URL names nothing: a file:// path that is not a file, or a host that says 404 or 410. The spec is wrong. */
   | { reason: 'missing'; message: string }
+  /** The URL gives a web page, not a file (an HTML answer): the spec names the wrong URL. */
+  | { reason: 'page'; message: string }
   /** The host could not be asked (no connection, a redirect no download would follow, cancelled), or a file not read. */
   | { reason: 'failed'; message: string }
 
@@ -46,6 +48,7 @@ export async function pinFromMetadata(o: PinOptions): Promise<Result<ModelPin, P
   if (o.offline) return ok({ source: 'none' })
   const head = await headMetadata(o.url, { rules: o.rules, env: o.env, signal: o.signal, timeoutMs: o.timeoutMs, dispatcher: o.dispatcher })
   if (!head.ok) {
+    if (head.error.reason === 'web-page') return err({ reason: 'page', message: head.error.message })
     const failure = headFailure(head.error)
     if (failure.kind === 'unanswered') return ok({ source: 'none', headUnanswered: failure.why })
     return err({ reason: failure.kind, message: head.error.message })

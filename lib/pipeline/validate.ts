@@ -18,6 +18,8 @@ export type { PinLine } from './pin-registry-nodes.ts'
 
 export interface ValidateResult {
   pinned: PinLine[]
+  /** Git commits already pinned in the spec and kept as they are: every repository's commit has a stated origin. */
+  kept: PinLine[]
   /** What stays unpinned (models whose host publishes no sha256 or did not answer HEAD), with the reason. */
   unpinned: PinLine[]
   /** Refs that do not exist, model URLs that name nothing (a missing file, 404 or 410): spec errors. */
@@ -38,7 +40,7 @@ export interface ValidateResult {
  */
 export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConfig; update: boolean; signal: AbortSignal; env: NodeJS.ProcessEnv; onWait?(line: string): void }): Promise<ValidateResult> {
   const { spec, file } = o.loaded
-  const result: ValidateResult = { pinned: [], unpinned: [], diagnostics: [], failures: [], notes: [], written: false }
+  const result: ValidateResult = { pinned: [], kept: [], unpinned: [], diagnostics: [], failures: [], notes: [], written: false }
   const pins: Pins = { nodes: [], models: [] }
   const gate = new Limit(o.config.concurrency.git)
 
@@ -48,9 +50,8 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
       .map(g => ({ path: `custom_nodes[${i}]`, label: nodeName(g), repo: g.repo, ref: g.ref, commit: g.commit, index: i }))),
   ]
   await Promise.all(repos.map(async r => {
-    if (r.commit && !o.update) return
     // With --update a pinned repo follows its ref again; without a ref the pinned commit stays.
-    if (r.commit && !r.ref) return
+    if (r.commit && (!o.update || !r.ref)) { result.kept.push({ path: `${r.path}.commit`, what: r.label, value: r.commit, from: 'pinned in the spec' }); return }
     // Interrupted while waiting for a slot: a failure like any other, so validate still reports it (130).
     const release = await gate.acquire(o.signal).catch(() => undefined)
     if (!release) { result.failures.push(`${r.label}: interrupted before its ref was resolved`); return }
@@ -61,8 +62,8 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
         else result.failures.push(`${r.label}: ${res.error.message}`)
         return
       }
-      if (res.value.commit === r.commit) return
-      result.pinned.push({ path: `${r.path}.commit`, what: r.label, value: res.value.commit, from: r.ref ?? 'default branch' })
+      if (res.value.commit === r.commit) { result.kept.push({ path: `${r.path}.commit`, what: r.label, value: r.commit, from: `pinned in the spec; still ${refOrigin(r.ref)}` }); return }
+      result.pinned.push({ path: `${r.path}.commit`, what: r.label, value: res.value.commit, from: refOrigin(r.ref) })
       if (r.index < 0) pins.comfyui = { commit: res.value.commit }
       else pins.nodes!.push({ index: r.index, commit: res.value.commit })
     } finally { release() }
@@ -88,7 +89,7 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     } finally { release() }
     if (!found.ok) {
       // Like a ref that does not exist: the spec names something that is not there.
-      if (found.error.reason === 'missing') result.diagnostics.push({ file, path: `models[${i}].url`, message: `${m.path}: ${found.error.message}` })
+      if (found.error.reason === 'missing' || found.error.reason === 'page') result.diagnostics.push({ file, path: `models[${i}].url`, message: `${m.path}: ${found.error.message}` })
       else result.failures.push(`${m.path}: ${found.error.message}`)
       return
     }
@@ -126,6 +127,14 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
     result.lockPath = await writeResolvedLock(o.config.cacheRoot, spec, registry.follows)
   }
   return result
+}
+
+/** Where a resolved commit came from, in words: a short hash is not a branch, and the user should see which it was. */
+function refOrigin(ref: string | undefined): string {
+  if (ref === undefined) return "the default branch's newest commit"
+  if (/^[0-9a-f]{40}$/i.test(ref)) return `the full commit ${ref} given as ref`
+  if (/^[0-9a-f]{4,39}$/i.test(ref)) return `the short hash ${ref}, resolved against the repository`
+  return `ref ${ref}`
 }
 
 /** Why a model's sha256 stays unpinned, and what will pin it. */

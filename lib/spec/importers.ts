@@ -1,6 +1,8 @@
 import { GitNodeSchema, RegistryNodeSchema, ModelSchema, SCHEMA_VERSION, nodeName, unsafePathReason, type SpecInput } from './schema.ts'
 import { err, ok, type Result } from '../result.ts'
 import { isSecretQueryName, redact } from '../util/redact.ts'
+import { modelPageVerdict } from './model-page-url.ts'
+import { sameRepository, splitBrowserRepoUrl } from '../util/repo-url.ts'
 
 /** A custom node entry as written in a spec (defaults not applied). */
 export type CustomNodeInput = NonNullable<SpecInput['custom_nodes']>[number]
@@ -10,9 +12,11 @@ export type ModelInput = NonNullable<SpecInput['models']>[number]
 export interface ImportedNodes {
   nodes: CustomNodeInput[]
   /** From a ComfyUI-Manager snapshot: the core's commit. */
-  comfyui?: { repo?: string; commit?: string }
+  comfyui?: { repo?: string; commit?: string; ref?: string }
   /** Registry ids a snapshot holds as `nightly` or `unknown`: git clones, whose repository only the registry can say. */
   nightly?: string[]
+  /** Models a snapshot lists with their download URLs (comfy-pack's `models`). */
+  models?: ModelInput[]
   warnings: string[]
 }
 
@@ -23,6 +27,8 @@ export interface ImportedModels {
 
 const HEX40 = /^[0-9a-f]{40}$/i
 const HEX64 = /^[0-9a-f]{64}$/i
+/** An abbreviated commit as git prints one (7 or more hex digits; git's minimum is 4). */
+const SHORT_HEX = /^[0-9a-f]{4,39}$/
 
 type Loose = Record<string, unknown>
 const isObject = (v: unknown): v is Loose => !!v && typeof v === 'object' && !Array.isArray(v)
@@ -110,14 +116,174 @@ function redacted<T extends { warnings: string[] }>(result: Result<T, string[]>)
 // Custom nodes
 
 const NODE_KEYS = ['name', 'repo', 'url', 'ref', 'commit', 'enabled', 'install_script']
-const NODES_EXPECTED = 'expected a JSON list of node entries ({"repo", "ref"?, "commit"?, "name"?, "enabled"?, "install_script"?} objects or "URL@REF" strings) or a ComfyUI-Manager snapshot (an object with "git_custom_nodes")'
+const NODES_EXPECTED = 'expected a JSON list of node entries ({"repo", "ref"?, "commit"?, "name"?, "enabled"?, "install_script"?} objects or "URL@REF" strings) or a ComfyUI-Manager snapshot (an object with "git_custom_nodes"), or a UI-format workflow (its nodes\' "cnr_id", "aux_id" and "ver")'
 
 /** Reads a `--nodes` file: a list of node entries, or a ComfyUI-Manager snapshot. Pure: the caller parses the JSON. */
 export function nodesFromFile(json: unknown): Result<ImportedNodes, string[]> {
   if (Array.isArray(json)) return redacted(nodesFromList(json))
+  // A YAML snapshot (cm-cli save-snapshot --output x.yaml) holds the same object under "custom_nodes".
+  if (isObject(json) && Object.keys(json).length === 1 && isObject(json.custom_nodes) && isSnapshot(json.custom_nodes)) return redacted(nodesFromSnapshot(json.custom_nodes))
   if (isObject(json) && isSnapshot(json)) return redacted(nodesFromSnapshot(json))
+  if (isUiWorkflow(json)) return redacted(nodesFromWorkflow(json))
+  if (isObject(json) && json.type === 'comfyui-launcher-snapshot') return redacted(nodesFromDesktopExport(json))
+  if (isObject(json) && Array.isArray(json.custom_nodes) && 'comfyui' in json) return redacted(nodesFromComfyPack(json))
   return err([redact(`${NODES_EXPECTED}; got ${describe(json)}`)])
 }
+
+/** A workflow as the editor saves it: a list of nodes with types (an API prompt is a map of class_type entries). */
+const isUiWorkflow = (json: unknown): json is Loose =>
+  isObject(json) && Array.isArray(json.nodes) && ('links' in json || json.nodes.some(n => isObject(n) && typeof n.type === 'string'))
+
+/**
+ * The node packs a UI-format workflow uses, from what the frontend records on each node: `cnr_id` (the registry id;
+ * "comfy-core" is ComfyUI itself), `aux_id` ("owner/repo" on GitHub, for packs not installed from the registry) and
+ * `ver` (the registry version, or the git commit of a clone). Subgraphs' nodes count too.
+ */
+function nodesFromWorkflow(workflow: Loose): Result<ImportedNodes, string[]> {
+  const errors: string[] = []
+  const warnings: string[] = []
+  const nodes: CustomNodeInput[] = []
+  const add = nodeAdder(nodes, errors, warnings)
+  const seen = new Map<string, { version: string | undefined; where: string }>()
+  const unnamed = new Set<string>()
+  const visit = (list: unknown, prefix: string) => {
+    if (!Array.isArray(list)) return
+    list.forEach((node, i) => {
+      if (!isObject(node)) return
+      const where = `${prefix}[${i}].properties`
+      const props = isObject(node.properties) ? node.properties : {}
+      const cnr = typeof props.cnr_id === 'string' ? props.cnr_id.trim() : ''
+      const aux = typeof props.aux_id === 'string' ? props.aux_id.trim() : ''
+      const ver = typeof props.ver === 'string' ? props.ver.trim() : ''
+      if (cnr === 'comfy-core') return
+      if (!cnr && !aux) {
+        // A subgraph instance's type is the subgraph's id, and primitives and notes are the frontend's own.
+        if (typeof node.type === 'string' && !SUBGRAPH_ID.test(node.type) && !FRONTEND_NODES.has(node.type)) unnamed.add(node.type)
+        return
+      }
+      const key = cnr || aux.toLowerCase()
+      const before = seen.get(key)
+      if (before) {
+        if (before.version !== (ver || undefined)) warnings.push(`${where}: ${key} is used at ${ver || 'no version'} here and at ${before.version ?? 'no version'} in ${before.where}; kept the first`)
+        return
+      }
+      seen.set(key, { version: ver || undefined, where })
+      const hash = ver.toLowerCase()
+      if (aux && /^[^/\s]+\/[^/\s]+$/.test(aux) && (!registryVersion(ver) || !cnr)) {
+        const git: CustomNodeInput = { repo: `https://github.com/${aux.replace(/\.git$/, '')}` }
+        if (HEX40.test(hash)) git.commit = hash
+        else if (SHORT_HEX.test(hash)) git.ref = hash
+        else warnings.push(`${where}: ${aux} has no commit in the workflow${ver ? ` ("ver": "${ver}" is not one)` : ''}; imported unpinned (validate pins its default branch)`)
+        add(git, where)
+      } else if (cnr) {
+        const version = registryVersion(ver)
+        if (!version) warnings.push(`${where}: ${cnr} has no registry version in the workflow${ver ? ` ("ver": "${ver}")` : ''}; imported without one, so validate pins the latest`)
+        add(version ? { registry: cnr, version } : { registry: cnr }, where)
+      } else {
+        errors.push(`${where}.aux_id: "${aux}" is not a GitHub "owner/repo"`)
+      }
+    })
+  }
+  visit(workflow.nodes, 'nodes')
+  const subgraphs = isObject(workflow.definitions) ? workflow.definitions.subgraphs : undefined
+  if (Array.isArray(subgraphs)) subgraphs.forEach((g, i) => isObject(g) && visit(g.nodes, `definitions.subgraphs[${i}].nodes`))
+  if (unnamed.size) warnings.push(`left out ${unnamed.size} node type(s) that name no pack (no "cnr_id" or "aux_id" in their properties; saved by an older frontend?): ${[...unnamed].join(', ')}; add their packs with --node`)
+  return partial(errors, nodes.length, warnings, () => ({ nodes: dedupeNodes(nodes, warnings), warnings }))
+}
+
+/**
+ * A comfy-pack snapshot (the snapshot.json of a .cpack.zip): `comfyui` (the core's commit), `custom_nodes`
+ * ([{url, commit_hash, disabled}], git checkouts only) and `models` ([{filename, sha256, size, disabled, source}],
+ * `filename` relative to the ComfyUI folder, the URL in `source.download_url` when comfy-pack found one).
+ */
+function nodesFromComfyPack(pack: Loose): Result<ImportedNodes, string[]> {
+  const errors: string[] = []
+  const warnings: string[] = []
+  const nodes: CustomNodeInput[] = []
+  const add = nodeAdder(nodes, errors, warnings)
+  const core = typeof pack.comfyui === 'string' ? pack.comfyui.trim().toLowerCase() : ''
+  const comfyui = HEX40.test(core) ? { commit: core } : undefined
+  if (!comfyui) warnings.push(`"comfyui": ${JSON.stringify(pack.comfyui)} is not a full commit sha; the core is left unpinned`)
+  ;(pack.custom_nodes as unknown[]).forEach((entry, i) => {
+    const where = `custom_nodes[${i}]`
+    if (!isObject(entry) || typeof entry.url !== 'string' || !entry.url) { errors.push(`${where}: expected {"url", "commit_hash", "disabled"}, got ${describe(entry)}`); return }
+    const node: CustomNodeInput = { repo: entry.url }
+    const hash = typeof entry.commit_hash === 'string' ? entry.commit_hash.trim().toLowerCase() : ''
+    if (HEX40.test(hash)) node.commit = hash
+    else warnings.push(`${where}: ${entry.url} has no full "commit_hash"; imported unpinned`)
+    if (entry.disabled === true) node.enabled = false
+    add(node, where)
+  })
+  const models: ModelInput[] = []
+  const list = Array.isArray(pack.models) ? pack.models : []
+  list.forEach((entry, i) => {
+    const where = `models[${i}]`
+    if (!isObject(entry) || typeof entry.filename !== 'string') { errors.push(`${where}: expected {"filename", "sha256", "source"}, got ${describe(entry)}`); return }
+    const file = entry.filename.replace(/\\/g, '/')
+    if (entry.disabled === true) { warnings.push(`left out ${where} (${file}): not selected for the pack ("disabled": true)`); return }
+    const url = isObject(entry.source) && typeof entry.source.download_url === 'string' ? entry.source.download_url : undefined
+    if (!url) { warnings.push(`left out ${where} (${file}): comfy-pack found no download URL for it; add it with its URL (a --models list)`); return }
+    if (!file.startsWith('models/')) { warnings.push(`left out ${where} (${file}): not under models/`); return }
+    const mine: string[] = []
+    const model = modelFromEntry({ url, path: file.slice('models/'.length), ...(typeof entry.sha256 === 'string' ? { sha256: entry.sha256 } : {}), ...(typeof entry.size === 'number' ? { size: entry.size } : {}) }, where, mine, warnings)
+    if (model && !mine.length) models.push(model)
+    else warnings.push(...mine.map(e => `left out ${e}`))
+  })
+  return partial(errors, nodes.length + models.length, warnings, () => ({ nodes: dedupeNodes(nodes, warnings), models: dedupeModels(models, warnings), ...(comfyui ? { comfyui } : {}), warnings }))
+}
+
+/**
+ * A Comfy Desktop 2.0 snapshot export: `{"type": "comfyui-launcher-snapshot", "snapshots": [...]}`, each snapshot
+ * with `comfyui.commit` and `customNodes` ([{id, type: "cnr" | "git" | "file", dirName, enabled, version?, commit?,
+ * url?}]). The newest snapshot is read; an export of several says so.
+ */
+function nodesFromDesktopExport(envelope: Loose): Result<ImportedNodes, string[]> {
+  const snapshots = Array.isArray(envelope.snapshots) ? envelope.snapshots.filter(isObject) : []
+  if (!snapshots.length) return err(['snapshots: the export holds no snapshot'])
+  const newest = snapshots.reduce((a, b) => (String(b.createdAt ?? '') > String(a.createdAt ?? '') ? b : a))
+  const index = snapshots.indexOf(newest)
+  const errors: string[] = []
+  const warnings: string[] = []
+  if (snapshots.length > 1) warnings.push(`the export holds ${snapshots.length} snapshots; read the newest (snapshots[${index}], ${String(newest.createdAt)}${newest.label ? `, "${String(newest.label)}"` : ''})`)
+  const nodes: CustomNodeInput[] = []
+  const add = nodeAdder(nodes, errors, warnings)
+  const coreInfo = isObject(newest.comfyui) ? newest.comfyui : {}
+  const core = typeof coreInfo.commit === 'string' ? coreInfo.commit.trim().toLowerCase() : ''
+  const comfyui = HEX40.test(core) ? { commit: core } : undefined
+  if (!comfyui) warnings.push(`the snapshot records no full ComfyUI commit (ref ${JSON.stringify(coreInfo.ref ?? null)}); the core is left unpinned`)
+  const list = Array.isArray(newest.customNodes) ? newest.customNodes : []
+  list.forEach((entry, i) => {
+    const where = `snapshots[${index}].customNodes[${i}]`
+    if (!isObject(entry)) { errors.push(`${where}: expected an object, got ${describe(entry)}`); return }
+    const dir = typeof entry.dirName === 'string' ? entry.dirName : undefined
+    const switches = entry.enabled === false ? { enabled: false } : {}
+    if (entry.type === 'file') { warnings.push(`left out ${where} (${String(entry.id)}): a single-file node, not a git repository; put it in one to pin it`); return }
+    if (entry.type === 'cnr' && typeof entry.id === 'string') {
+      // The registry id is the lower-cased pyproject name (as Manager normalises it).
+      const id = entry.id.trim().toLowerCase()
+      const version = typeof entry.version === 'string' ? registryVersion(entry.version) : undefined
+      if (!version) warnings.push(`${where}: ${id} has no registry version; imported without one, so validate pins the latest`)
+      add({ registry: id, ...(version ? { version } : {}), ...(dir && dir !== id ? { name: dir } : {}), ...switches }, where)
+      return
+    }
+    if (entry.type === 'git') {
+      if (typeof entry.url !== 'string' || !entry.url) { warnings.push(`left out ${where} (${String(entry.id)}): a folder with no git remote; add it with --node URL@REF`); return }
+      const node: CustomNodeInput = { repo: entry.url, ...switches }
+      const hash = typeof entry.commit === 'string' ? entry.commit.trim().toLowerCase() : ''
+      if (HEX40.test(hash)) node.commit = hash
+      else if (SHORT_HEX.test(hash)) node.ref = hash
+      if (dir && dir !== nodeName({ repo: entry.url })) node.name = dir
+      add(node, where)
+      return
+    }
+    errors.push(`${where}: unknown node type ${JSON.stringify(entry.type)} (expected "cnr", "git" or "file")`)
+  })
+  return partial(errors, nodes.length, warnings, () => ({ nodes: dedupeNodes(nodes, warnings), ...(comfyui ? { comfyui } : {}), warnings }))
+}
+
+const SUBGRAPH_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/** Node types the frontend itself provides, which no pack installs. */
+const FRONTEND_NODES = new Set(['Note', 'MarkdownNote', 'PrimitiveNode', 'Reroute'])
 
 const isSnapshot = (o: Loose) => ['git_custom_nodes', 'cnr_custom_nodes', 'file_custom_nodes'].some(k => k in o)
 
@@ -154,8 +320,7 @@ function nodesFromList(list: unknown[]): Result<ImportedNodes, string[]> {
     }
     add(node as CustomNodeInput, where)
   })
-  if (errors.length) return err(errors)
-  return ok({ nodes: dedupeNodes(nodes, warnings), warnings })
+  return partial(errors, nodes.length, warnings, () => ({ nodes: dedupeNodes(nodes, warnings), warnings }))
 }
 
 function nodesFromSnapshot(snap: Loose): Result<ImportedNodes, string[]> {
@@ -165,8 +330,12 @@ function nodesFromSnapshot(snap: Loose): Result<ImportedNodes, string[]> {
   const add = nodeAdder(nodes, errors, warnings)
   let comfyui: ImportedNodes['comfyui']
 
-  if (typeof snap.comfyui === 'string' && HEX40.test(snap.comfyui)) comfyui = { commit: snap.comfyui.toLowerCase() }
-  else if (snap.comfyui !== undefined && snap.comfyui !== null) {
+  const core = typeof snap.comfyui === 'string' ? snap.comfyui.trim().toLowerCase() : ''
+  if (HEX40.test(core)) comfyui = { commit: core }
+  else if (SHORT_HEX.test(core)) {
+    comfyui = { ref: core }
+    warnings.push(`the snapshot's ComfyUI commit "${core}" is a short hash, kept as the core's ref: \`validate\` resolves it to the full commit it names`)
+  } else if (snap.comfyui !== undefined && snap.comfyui !== null) {
     warnings.push(`the snapshot's "comfyui" value ${JSON.stringify(snap.comfyui)} is not a full 40-character commit sha; the core is left unpinned (set comfyui.ref or run \`validate\`)`)
   }
 
@@ -174,6 +343,7 @@ function nodesFromSnapshot(snap: Loose): Result<ImportedNodes, string[]> {
   if (!isObject(git)) errors.push(`git_custom_nodes: expected an object mapping repository URLs to {"hash", "disabled"}, got ${describe(git)}`)
   else {
     const unpinned: string[] = []
+    const shortPins: string[] = []
     for (const [url, info] of Object.entries(git)) {
       const where = `git_custom_nodes["${url}"]`
       if (!isObject(info)) {
@@ -185,11 +355,15 @@ function nodesFromSnapshot(snap: Loose): Result<ImportedNodes, string[]> {
         continue
       }
       const node: CustomNodeInput = { repo: url }
-      if (typeof info.hash === 'string' && HEX40.test(info.hash)) node.commit = info.hash.toLowerCase()
+      // Manager writes a pack it restored as "<sha>\n"; the whitespace is not part of the pin.
+      const hash = typeof info.hash === 'string' ? info.hash.trim().toLowerCase() : ''
+      if (HEX40.test(hash)) node.commit = hash
+      else if (SHORT_HEX.test(hash)) { node.ref = hash; shortPins.push(`${url} (${hash})`) }
       else unpinned.push(url)
       node.enabled = info.disabled !== true
       add(node, where)
     }
+    if (shortPins.length) warnings.push(`${shortPins.length} git node(s) have a short commit hash in the snapshot, kept as their ref: \`validate\` resolves each to the full commit it names (never to a branch tip): ${shortPins.join(', ')}`)
     if (unpinned.length) warnings.push(`${unpinned.length} git node(s) have no full commit sha in the snapshot and were imported unpinned (run \`validate\` to pin them): ${unpinned.join(', ')}`)
   }
 
@@ -221,8 +395,18 @@ function nodesFromSnapshot(snap: Loose): Result<ImportedNodes, string[]> {
     warnings.push(`left out ${list.length} pip package(s) recorded in the snapshot (node requirements are collected from the nodes themselves): ${list.join(', ')}; add any you need to python.requirements`)
   }
 
-  if (errors.length) return err(errors)
-  return ok({ nodes: dedupeNodes(nodes, warnings), ...(comfyui ? { comfyui } : {}), ...(nightly.length ? { nightly } : {}), warnings })
+  return partial(errors, nodes.length + nightly.length, warnings, () => ({ nodes: dedupeNodes(nodes, warnings), ...(comfyui ? { comfyui } : {}), ...(nightly.length ? { nightly } : {}), warnings }))
+}
+
+/**
+ * One bad entry does not refuse the file: what can be imported is, and each entry left out is a warning with its
+ * place and reason. Only a file with nothing usable left (and something wrong in it) is refused.
+ */
+function partial<T>(errors: string[], usable: number, warnings: string[], value: () => T): Result<T, string[]> {
+  if (!errors.length) return ok(value())
+  if (!usable) return err(errors)
+  warnings.push(...errors.map(e => `left out ${e}`))
+  return ok(value())
 }
 
 /**
@@ -234,11 +418,20 @@ function nodeAdder(nodes: CustomNodeInput[], errors: string[], warnings: string[
     if ('repo' in node && typeof node.repo === 'string') {
       const { url, removed } = stripUrlCredentials(node.repo)
       if (removed) warnings.push(`${where}: ${CREDENTIALS_REMOVED}: ${url}`)
-      node.repo = url
+      const split = splitBrowserRepoUrl(url)
+      node.repo = split.repo
+      if (split.ref !== undefined) {
+        if (node.ref !== undefined && node.ref !== split.ref) errors.push(`${where}: the URL shows ref "${split.ref}" (…/tree/${split.ref}) but "ref" is "${node.ref}"; keep one`)
+        else if (node.ref === undefined && node.commit === undefined) {
+          node.ref = split.ref
+          warnings.push(`${where}: read the browser link ${url} as the repository ${split.repo} at ref ${split.ref}`)
+        }
+      }
     }
     const parsed = ('registry' in node ? RegistryNodeSchema : GitNodeSchema).safeParse(node, { reportInput: true })
     if (!parsed.success) errors.push(...parsed.error.issues.map(issue => `${where}${issue.path.length ? `.${issue.path.join('.')}` : ''}: ${issueText(issue)}`))
-    nodes.push(node)
+    // An entry with any problem (here or found before it was added) is left out whole.
+    if (!errors.some(e => e.startsWith(`${where}:`) || e.startsWith(`${where}.`))) nodes.push(node)
   }
 }
 
@@ -271,7 +464,7 @@ export function dedupeNodes(nodes: CustomNodeInput[], warnings: string[]): Custo
 /** What a node is installed from: its repository, or `cnr:<id>`. */
 const sourceOf = (node: CustomNodeInput): string => ('registry' in node ? `cnr:${node.registry}` : node.repo)
 const sameSource = (a: CustomNodeInput, b: CustomNodeInput) =>
-  'registry' in a || 'registry' in b ? sourceOf(a) === sourceOf(b) : normalizeRepo(a.repo) === normalizeRepo(b.repo)
+  'registry' in a || 'registry' in b ? sourceOf(a) === sourceOf(b) : sameRepository(a.repo, b.repo)
 
 /** A registry version as ComfyUI-Manager normalises it (`2.5` is `2.5.0`); undefined when it is not one. */
 export function registryVersion(text: string): string | undefined {
@@ -287,7 +480,6 @@ export function parseRegistryArg(arg: string): { registry: string; version?: str
   if (!m) return undefined
   return m[2] !== undefined && m[2] !== '' && m[2] !== 'latest' ? { registry: m[1]!, version: m[2] } : { registry: m[1]! }
 }
-const normalizeRepo = (url: string) => url.trim().replace(/\/+$/, '').replace(/\.git$/, '').toLowerCase()
 
 // ---------------------------------------------------------------------------------------------------------------
 // Models
@@ -329,14 +521,14 @@ function importModels(json: unknown): Result<ImportedModels, string[]> {
   const warnings: string[] = []
   const models: ModelInput[] = []
   for (const { value, where } of entries) {
-    const model = modelFromEntry(value, where, errors, warnings)
-    if (!model) continue
-    const parsed = ModelSchema.safeParse(model, { reportInput: true })
-    if (!parsed.success) errors.push(...parsed.error.issues.map(issue => `${where} (${model.path}): ${issueText(issue)}`))
-    models.push(model)
+    const mine: string[] = []
+    const model = modelFromEntry(value, where, mine, warnings)
+    const parsed = model && ModelSchema.safeParse(model, { reportInput: true })
+    if (parsed && !parsed.success) mine.push(...parsed.error.issues.map(issue => `${where} (${model.path}): ${issueText(issue)}`))
+    if (model && !mine.length) models.push(model)
+    errors.push(...mine)
   }
-  if (errors.length) return err(errors)
-  return ok({ models: dedupeModels(models, warnings), warnings })
+  return partial(errors, models.length, warnings, () => ({ models: dedupeModels(models, warnings), warnings }))
 }
 
 interface Entry { value: unknown; where: string }
@@ -375,7 +567,10 @@ function modelFromEntry(value: unknown, where: string, errors: string[], warning
   if (typeof value.url !== 'string' || !value.url) return fail('"url" is required')
   const stripped = stripUrlCredentials(value.url)
   if (stripped.removed) warnings.push(`${where}: ${stripped.presigned ? SIGNATURE_REMOVED : CREDENTIALS_REMOVED}: ${stripped.url}`)
-  const url = huggingFaceDownloadUrl(stripped.url, where, warnings)
+  const verdict = modelPageVerdict(encodeSpaces(stripped.url, where, warnings))
+  if (verdict.kind === 'page') return fail(`${stripped.url} is ${verdict.why}`)
+  if (verdict.kind === 'rewritten') warnings.push(`${where}: changed the page link ${verdict.was} to the file's download link: ${verdict.url}`)
+  const url = verdict.url
 
   let path: string
   if (value.path !== undefined) {
@@ -389,6 +584,9 @@ function modelFromEntry(value: unknown, where: string, errors: string[], warning
     const folder = value.save_path !== undefined ? managerFolder(value.save_path, value.type) : value.directory
     if (typeof folder !== 'string' || !folder) return fail(`${value.save_path !== undefined ? '"save_path"' : '"directory"'} must be a folder name, got ${describe(folder)}`)
     if (folder.startsWith('/') || folder.split(/[/\\]/).includes('..')) return fail(`folder "${folder}" must stay inside models/ (no ".." and no leading "/")`)
+    // Manager puts these inside the node's own folder (custom_nodes/<pack>/...), which a spec's model paths
+    // (relative to models/) cannot name yet; under models/custom_nodes/ the node would never find them.
+    if (value.save_path !== undefined && /^custom_nodes[/\\]/.test(folder)) return fail(`save_path "${folder}" is inside a custom node's folder, where ComfyUI-Manager places it; a spec places models under models/ only, so it was not imported: download it into ComfyUI/${folder.replace(/\/+$/, '')}/ yourself, or ask the node's author for a models/ folder`)
     path = `${folder.replace(/\/+$/, '')}/${file}`
   } else {
     return fail('expected "path", or "save_path" and "filename" (ComfyUI-Manager), or "directory" and "name" (workflow)')
@@ -398,7 +596,9 @@ function modelFromEntry(value: unknown, where: string, errors: string[], warning
 
   const model: ModelInput = { path, url }
   const sha = workflowSha256(value)
-  if (sha) model.sha256 = sha
+  // A shorter "hash" (AutoV2's 10 characters, a CRC) names no file: the model stays, validate pins its sha256.
+  if (sha && HEX64.test(sha)) model.sha256 = sha
+  else if (sha) warnings.push(`${where}: left out the sha256 "${sha}", which is not 64 hex characters (validate or realize pins the real one)`)
   // Manager sizes are rounded text ("4.71MB"); only an exact byte count pins anything.
   if (typeof value.size === 'number') model.size = value.size
   return model
@@ -417,10 +617,12 @@ function workflowSha256(v: Loose): string | undefined {
   return candidate && HEX64.test(candidate) ? candidate.toLowerCase() : candidate
 }
 
-/** A Hugging Face `/blob/` link is the HTML page; `/resolve/` is the file. */
-function huggingFaceDownloadUrl(url: string, where: string, warnings: string[]): string {
-  const fixed = url.replace(/^(https:\/\/huggingface\.co\/(?:[^/?#]+\/){1,3})blob\//, '$1resolve/')
-  if (fixed !== url) warnings.push(`${where}: changed the Hugging Face page link to its download link: ${fixed}`)
+/** A space in a pasted URL is the file name's; browsers send it as %20, and so does the spec. */
+function encodeSpaces(url: string, where: string, warnings: string[]): string {
+  const trimmed = url.trim()
+  if (!/\s/.test(trimmed)) return trimmed
+  const fixed = trimmed.replace(/\s/g, c => encodeURIComponent(c))
+  warnings.push(`${where}: encoded the spaces in the URL: ${fixed}`)
   return fixed
 }
 

@@ -12,7 +12,7 @@
  * What a route can do (combine freely):
  * - `body`: the bytes served for GET; HEAD sends the same headers without them. Range (`bytes=a-` and `bytes=a-b`),
  *   If-Range (against `etag` or `lastModified`), 416 past the end. `ignoreRange` answers 200 to every range request.
- * - `etag`, `lastModified`, `headers`: response headers; `linkedEtag` / `linkedSize` send `X-Linked-Etag` /
+ * - `etag`, `lastModified`, `headers`: response headers (`headers` may replace the default Content-Type); `linkedEtag` / `linkedSize` send `X-Linked-Etag` /
  *   `X-Linked-Size` (what Hugging Face sends, on the redirect itself when `redirect` is set too).
  * - `redirect`: answers `redirectStatus` (302) with this Location (absolute, or relative to the request).
  * - `token`: requires `Authorization: Bearer <token>` (or `tokenHeader: <token>`): 401 without it, 403 when wrong.
@@ -134,7 +134,7 @@ export async function startServer(routes: Record<string, Route> = {}): Promise<T
       common['content-range'] = `bytes ${start}-${end}/${body.length}`
     }
     const slice = body.subarray(start, end + 1)
-    res.writeHead(status, { ...common, 'content-length': String(slice.length), 'content-type': 'application/octet-stream' })
+    res.writeHead(status, { 'content-type': 'application/octet-stream', ...common, 'content-length': String(slice.length) })
     if (req.method === 'HEAD') { res.end(); return }
 
     if (route.holdAfter !== undefined && count.holds < (route.holdTimes ?? 1)) {
