@@ -270,11 +270,15 @@ Models('page links: rewritten when the file URL follows from them, else left out
     { url: 'https://huggingface.co/org/repo', path: path('hf-repo') },
     { url: 'https://drive.google.com/file/d/1AbCdEf/view?usp=sharing', path: path('drive') },
     { url: 'https://github.com/owner/repo', path: path('gh-repo') },
+    { url: 'https://huggingface.co/gpt2/resolve/main/model.safetensors', path: path('hf-legacy') },
+    { url: 'https://github.com/owner/repo/releases/download/v1/model.safetensors', path: path('gh-release') },
   ]))
   assert.equal(r.models, [
     { path: path('gh-blob'), url: 'https://raw.githubusercontent.com/comfyanonymous/ComfyUI/master/models/x.safetensors' },
     { path: path('hf-short'), url: 'https://huggingface.co/org/repo/resolve/main/y.safetensors' },
     { path: path('civitai-version'), url: 'https://civitai.com/api/download/models/130072' },
+    { path: path('hf-legacy'), url: 'https://huggingface.co/gpt2/resolve/main/model.safetensors' },
+    { path: path('gh-release'), url: 'https://github.com/owner/repo/releases/download/v1/model.safetensors' },
   ])
   const leftOut = r.warnings.filter(w => w.startsWith('left out'))
   assert.equal(leftOut.map(w => /^left out (entry \[\d\])/.exec(w)?.[1]), ['entry [3]', 'entry [4]', 'entry [5]', 'entry [6]', 'entry [7]'])

@@ -9,6 +9,7 @@ export type PageUrlVerdict =
   | { kind: 'page'; why: string }
 
 const HF_HOSTS = new Set(['huggingface.co', 'hf.co', 'www.huggingface.co'])
+const ACTIONS = new Set(['resolve', 'blob', 'tree'])
 
 /** What a model URL is: a file URL (kept, or rewritten from its page's URL) or a page that names no file. */
 export function modelPageVerdict(url: string): PageUrlVerdict {
@@ -20,8 +21,9 @@ export function modelPageVerdict(url: string): PageUrlVerdict {
   const rewritten = (to: string): PageUrlVerdict => ({ kind: 'rewritten', url: to, was: url })
 
   if (HF_HOSTS.has(host)) {
-    // Models live at /<owner>/<repo>/..., datasets and spaces one level deeper.
-    const lead = parts[0] === 'datasets' || parts[0] === 'spaces' ? 3 : 2
+    // Models live at /<owner>/<repo>/... (a few old ones at /<repo>/...), datasets and spaces one level deeper.
+    const deeper = parts[0] === 'datasets' || parts[0] === 'spaces' ? 1 : 0
+    const lead = ACTIONS.has(parts[1 + deeper] ?? '') ? 1 + deeper : 2 + deeper
     const action = parts[lead]
     const repo = parts.slice(0, lead).join('/')
     if (action === 'resolve' && parts.length > lead + 2) return host === 'huggingface.co' ? { kind: 'file', url } : rewritten(`https://huggingface.co/${parts.join('/')}${u.search}`)
@@ -31,8 +33,10 @@ export function modelPageVerdict(url: string): PageUrlVerdict {
   }
   if (host === 'github.com' || host === 'www.github.com') {
     if (parts[2] === 'blob' && parts.length > 4) return rewritten(`https://raw.githubusercontent.com/${parts[0]}/${parts[1]}/${parts.slice(3).join('/')}`)
-    if (parts[2] === 'raw' || parts[2] === 'releases') return { kind: 'file', url }
-    return { kind: 'page', why: `a GitHub page, not a file; use the file's raw link (https://raw.githubusercontent.com/<owner>/<repo>/<ref>/<path>) or a release asset's download link` }
+    // Only the shapes that are certainly pages: a repository's front page, a folder, a file's page without a path.
+    const page = parts.length === 2 || parts[2] === 'tree' || parts[2] === 'blob'
+    if (page) return { kind: 'page', why: `a GitHub page, not a file; use the file's raw link (https://raw.githubusercontent.com/<owner>/<repo>/<ref>/<path>) or a release asset's download link` }
+    return { kind: 'file', url }
   }
   if (host === 'civitai.com' || host === 'www.civitai.com') {
     if (parts[0] === 'api') return { kind: 'file', url }

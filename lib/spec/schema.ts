@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { nodeName, unsafePathReason } from './names.ts'
+import { splitBrowserRepoUrl } from '../util/repo-url.ts'
 
 export { nodeName, unsafePathReason }
 
@@ -23,6 +24,11 @@ const safeRelativePath = (what: string) => z.string({ error: `${what} must be a 
 const commit = z.string().regex(HEX40, { error: 'commit must be a full 40-character lowercase hex sha (run `validate` to pin it)' })
 const repoUrl = z.string({ error: 'repo must be a string' }).min(1, { error: 'repo must not be empty', abort: true })
   .regex(REPO_URL, { error: 'repo must be an https://, http://, ssh://, git@host:path or file:///absolute/path URL' })
+  .superRefine((url, ctx) => {
+    // A browser link to a branch names the branch, not the repository: git cannot clone it.
+    const split = splitBrowserRepoUrl(url)
+    if (split.ref !== undefined) ctx.addIssue({ code: 'custom', message: `repo is a browser link to ${split.ref} (…/tree/${split.ref}); write "repo": "${split.repo}" and "ref": "${split.ref}"` })
+  })
 const ref = z.string().min(1, { error: 'ref must not be empty' }).regex(/^[^\s~^:?*[\\]+$/, { error: 'ref is not a valid git ref name' })
 
 export const ComfyuiSchema = z.strictObject({
