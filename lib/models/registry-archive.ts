@@ -1,6 +1,5 @@
-import type { AuthRule } from '../fetch/auth-rule.ts'
 import type { DownloadProblem } from '../fetch/problems.ts'
-import type { Progress } from '../fetch/progress.ts'
+import type { EnsureBlobOptions } from './ensure-blob.ts'
 import { ok, type Result } from '../result.ts'
 import { blobPath, blobState, lookupUrl, recordUrl } from './store.ts'
 
@@ -20,29 +19,13 @@ export async function archiveInStore(modelsDir: string, key: string, sha256: str
   return state?.sealed ? { sha256: known, blob: blobPath(modelsDir, known) } : undefined
 }
 
-export interface EnsureArchiveOptions {
-  modelsDir: string
-  key: string
-  /** The registry's `downloadUrl` for this version. */
-  url: string
-  sha256?: string | undefined
-  /** `<name> (<id>@<version>)`, for messages. */
-  name: string
-  rules: readonly AuthRule[]
-  env: Readonly<Record<string, string | undefined>>
-  signal?: AbortSignal | undefined
-  onProgress?: ((p: Progress) => void) | undefined
-  onNote?: ((line: string) => void) | undefined
-  timeouts: { headersMs: number; bodyMs: number }
-}
+/** The download's options (`url`: the registry's `downloadUrl`; `name`: `<name> (<id>@<version>)`), plus the archive's key. */
+export type EnsureArchiveOptions = Pick<EnsureBlobOptions, 'modelsDir' | 'url' | 'sha256' | 'name' | 'rules' | 'env' | 'signal' | 'onProgress' | 'onNote' | 'timeouts'> & { key: string }
 
 /** Downloads an archive into the store (resumed, verified against the pin, under the URL's lock) and indexes it by its key. */
 export async function ensureArchive(o: EnsureArchiveOptions): Promise<Result<{ sha256: string; blob: string; downloaded: boolean; bytesFetched: number }, DownloadProblem>> {
   const { ensureBlob } = await import('./ensure-blob.ts')
-  const got = await ensureBlob({
-    modelsDir: o.modelsDir, url: o.url, sha256: o.sha256, name: o.name, offline: false, rules: o.rules, env: o.env,
-    signal: o.signal, onProgress: o.onProgress, onNote: o.onNote, timeouts: o.timeouts,
-  })
+  const got = await ensureBlob({ ...o, offline: false })
   if (!got.ok) return got
   await recordUrl(o.modelsDir, o.key, got.value.sha256, got.value.size)
   return ok({ sha256: got.value.sha256, blob: got.value.blob, downloaded: got.value.downloaded, bytesFetched: got.value.bytesFetched })

@@ -36,7 +36,8 @@ export async function resolveRegistryNodes(o: {
   const out: RegistryResolution = { answers: [], diagnostics: [], failures: [] }
   const nodes = o.spec.custom_nodes.flatMap((n, index) => (isRegistryNode(n) ? [{ node: n as RegistryNode, index }] : []))
   if (!nodes.length) return out
-  const client = await import('../registry/client.ts')
+  // Loaded on the first request: a pinned node whose archive is in the store (the no-op realize) needs no HTTP code.
+  const client = () => import('../registry/client.ts')
   const opts = { baseUrl: o.config.registryUrl, signal: o.signal }
   const gate = new Limit(o.config.concurrency.network)
   const where = (index: number, key: string) => `custom_nodes[${index}].${key}`
@@ -53,7 +54,7 @@ export async function resolveRegistryNodes(o: {
           out.failures.push(`${label}: has no version and offline mode is on, so the registry cannot say the latest; set "version" or run without --offline`)
           return
         }
-        const info = await client.registryNode(node.registry, opts)
+        const info = await (await client()).registryNode(node.registry, opts)
         if (!info.ok) {
           if (info.error.reason === 'unknown-node') out.diagnostics.push({ file: o.file, path: where(index, 'registry'), message: `${label}: ${info.error.message}` })
           else out.failures.push(`${label}: ${info.error.message}`)
@@ -68,7 +69,7 @@ export async function resolveRegistryNodes(o: {
       // A pinned sha256 is the pinned version's: another version's archive is looked up by its own key.
       const inStore = await archiveInStore(o.config.modelsDir, archiveKey(o.config.registryUrl, node.registry, version!), version === node.version ? node.sha256 : undefined)
       if (inStore || o.config.offline) { out.answers.push({ index, version: version!, latest }); return }
-      const v = await client.registryVersion(node.registry, version!, opts)
+      const v = await (await client()).registryVersion(node.registry, version!, opts)
       if (!v.ok) {
         if (v.error.reason === 'unknown-node') out.diagnostics.push({ file: o.file, path: where(index, 'registry'), message: `${label}: ${v.error.message}` })
         else if (v.error.reason === 'unknown-version') out.diagnostics.push({ file: o.file, path: where(index, 'version'), message: `${label}: ${v.error.message}` })

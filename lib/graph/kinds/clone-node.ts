@@ -1,10 +1,10 @@
-import { rename, rm, stat, mkdir } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { rm } from 'node:fs/promises'
+import { basename } from 'node:path'
 import { isRegistryNode, nodeName } from '../../spec/names.ts'
 import { defineKind, type ResolvedGitNode, type ResolvedNode } from '../plugin.ts'
 import { normalizeRepoUrl } from '../../git/repo-url.ts'
-import { homeLayout, nodePlace } from '../../layout/home.ts'
 import { checkoutRepo, checkoutStands, parseCheckout, verifyCheckout } from './_checkout.ts'
+import { exists, nodeInPlace } from './_node-place.ts'
 
 /** A custom node with the folder name it is realized under. */
 export interface NamedNode<N extends ResolvedNode = ResolvedNode> { name: string; node: N }
@@ -27,15 +27,7 @@ export const cloneNode = defineKind({
   outputsStand: (_task, checkout) => checkoutStands(checkout),
   verify: ({ id }, checkout, ctx) => verifyCheckout(id, checkout, ctx),
   async run({ subject: { name, node } }, ctx) {
-    const home = homeLayout(ctx.env.home)
-    const dir = home.nodeDir(name, node.enabled)
-    const other = home.nodeDir(name, !node.enabled)
-    // Enabling or disabling moves the checkout; the user's changes in it travel along.
-    if (!(await exists(dir)) && await exists(join(other, '.git'))) {
-      await mkdir(dirname(dir), { recursive: true })
-      await rename(other, dir)
-      ctx.log(`moved ${name} to ${nodePlace(node.enabled)}`)
-    }
+    const dir = await nodeInPlace(ctx, name, node.enabled, '.git')
     return checkoutRepo(ctx, { url: node.repo, commit: node.commit, dir, label: name })
   },
   async prune({ outputs: checkout }, ctx) {
@@ -53,4 +45,3 @@ export const cloneNode = defineKind({
   },
 })
 
-const exists = (p: string) => stat(p).then(() => true, () => false)

@@ -1,13 +1,13 @@
-import { mkdir, rename, rm, stat } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { mkdir, rm } from 'node:fs/promises'
 import { isRegistryNode, nodeName } from '../../spec/names.ts'
-import { defineKind, isRecord, TaskFailure, type Json, type ResolvedNode, type ResolvedRegistryNode } from '../plugin.ts'
+import { defineKind, isRecord, TaskFailure, type Json, type ResolvedNode, type ResolvedRegistryNode, type TaskContext } from '../plugin.ts'
 import { homeLayout, nodePlace } from '../../layout/home.ts'
 import { formatBytes, formatProgress } from '../../fetch/progress.ts'
 import { sha256 } from '../../util/hash.ts'
 import { archiveInStore, archiveKey } from '../../models/registry-archive.ts'
 import { readTracking, TRACKING_FILE } from '../../registry/place-pack.ts'
 import { unpackNodeId, type NamedNode } from './clone-node.ts'
+import { exists, nodeInPlace } from './_node-place.ts'
 
 /** What an unpack records: the folder, the archive it came from, and the hash of the `.tracking` it wrote. */
 export interface Unpacked { dir: string; sha256: string; tracking: string }
@@ -41,25 +41,16 @@ export const unpackNode = defineKind({
   },
   async run({ subject: { name, node } }, ctx) {
     const home = homeLayout(ctx.env.home)
-    const dir = home.nodeDir(name, node.enabled)
-    const other = home.nodeDir(name, !node.enabled)
+    const dir = await nodeInPlace(ctx, name, node.enabled, TRACKING_FILE)
     const label = `${name} (${node.registry}@${node.version})`
-    if (!(await exists(dir)) && await exists(join(other, TRACKING_FILE))) {
-      await mkdir(dirname(dir), { recursive: true })
-      await rename(other, dir)
-      ctx.log(`moved ${name} to ${nodePlace(node.enabled)}`)
-    }
     const key = archiveKey(ctx.config.registryUrl, node.registry, node.version)
     let archive = await archiveInStore(ctx.env.modelsDir, key, node.sha256)
     let note = 'archive from the store'
     if (!archive) {
       if (ctx.config.offline) throw new TaskFailure(`${label}: the archive is not in the store and offline mode is on; run once without --offline / COMFY_OFFLINE to download it`)
-      const { registryVersion } = await import('../../registry/client.ts')
-      const version = node.archiveUrl ? undefined : await registryVersion(node.registry, node.version, { baseUrl: ctx.config.registryUrl, signal: ctx.signal })
-      if (version && !version.ok) throw new TaskFailure(`${label}: ${version.error.message}`)
       const { ensureArchive } = await import('../../models/registry-archive.ts')
       const got = await ensureArchive({
-        modelsDir: ctx.env.modelsDir, key, url: node.archiveUrl ?? version!.value!.downloadUrl, sha256: node.sha256, name: label,
+        modelsDir: ctx.env.modelsDir, key, url: node.archiveUrl ?? await askArchiveUrl(ctx, node, label), sha256: node.sha256, name: label,
         rules: ctx.config.auth, env: ctx.processEnv, signal: ctx.signal, onProgress: p => ctx.progress(formatProgress(p)), onNote: ctx.log,
         timeouts: { headersMs: ctx.config.timeouts.downloadHeadersS * 1000, bodyMs: ctx.config.timeouts.downloadBodyS * 1000 },
       })
@@ -94,4 +85,10 @@ export const unpackNode = defineKind({
   },
 })
 
-const exists = (p: string) => stat(p).then(() => true, () => false)
+/** The archive URL of a version prepare did not ask for (the store had the archive then, and lost it since). */
+async function askArchiveUrl(ctx: TaskContext, node: ResolvedRegistryNode, label: string): Promise<string> {
+  const { registryVersion } = await import('../../registry/client.ts')
+  const v = await registryVersion(node.registry, node.version, { baseUrl: ctx.config.registryUrl, signal: ctx.signal })
+  if (!v.ok) throw new TaskFailure(`${label}: ${v.error.message}`)
+  return v.value.downloadUrl
+}
