@@ -1,6 +1,7 @@
 import { loadSpecFile, displayPath } from '../lib/spec/load.ts'
 import { unpinned, specFile } from '../lib/pipeline/prepare.ts'
 import { validateSpec } from '../lib/pipeline/validate.ts'
+import { unpinnedVcsRequirements } from '../lib/pipeline/unpinned-vcs.ts'
 import { pinCheckDocument, validateDocument, validateSummary } from '../lib/report/validate-document.ts'
 import { bool, configFor, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
 
@@ -22,7 +23,8 @@ that names nothing (404, 410, a file:// path that does not exist) is a spec erro
 that cannot be reached at all, exit 1.
 
   --update    re-resolve refs that are already pinned (follow the branch to its newest commit)
-  --check     write nothing; exit 1 when anything is unpinned (for CI)
+  --check     write nothing; exit 1 when anything is unpinned (for CI), git+https://
+              requirement lines of the spec and its nodes without a commit included
   --offline   use the mirrors and the store only`,
   async run(args, io) {
     const id = versionId(args)
@@ -33,9 +35,14 @@ that cannot be reached at all, exit 1.
     if (!loaded.ok) return reportDiagnostics(io, loaded.error, json, { version: id })
     const file = displayPath(loaded.value.file, io.cwd)
     if (bool(args, 'check')) {
-      const missing = unpinned(loaded.value.spec)
+      const pinnable = unpinned(loaded.value.spec)
+      const vcs = await unpinnedVcsRequirements({ spec: loaded.value.spec, cacheRoot: config.cacheRoot, offline: config.offline, env: io.env, signal: io.signal })
+      const missing = [...pinnable, ...vcs.unpinned]
       for (const m of missing) io.err(`${file}: ${m.path}: ${m.what}`)
-      io.err(missing.length ? `${missing.length} thing(s) unpinned; run \`validate ${id}\` to pin them` : `${file}: valid and fully pinned`)
+      for (const n of vcs.notes) io.err(`note: ${n}`)
+      if (pinnable.length) io.err(`${pinnable.length} thing(s) unpinned; \`validate ${id}\` (without --check) pins them`)
+      if (vcs.unpinned.length) io.err(`${vcs.unpinned.length} git+https:// requirement(s) with no commit; validate cannot pin these: give each URL an @<40-hex commit>`)
+      if (!missing.length) io.err(`${file}: valid and fully pinned`)
       if (json) printJson(io, pinCheckDocument(id, missing))
       return missing.length ? EXIT.failed : EXIT.ok
     }
