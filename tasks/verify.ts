@@ -1,5 +1,6 @@
 import { contextBase } from '../lib/pipeline/plan.ts'
 import { verifyVersion } from '../lib/pipeline/verify.ts'
+import { verifyImports } from '../lib/pipeline/verify-imports.ts'
 import { verifyDocument, verifyText } from '../lib/report/verify-document.ts'
 import { readOwner } from '../lib/engine/home.ts'
 import { bool, configFor, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
@@ -10,8 +11,8 @@ const command: Command = {
   summary: 'prove the home matches its spec, without changing anything',
   locations: true,
   allowPositionals: 1,
-  options: { hashes: { type: 'boolean' }, frozen: { type: 'boolean' } },
-  help: `Usage: npx tsx tasks verify <id> [--hashes] [--json]
+  options: { hashes: { type: 'boolean' }, imports: { type: 'boolean' }, frozen: { type: 'boolean' } },
+  help: `Usage: npx tsx tasks verify <id> [--hashes] [--imports] [--json]
 
 Checks, without changing anything and without network, that the home is what the spec says: the core
 and every git node at their commits with no modified or deleted tracked file, registry nodes' files as
@@ -19,7 +20,9 @@ their archive had them, every model link resolving to the blob of its pinned sha
 environment's distributions at the versions of the lock. Exit 0 when everything holds, 1 on any drift
 (each line says what \`realize <id> --repair\` would do), 2 for a spec error.
 
-  --hashes   also hash every model's bytes again (reads them all)`,
+  --hashes   also hash every model's bytes again (reads them all)
+  --imports  also start ComfyUI once (--quick-test-for-ci) and report each custom node
+             that fails to import, with the first lines of its error`,
   async run(args, io) {
     const id = versionId(args)
     const json = bool(args, 'json')
@@ -38,6 +41,7 @@ environment's distributions at the versions of the lock. Exit 0 when everything 
     }
     const base = contextBase(prepared, { config, secrets: secretsOf(config, io.env), force: false, processEnv: io.env })
     const rows = await verifyVersion(prepared, base, io.signal, { hashes: bool(args, 'hashes') })
+    if (bool(args, 'imports') && !io.signal.aborted) rows.push(...await verifyImports(prepared, { env: io.env, signal: io.signal }))
     const doc = verifyDocument({ version: id, home: prepared.home }, rows)
     if (json) printJson(io, doc)
     else io.out(verifyText(doc, rows))

@@ -41,5 +41,8 @@ export async function verifyVersion(prepared: Prepared, base: ContextBase, signa
   return rows
 }
 
+/** The task of an `import:<node>` row (verify --imports): no task makes a node import, so repair re-runs nothing for it. */
+export const IMPORT_TASK = 'import'
+
 /** The tasks `realize --repair` runs again: those with a row that does not hold. */
-export const drifted = (rows: readonly VerifyRow[]): string[] => [...new Set(rows.filter(r => r.status !== 'ok').map(r => r.task))]
+export const drifted = (rows: readonly VerifyRow[]): string[] => [...new Set(rows.filter(r => r.status !== 'ok' && r.task !== IMPORT_TASK).map(r => r.task))]

@@ -1,4 +1,4 @@
-import type { VerifyRow } from '../pipeline/verify.ts'
+import { drifted, IMPORT_TASK, type VerifyRow } from '../pipeline/verify.ts'
 
 /** `verify --json` (design.md 8.2). */
 export interface VerifyDocument {
@@ -22,6 +22,7 @@ function repairFor(row: VerifyRow): string {
   if (row.task.startsWith('unpack-node:')) return 'realize --repair unpacks the archive again (files you added stay)'
   if (row.task === 'link') return 'realize --repair links the model again'
   if (row.task === 'uv-install') return 'realize --repair installs the lock again'
+  if (row.id.startsWith('import:')) return 'the node\'s own error (repair does not change code): pin another commit or version, or add what it lacks to python.requirements'
   return `realize --repair runs ${row.task} again`
 }
 
@@ -31,6 +32,14 @@ export function verifyText(doc: VerifyDocument, rows: readonly VerifyRow[]): str
   const lines = bad.map(r => `${r.status.padEnd(7)} ${r.id}${r.detail ? `: ${r.detail}` : ''}\n        → ${repairFor(r)}`)
   const summary = doc.ok
     ? `${doc.version}: ${rows.length} check(s), all hold (${doc.home})`
-    : `${doc.version}: ${bad.length} of ${rows.length} check(s) do not hold (${doc.home}); \`realize ${doc.version} --repair\` brings them back`
+    : `${doc.version}: ${bad.length} of ${rows.length} check(s) do not hold (${doc.home})${repairNote(doc.version, bad)}`
   return `${[...lines, summary].join('\n')}\n`
+}
+
+/** What repair can do about the rows that do not hold: import failures are the nodes' own. */
+function repairNote(version: string, bad: readonly VerifyRow[]): string {
+  const repairable = drifted(bad).length
+  if (!repairable) return ''
+  const own = bad.filter(r => r.task === IMPORT_TASK).length
+  return `; \`realize ${version} --repair\` brings ${own ? 'back all but the import failures' : 'them back'}`
 }

@@ -43,6 +43,7 @@ def parse_args(argv):
     parser.add_argument('--disable-metadata', action='store_true')
     parser.add_argument('--verbose', default='INFO', const='DEBUG', nargs='?')
     parser.add_argument('--log-stdout', action='store_true')
+    parser.add_argument('--quick-test-for-ci', action='store_true')
     parser.add_argument('--preview-method', type=str)
     parser.add_argument('--front-end-version', type=str)
     return parser.parse_known_args(argv)
@@ -144,6 +145,9 @@ def main(argv):
         return 1
 
     nodes.init_external_custom_nodes(os.path.join(folder_paths.base_path, 'custom_nodes'))
+    if args.quick_test_for_ci:
+        # As ComfyUI's start_comfyui: everything up to serving, then exit 0, custom node failures or not.
+        return 0
 
     server = server_module.PromptServer(args)
     queue = execution.PromptQueue(server)

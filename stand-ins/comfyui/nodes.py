@@ -393,9 +393,6 @@ def init_external_custom_nodes(custom_nodes_dir):
             continue
         if os.path.isfile(module_path) and os.path.splitext(module_path)[1] != '.py':
             continue
-        if os.path.isdir(module_path) and not os.path.isfile(os.path.join(module_path, '__init__.py')):
-            logging.warning(f'Skip {module_path}: no __init__.py')
-            continue
         started = time.perf_counter()
         success = load_custom_node(module_path, base_node_names)
         times.append((time.perf_counter() - started, module_path, success))
