@@ -4,6 +4,7 @@ import type { RunResult } from '../lib/engine/results.ts'
 import { prepare, type Prepared, type PrepareProblem } from '../lib/pipeline/prepare.ts'
 import { runDocument, unrunDocument, type RunDocument, type RunSubject } from '../lib/report/run-document.ts'
 import { runSummary } from '../lib/report/run-summary.ts'
+import { outsideChangesNote } from '../lib/report/outside-changes.ts'
 import { EXIT, printJson, reportDiagnostics, type Io } from './_cli.ts'
 
 /** The default renderer on a terminal, the simple one in CI or without a TTY. */
@@ -58,6 +59,8 @@ export function reportRefused(io: Io, o: { id: string; home: string; json: boole
 export function summarize(io: Io, subject: RunSubject, run: RunResult): RunDocument {
   const doc = runDocument(subject, run)
   for (const line of runSummary(doc, run)) io.err(line)
+  const outside = outsideChangesNote(doc)
+  if (outside) io.err(outside)
   return doc
 }
 

@@ -3,6 +3,7 @@ import { verifyVersion } from '../lib/pipeline/verify.ts'
 import { verifyImports } from '../lib/pipeline/verify-imports.ts'
 import { verifyDocument, verifyText } from '../lib/report/verify-document.ts'
 import { readOwner } from '../lib/engine/home.ts'
+import { recordLastRun } from '../lib/engine/last-run.ts'
 import { bool, configFor, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
 import { prepareOrReport, secretsOf } from './_realize-common.ts'
 
@@ -14,7 +15,7 @@ const command: Command = {
   options: { hashes: { type: 'boolean' }, imports: { type: 'boolean' }, frozen: { type: 'boolean' } },
   help: `Usage: npx tsx tasks verify <id> [--hashes] [--imports] [--json]
 
-Checks, without changing anything and without network, that the home is what the spec says: the core
+Checks, without changing anything (it records only its result, for \`list\`) and without network, that the home is what the spec says: the core
 and every git node at their commits with no modified or deleted tracked file, registry nodes' files as
 their archive had them, every model link resolving to the blob of its pinned sha256, and the
 environment's distributions at the versions of the lock. Exit 0 when everything holds, 1 on any drift
@@ -43,6 +44,7 @@ environment's distributions at the versions of the lock. Exit 0 when everything 
     const rows = await verifyVersion(prepared, base, io.signal, { hashes: bool(args, 'hashes') })
     if (bool(args, 'imports') && !io.signal.aborted) rows.push(...await verifyImports(prepared, { env: io.env, signal: io.signal }))
     const doc = verifyDocument({ version: id, home: prepared.home }, rows)
+    if (!io.signal.aborted) await recordLastRun(prepared.home, 'verify', { ok: doc.ok, drift: rows.filter(r => r.status !== 'ok').length, checks: rows.length })
     if (json) printJson(io, doc)
     else io.out(verifyText(doc, rows))
     if (io.signal.aborted) return EXIT.interrupted

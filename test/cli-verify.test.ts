@@ -62,6 +62,19 @@ V('an untouched home: every check holds, exit 0', async ctx => {
   assert.ok(doc.checks.every(c => c.status === 'ok'))
 })
 
+V('list shows when the home was last realized and verified, and what verify found', async ctx => {
+  type Row = { id: string; last_realize: { ok: boolean; at: string } | null; last_verify: { ok: boolean; drift: number; checks: number } | null }
+  await verify(ctx)
+  const row = (await ctx.w.cli(['list', '--json'])).json<{ versions: Row[] }>().versions.find(v => v.id === 'v')!
+  assert.is(row.last_realize?.ok, true)
+  assert.equal(row.last_verify && { ok: row.last_verify.ok, drift: row.last_verify.drift, checks: row.last_verify.checks }, { ok: true, drift: 0, checks: 4 })
+  assert.match((await ctx.w.cli(['list'])).stdout, /^v .*; realized \d{4}-\d\d-\d\d \d\d:\d\d UTC; verified \d{4}-\d\d-\d\d \d\d:\d\d UTC: all hold$/m)
+  execFileSync(join(home(ctx), '.venv', 'bin', 'python'), ['-m', 'pip', 'uninstall', '-y', '-q', 'demo-greet'])
+  await verify(ctx)
+  assert.match((await ctx.w.cli(['list'])).stdout, /verified .*: 1 of 4 checks do not hold$/m)
+  assert.is((await repair(ctx)).code, 0)
+})
+
 V('a package uninstalled by hand is missing; repair installs it again', async ctx => {
   execFileSync(join(home(ctx), '.venv', 'bin', 'python'), ['-m', 'pip', 'uninstall', '-y', '-q', 'demo-greet'])
   const before = await verify(ctx)
@@ -113,6 +126,17 @@ V('a node folder deleted, a model link replaced by a copy: found and repaired', 
   assert.is((await repair(ctx)).code, 0)
   assert.ok(existsSync(join(home(ctx), 'custom_nodes', 'NodeA', '__init__.py')))
   assert.is((await verify(ctx)).code, 0)
+})
+
+V('a node folder deleted behind the tool: a plain realize puts it back and says once that the home was changed outside it', async ctx => {
+  rmSync(join(home(ctx), 'custom_nodes', 'NodeA'), { recursive: true })
+  const r = await ctx.w.cli(['realize', 'v', ...OFFLINE])
+  assert.is(r.code, 0, r.stderr)
+  const notes = r.stderr.split('\n').filter(l => l.includes('was changed outside comfy-vc'))
+  assert.is(notes.length, 1, r.stderr)
+  assert.match(notes[0]!, /\(clone-node:NodeA: what they made was missing or changed\); realize made it again\. `verify v` finds such changes/)
+  const again = await ctx.w.cli(['realize', 'v', ...OFFLINE])
+  assert.not.match(again.stderr, /changed outside/)
 })
 
 V('a blob changed in the store is found only with --hashes', async ctx => {

@@ -9,6 +9,9 @@ import type { Marker } from './markers.ts'
  */
 export type DepState = { state: 'done'; kind: string; fingerprint: string; outputs: unknown } | { state: 'changes' | 'maybe'; kind: string }
 
+/** Why a task with a matching fingerprint runs: what it made is gone or changed, outside the tool. */
+export const OUTPUTS_CHANGED = 'its outputs are missing or changed'
+
 /**
  * The one answer to "is this task up to date, and why not", for `realize` and `plan` alike:
  * - `skip`: the stored fingerprint matches, the recorded outputs parse and still stand;
@@ -63,6 +66,6 @@ export async function decideFreshness(o: {
   // Same fingerprint: a run makes the same outputs again, so what depends on it may not change.
   const outputs = plugin.parseOutputs ? plugin.parseOutputs(marker.outputs) : marker.outputs
   if (outputs === undefined) return run('its recorded outputs are from an older tool', 'maybe')
-  if (!(await plugin.outputsStand(task, outputs, ctx))) return run('its outputs are missing or changed', 'maybe')
+  if (!(await plugin.outputsStand(task, outputs, ctx))) return run(OUTPUTS_CHANGED, 'maybe')
   return { decision: 'skip', reason: 'up to date', fingerprint, record, outputs }
 }

@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../config/resolve.ts'
 import { claimHome, markComplete } from '../engine/home.ts'
+import { recordLastRun } from '../engine/last-run.ts'
 import { MarkerStore, type Marker } from '../engine/markers.ts'
 import type { ExecuteOptions, RendererChoice } from '../engine/execute.ts'
 import type { RunResult } from '../engine/results.ts'
@@ -42,7 +43,11 @@ export async function realize(o: RealizeOptions): Promise<Result<RunResult, stri
     if (o.signal.aborted) return ok({ ok: false, cancelled: true, tasks: [] })
     throw e
   }
-  try { return await realizeLocked(o) } finally { await release() }
+  try {
+    const run = await realizeLocked(o)
+    if (run.ok && !run.value.cancelled) await recordLastRun(o.prepared.home, 'realize', { ok: run.value.ok })
+    return run
+  } finally { await release() }
 }
 
 async function realizeLocked(o: RealizeOptions): Promise<Result<RunResult, string>> {
