@@ -54,7 +54,7 @@ S('a snapshot\'s "<sha>\\n" and short hashes stay the recorded commits through v
   assert.match(v.stderr, new RegExp(`pinned NodeB: custom_nodes\\[1\\]\\.commit = ${b.commits[0]} \\(from the short hash ${b.commits[0]!.slice(0, 8)}, resolved against the repository\\)`))
 })
 
-S('a model URL that answers with a web page is refused by validate (by its content type) and by realize (by its first bytes); nothing is pinned or stored', async ({ w, core, srv }) => {
+S('a model URL that answers with a web page is refused by validate and by realize (by its content type, or its first bytes); nothing is pinned or stored', async ({ w, core, srv }) => {
   const page = `${srv.url}/page/model.safetensors`
   const untyped = `${srv.url}/untyped/model.safetensors`
   await w.writeSpec('page', { schema_version: 2, id: 'page', comfyui: { repo: core.url, ref: 'master' }, models: [{ path: 'checkpoints/page.safetensors', url: page }] })
@@ -65,8 +65,12 @@ S('a model URL that answers with a web page is refused by validate (by its conte
   assert.not.match(v.stderr, /\n\s+at /, 'no stack trace')
   assert.equal((await readSpec(w, 'page')).models, [{ path: 'checkpoints/page.safetensors', url: page }])
 
-  // Labelled as a binary, so HEAD says nothing; the download sees the page for what it is.
+  // Labelled as a binary, so HEAD says nothing; its first bytes tell validate, and the download, what it is.
   await w.writeSpec('untyped', { schema_version: 2, id: 'untyped', comfyui: { repo: core.url, ref: 'master', commit: core.commits[0] }, models: [{ path: 'checkpoints/page.safetensors', url: untyped }] })
+  const vu = await w.cli(['validate', 'untyped'])
+  assert.is(vu.code, 2, vu.stderr)
+  assert.ok(vu.stderr.includes(`${untyped} answered with a web page (its first bytes are an HTML document)`), vu.stderr)
+  assert.equal((await readSpec(w, 'untyped')).models, [{ path: 'checkpoints/page.safetensors', url: untyped }], 'no size pinned')
   const r = await w.cli(['realize', 'untyped'])
   assert.is(r.code, 1, r.stderr)
   assert.ok(r.stderr.includes(`${untyped} answered with a web page (its first bytes are an HTML document)`), r.stderr)

@@ -3,7 +3,7 @@ import type { AuthRule } from './auth-rule.ts'
 import { err, ok, type Result } from '../result.ts'
 import { header, requestFollowingRedirects, shownUrl, statusProblem } from './http-request.ts'
 import type { DownloadProblem } from './problems.ts'
-import { isHtmlContentType, webPageMessage } from './web-page.ts'
+import { isHtmlContentType, looksLikeHtml, webPageMessage } from './web-page.ts'
 
 export interface HeadMetadata {
   size?: number
@@ -69,12 +69,44 @@ export async function headMetadata(url: string, o: HeadOptions): Promise<Result<
   if (Number.isSafeInteger(size) && size >= 0) out.size = size
   const etag = header(res.headers, 'etag')
   if (etag && !redirected) out.etag = etag
+  // A host that publishes no hash may still label a page as a binary: its first bytes tell, before a size is pinned.
+  if (!out.sha256 && !redirected && await startsAsHtml(url, o, timeout)) {
+    return err({ reason: 'web-page', message: webPageMessage(shownUrl(url), 'its first bytes are an HTML document') })
+  }
   const final = new URL(res.url)
   final.search = ''
   final.hash = ''
   out.finalUrl = final.href
   return ok(out)
 }
+
+/** The first bytes of the file (a ranged GET, stopped after them): whether they begin an HTML page. False when they cannot be read. */
+async function startsAsHtml(url: string, o: HeadOptions, timeoutMs: number): Promise<boolean> {
+  const answered = await requestFollowingRedirects(url, {
+    method: 'GET', headers: { range: `bytes=0-${SNIFF_BYTES - 1}` }, rules: o.rules, env: o.env, signal: o.signal, dispatcher: o.dispatcher,
+    headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs,
+  })
+  if (!answered.ok) return false
+  const res = answered.value
+  const chunks: Buffer[] = []
+  let read = 0
+  try {
+    if (res.status !== 200 && res.status !== 206) return false
+    // A host that ignores Range sends the whole file: stop once the first bytes are in.
+    for await (const chunk of res.body) {
+      chunks.push(chunk as Buffer)
+      read += (chunk as Buffer).length
+      if (read >= SNIFF_BYTES) break
+    }
+  } catch {
+    return false
+  } finally {
+    res.body.destroy()
+  }
+  return looksLikeHtml(Buffer.concat(chunks).subarray(0, SNIFF_BYTES).toString('latin1'))
+}
+
+const SNIFF_BYTES = 512
 
 /** Codes that say no connection to the host could be made: a GET would fail the same way. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT'])

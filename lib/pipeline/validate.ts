@@ -34,7 +34,8 @@ export interface ValidateResult {
 
 /**
  * Resolves refs to commits through the git mirrors and pins models from the store's index and from
- * HEAD metadata (sizes; sha256 where the host publishes it; a host that refuses HEAD leaves a note).
+ * HEAD metadata (sizes; sha256 where the host publishes it; a host that refuses HEAD leaves a note; a page, by its
+ * type or first bytes, is refused).
  * Writes the pins into the spec text, formatting kept, and the resolved lock into the cache. Never
  * downloads a model body.
  */
