@@ -16,6 +16,7 @@ export const TOOL_EXCLUDES = [`/${STATE_DIR}/`, '/.venv/']
  *   <home>/.comfy-vc/home.json      who made the home, for which version, whether it is complete
  *   <home>/.comfy-vc/markers/       one skip marker per task
  *   <home>/.comfy-vc/links.json     the model links the tool made (kept apart from the link task's marker)
+ *   <home>/.comfy-vc/python-installed.json  the distributions the tool installed into .venv (what a switch may remove)
  *   <home>/.comfy-vc/unpack/<name>  a registry archive being unpacked (same file system as custom_nodes/, for the rename)
  */
 export function homeLayout(home: string) {
@@ -34,6 +35,7 @@ export function homeLayout(home: string) {
     ownerFile: join(state, 'home.json'),
     markersDir: join(state, 'markers'),
     linksFile: join(state, 'links.json'),
+    pythonRecord: join(state, 'python-installed.json'),
     unpackDir: (name: string): string => join(state, 'unpack', name),
   }
 }

@@ -1,5 +1,8 @@
 import type { StepOptions } from './step-options.ts'
-import { readFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { cacheLayout } from '../layout/cache.ts'
+import { makeWorkDir } from '../util/atomic.ts'
 import type { PythonRules } from '../spec/schema.ts'
 import { err, ok, type Result } from '../result.ts'
 import { describeFailure, exec, type ExecResult } from '../util/exec.ts'
@@ -23,6 +26,8 @@ export interface InstallOptions extends StepOptions {
   /** The node packs' index URLs (the pinned packages may only exist there), and who asked for what. */
   collected?: Pick<CollectedDeps, 'indexUrls' | 'extraIndexUrls'> & Partial<Pick<CollectedDeps, 'sources' | 'constraintSources' | 'indexSources'>>
   baseDir?: string
+  /** Kept distributions (protected, or the base's): left out of what is installed, and constraints of it. */
+  provided?: readonly { name: string; version: string }[]
 }
 
 export interface InstallSummary {
@@ -71,9 +76,26 @@ export async function installLock(o: InstallOptions): Promise<Result<InstallSumm
   if (lockText === undefined) return err({ reason: 'failed', message: `the lock file ${o.lockPath} is missing; run uv-compile again`, details: [] })
   const pins = parseLockPins(lockText)
   if (!pins.length) return ok({ installed: [], unchanged: [] })
-  const r = await runInstaller(o, o.lockPath)
-  if (!r.ok) return r
-  return ok(summarize(r.value, pins))
+  const kept = new Map((o.provided ?? []).map(p => [p.name, p.version]))
+  if (!kept.size) {
+    const r = await runInstaller(o, o.lockPath)
+    if (!r.ok) return r
+    return ok(summarize(r.value, pins))
+  }
+  // A kept build may be on no index (torch 2.5.0+cu124 of an image): it is not asked for, only held where it is.
+  const toInstall = pins.filter(p => !kept.has(normalizeName(leading(p))))
+  if (!toInstall.length) return ok({ installed: [], unchanged: pins })
+  const work = await makeWorkDir(cacheLayout(o.cacheRoot).tmp, 'install-')
+  try {
+    const requirements = join(work, 'requirements.txt'), constraints = join(work, 'kept.txt')
+    await writeFile(requirements, `${toInstall.join('\n')}\n`)
+    await writeFile(constraints, [...kept].map(([n, v]) => `${n}==${v}\n`).join(''))
+    const r = await runInstaller(o, requirements, constraints)
+    if (!r.ok) return r
+    return ok(summarize(r.value, pins))
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
 }
 
 /** Runs one `install -r <file>` with the backend; shared with the per-node fallback. */

@@ -27,7 +27,7 @@ export const collectDeps = defineKind({
       inputDeps: ['venv'],
       inputs: {
         requirements: p.requirements, constraints: p.constraints, overrides: p.overrides,
-        blacklist: p.blacklist, downgrade_blacklist: p.downgrade_blacklist,
+        blacklist: p.blacklist, downgrade_blacklist: p.downgrade_blacklist, node_indexes: p.node_indexes,
       },
     }]
   },
