@@ -7,6 +7,10 @@ import { decideProvided, protectMatcher, violationMessage, withProvided } from '
 import { satisfies } from '../lib/python/specifier.ts'
 import { parseRequirement } from '../lib/python/requirement.ts'
 import { PythonSchema } from '../lib/spec/schema.ts'
+import { verifyEnvironment } from '../lib/python/verify-env.ts'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 const P = suite('protect, families, node indexes, clean switch (pure)')
 const clauses = (spec: string) => parseRequirement(`x${spec}`)!.clauses
@@ -89,6 +93,24 @@ P('a switch removes only what the tool installed and the lock dropped: never pro
   assert.equal(next, { 'demo-common': '1.0', 'opencv-contrib-python': '4.9.0.80', torch: '2.5.0' })
   assert.equal(uninstallArgs('pip', '/h/.venv/bin/python', ['a']), ['uninstall', '-y', '--disable-pip-version-check', 'a'])
   assert.equal(uninstallArgs('uv', '/h/.venv/bin/python', ['a']), ['pip', 'uninstall', '--python', '/h/.venv/bin/python', 'a'])
+})
+
+P('verify: a recorded distribution the lock dropped is extra; a kept build changed is drift; hand-installed ones are no rows', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'comfy-vc-verify-env-'))
+  try {
+    const site = join(root, '.venv', 'lib', 'python3.11', 'site-packages')
+    for (const d of ['demo_a-1.0', 'demo_old-1.0', 'demo_hand-1.0', 'torch-2.6.0']) mkdirSync(join(site, `${d}.dist-info`), { recursive: true })
+    const lock = join(root, 'lock.txt')
+    writeFileSync(lock, 'demo-a==1.0\ntorch==2.5.0+cu124\n')
+    const rows = await verifyEnvironment(join(root, '.venv'), lock, {
+      record: { 'demo-a': '1.0', 'demo-old': '1.0' }, protect: rules().protect,
+      kept: [{ name: 'torch', version: '2.5.0+cu124', why: 'protected', from: 'environment' }],
+    })
+    assert.equal(rows.map(r => [r.id, r.status]), [['python:demo-a', 'ok'], ['python:torch', 'drift'], ['python:demo-old', 'extra']])
+    assert.match(rows[1]!.detail!, /protected torch was 2\.5\.0\+cu124 when the lock was made; 2\.6\.0 is installed now/)
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
 })
 
 P.run()

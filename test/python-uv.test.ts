@@ -119,6 +119,7 @@ U('uv venv --seed (pip inside, for install.py), with --system-site-packages when
 U('python.index_strategy reaches uv as --index-strategy, and the compile key', () => {
   const index = indexOptions(PythonSchema.parse({}), undefined, { offline: false })
   assert.equal(uvCompileArgs({ input: 'i', output: 'o', python: 'p', index, indexStrategy: 'unsafe-best-match' }), ['pip', 'compile', 'i', '--output-file', 'o', '--python', 'p', '--index-strategy', 'unsafe-best-match', '--no-header'])
+  assert.equal(uvInstallArgs({ requirements: 'lock.txt', python: 'p', index, indexStrategy: 'unsafe-best-match' }), ['pip', 'install', '-r', 'lock.txt', '--python', 'p', '--index-strategy', 'unsafe-best-match'])
   const collected = collectRequirements({ nodes: [{ name: 'n', text: 'demo-a\n' }], rules: PythonSchema.parse({}), installed: new Map() })
   const key = (rules: object) => compileInputsHash({ collected, rules: PythonSchema.parse(rules), backend: fakeUv, pythonVersion: '3.11.7', offline: false })
   assert.is.not(key({ index_strategy: 'unsafe-best-match' }), key({}))

@@ -15,7 +15,7 @@ import { indexArgs, indexEnv, indexOptions, type IndexOptions } from './indexes.
 import { leading, parseLockPins } from './lock-file.ts'
 import { normalizeName } from './pep440.ts'
 
-export type InstallRules = Partial<Pick<PythonRules, 'index_url' | 'extra_index_urls' | 'find_links' | 'torch_backend'>>
+export type InstallRules = Partial<Pick<PythonRules, 'index_url' | 'extra_index_urls' | 'find_links' | 'torch_backend' | 'index_strategy'>>
 
 export interface InstallOptions extends StepOptions {
   /** A pinned requirements file (from {@link compile}). */
@@ -46,12 +46,14 @@ export interface InstallProblem {
 }
 
 /** `uv pip install -r` arguments (after the uv command). Never `sync`: nothing outside the lock is removed. */
-export function uvInstallArgs(p: { requirements: string; python: string; index: IndexOptions; torchBackend?: string | null; constraints?: string }): string[] {
+export function uvInstallArgs(p: { requirements: string; python: string; index: IndexOptions; torchBackend?: string | null; constraints?: string; indexStrategy?: string | null }): string[] {
   return [
     'pip', 'install', '-r', p.requirements, '--python', p.python,
     ...(p.constraints ? ['--constraint', p.constraints] : []),
     ...indexArgs(p.index, 'uv'),
     ...(p.torchBackend ? ['--torch-backend', p.torchBackend] : []),
+    // The lock's pins were found with this strategy; with uv's default an index listed first could lack them.
+    ...(p.indexStrategy ? ['--index-strategy', p.indexStrategy] : []),
   ]
 }
 
@@ -102,7 +104,7 @@ export async function installLock(o: InstallOptions): Promise<Result<InstallSumm
 export async function runInstaller(o: Omit<InstallOptions, 'lockPath'>, requirements: string, constraints?: string): Promise<Result<ExecResult, InstallProblem>> {
   const index = indexOptions(o.rules, o.collected, { offline: o.offline, ...(o.baseDir ? { baseDir: o.baseDir } : {}) })
   const args = o.backend.kind === 'uv'
-    ? uvInstallArgs({ requirements, python: o.venvPython, index, torchBackend: o.rules.torch_backend ?? null, ...(constraints ? { constraints } : {}) })
+    ? uvInstallArgs({ requirements, python: o.venvPython, index, torchBackend: o.rules.torch_backend ?? null, indexStrategy: o.rules.index_strategy ?? null, ...(constraints ? { constraints } : {}) })
     : pipInstallArgs({ requirements, index, ...(constraints ? { constraints } : {}) })
   const [file, ...pre] = o.backend.command
   const r = await exec(file!, [...pre, ...args], {
