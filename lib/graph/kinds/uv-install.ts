@@ -43,8 +43,10 @@ export const uvInstall = defineKind({
     const compiled = outputsOf(ctx, uvCompile, 'uv-compile')
     const common = { ...stepOptions(ctx, backend, v.python, ctx.config.timeouts.installS), collected: await collectFor(ctx) }
     if (compiled.perNode) {
-      const { installPerNode } = await import('../../python/per-node.ts')
-      const r = await installPerNode(common)
+      const [{ installPerNode }, { decideProvided, withProvided }] = await Promise.all([import('../../python/per-node.ts'), import('../../python/protect.ts')])
+      // Each node's install still holds the protected builds where they are (they are constraints of every one).
+      const { provided } = decideProvided({ rules: ctx.spec.python, collected: common.collected, ...installedFor(ctx) })
+      const r = await installPerNode({ ...common, collected: withProvided(common.collected, provided.filter(p => p.why === 'protected')) })
       if (!r.ok) throw new TaskFailure(r.error.message, r.error.details)
       const failed = r.value.outcomes.filter(o => !o.ok)
       for (const f of failed) ctx.log(`${f.source}: ${f.message}`)
