@@ -22,7 +22,8 @@ export function listDistributions(dirs: readonly string[]): Distribution[] {
     for (const e of entries.sort()) {
       if (!e.endsWith('.dist-info')) continue
       const infoDir = join(dir, e)
-      const meta = readNameVersion(infoDir) ?? fromFolderName(e)
+      // The folder's name says both (wheels write it so); METADATA is read only when it does not: a no-op realize lists them.
+      const meta = fromFolderName(e) ?? readNameVersion(infoDir)
       if (meta && !out.has(normalizeName(meta.name))) out.set(normalizeName(meta.name), { name: normalizeName(meta.name), version: meta.version, infoDir })
     }
   }
