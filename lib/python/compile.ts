@@ -214,6 +214,7 @@ export async function compile(options: CompileOptions): Promise<Result<CompileRe
         return err({ reason: 'failed', message: `could not read pip's resolution report: ${(e as Error).message}`, attribution: [], details: tail(r) })
       }
     }
+    lockText = annotateKept(lockText, providedIn(parseLockPins(lockText), provided))
     await writeFileAtomic(lockPath, lockText)
     const pins = parseLockPins(lockText)
     return ok({ lockPath, lockHash: sha256(lockText), inputsHash, cached: false, pins, provided: providedIn(pins, provided) })
@@ -223,6 +224,15 @@ export async function compile(options: CompileOptions): Promise<Result<CompileRe
 }
 
 // --- internal ---
+
+/** The lock says, on each kept pin, why it is kept: the installer leaves those where they are. */
+function annotateKept(lockText: string, kept: readonly ProvidedDist[]): string {
+  const why = new Map(kept.map(k => [k.name, k.why === 'protected' ? 'protected (python.protect): the installed build is kept' : 'provided by the base interpreter (system_site_packages): not installed again']))
+  return lockText.split('\n').map(line => {
+    const w = /^[A-Za-z0-9]/.test(line) ? why.get(normalizeName(leading(line))) : undefined
+    return w ? `${line}  # ${w}` : line
+  }).join('\n')
+}
 
 /** The kept distributions the lock pins at their installed version (those it does not pin play no part). */
 function providedIn(pins: readonly string[], provided: readonly ProvidedDist[]): ProvidedDist[] {
