@@ -86,6 +86,9 @@ S('a first realize with no torch installs the lock\'s torch as today (here the C
   const r = await ctx.w.cli(['realize', 'sw', ...OFFLINE])
   assert.is(r.code, 0, r.stderr)
   assert.equal(dists(ctx.w.home('sw')), ['demo-common 1.0', 'demo-old 1.0', 'opencv-python 4.9.0.80', 'torch 2.5.0+cu124'])
+  // Realizing again is a no-op: the torch the tool just installed from the lock is what the lock chose.
+  const again = await ctx.w.cli(['realize', 'sw', ...OFFLINE])
+  assert.ok(again.json<Report>().tasks.every(t => t.status === 'skipped'), again.stdout)
   // A user installs a package by hand; no lock ever named it.
   const home = ctx.w.home('sw')
   const pip = await exec(join(home, '.venv', 'bin', 'python'), ['-m', 'pip', 'install', '--no-index', '--find-links', ctx.wheels, 'demo-hand'], { env: { PATH: process.env.PATH ?? '' } })
@@ -120,7 +123,7 @@ S('a node asking torch<2.6 (and one needing torch through a dependency) keeps 2.
   assert.is(await python(home, 'import torch, cv2; print(torch.__version__, cv2.flavor)'), '2.5.0+cu124 contrib')
   assert.match(r.stderr, /cv2: NodeB asks opencv-python>=4\.8; NodeC asks opencv-contrib-python → opencv-contrib-python \(contrib over plain\)/)
   const lock = readFileSync(join(ctx.w.cache, 'compiled', readdirSync(join(ctx.w.cache, 'compiled')).find(f => readFileSync(join(ctx.w.cache, 'compiled', f), 'utf8').includes('demo-new'))!), 'utf8')
-  assert.match(lock, /^torch==2\.5\.0\+cu124$/m)
+  assert.match(lock, /^torch==2\.5\.0\+cu124  # protected \(python\.protect\)/m)
   assert.not.match(lock, /^opencv-python==/m)
 
   const v = await ctx.w.cli(['verify', 'sw', '--json'])

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises'
 import { err, ok, type Result } from '../result.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
 import { describeFailure, exec } from '../util/exec.ts'
@@ -9,20 +8,9 @@ import { familyOf } from './module-families.ts'
 import { normalizeName } from './pep440.ts'
 import { protectMatcher } from './protect.ts'
 import type { StepOptions } from './step-options.ts'
+import type { InstalledRecord } from './installed-record.ts'
 
-/**
- * The distributions the tool installed into a home's environment (normalized name → version), kept in the home
- * (`.comfy-vc/python-installed.json`): what a switch to another lock may remove. A package a user installed by hand
- * is never in it, so it is never removed.
- */
-export type InstalledRecord = Record<string, string>
-
-export async function readInstalledRecord(file: string): Promise<InstalledRecord> {
-  try {
-    const j = JSON.parse(await readFile(file, 'utf8')) as { installed?: unknown }
-    return j.installed && typeof j.installed === 'object' ? j.installed as InstalledRecord : {}
-  } catch { return {} }
-}
+export { readInstalledRecord, type InstalledRecord } from './installed-record.ts'
 
 export const writeInstalledRecord = (file: string, record: InstalledRecord): Promise<void> =>
   writeFileAtomic(file, `${JSON.stringify({ installed: Object.fromEntries(Object.entries(record).sort()) }, null, 2)}\n`)

@@ -3,6 +3,7 @@ import { defineKind, isRecord, outputsOf, TaskFailure, type Json } from '../plug
 import { readVenv } from '../../python/interpreter.ts'
 import { homeLayout } from '../../layout/home.ts'
 import { protectMatcher } from '../../python/protect.ts'
+import { readInstalledRecord } from '../../python/installed-record.ts'
 import { resolveTorchBackend } from '../../python/torch-backend.ts'
 import { sha256 } from '../../util/hash.ts'
 import { collectDeps } from './collect-deps.ts'
@@ -42,14 +43,18 @@ export const uvCompile = defineKind({
     const backend = backendFor(ctx)
     const installed = installedFor(ctx)
     const isProtected = protectMatcher(ctx.spec.python.protect)
+    const record = readInstalledRecord(homeLayout(ctx.env.home).pythonRecord)
     return {
       backend: `${backend.kind} ${backend.version}`,
       python_version: readVenv(homeLayout(ctx.env.home).venv)?.fullVersion ?? null,
       collected: outputsOf(ctx, collectDeps, 'collect-deps').hash,
       // `auto` as this machine decides it: a GPU-less build box and a GPU worker get different locks.
       torch_backend: resolveTorchBackend(ctx.spec.python.torch_backend),
-      // What the compile keeps at its installed build; the base's packages as a whole (they may be kept when asked).
-      protected: [...installed.environment, ...installed.base].filter(d => isProtected(d.name)).map(d => `${d.name}==${d.version}`),
+      // What the compile keeps at its installed build, except what the tool itself installed at that very version: that
+      // one is what the last lock chose, and re-resolving with it kept gives the same lock, so a second realize after the
+      // first installed torch stays a no-op. A torch changed by hand, or the image's, is an input.
+      protected: [...installed.environment, ...installed.base].filter(d => isProtected(d.name) && record[d.name] !== d.version).map(d => `${d.name}==${d.version}`),
+      // The base's packages as a whole (they may be kept when asked).
       base_packages: installed.base.length ? sha256(installed.base.map(d => `${d.name}==${d.version}`).join('\n')) : null,
       // Not `offline`: a lock resolved online serves an offline run as it is (a serverless worker realized at build time).
     }

@@ -33,7 +33,7 @@ export const uvInstall = defineKind({
     const home = homeLayout(ctx.env.home)
     const base = installedFor(ctx).base
     return verifyEnvironment(home.venv, compiled.lockPath, {
-      record: await readInstalledRecord(home.pythonRecord), kept: compiled.provided, protect: ctx.spec.python.protect,
+      record: readInstalledRecord(home.pythonRecord), kept: compiled.provided, protect: ctx.spec.python.protect,
       base: new Map(base.map(d => [d.name, d.version])),
     })
   },
@@ -59,7 +59,7 @@ export const uvInstall = defineKind({
     ])
     const home = homeLayout(ctx.env.home)
     const pins = parseLockPins(await readFile(compiled.lockPath, 'utf8').catch(() => ''))
-    const record = await sw.readInstalledRecord(home.pythonRecord)
+    const record = sw.readInstalledRecord(home.pythonRecord)
     const protect = ctx.spec.python.protect
     const plan = sw.removals({ record, pins, installed: installedPackages(home.venv), protect })
     const removeNow = async (names: string[]) => {
