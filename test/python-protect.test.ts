@@ -11,6 +11,7 @@ import { verifyEnvironment } from '../lib/python/verify-env.ts'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { makeWorld } from './helpers/cli.ts'
 
 const P = suite('protect, families, node indexes, clean switch (pure)')
 const clauses = (spec: string) => parseRequirement(`x${spec}`)!.clauses
@@ -110,6 +111,23 @@ P('verify: a recorded distribution the lock dropped is extra; a kept build chang
     assert.match(rows[1]!.detail!, /protected torch was 2\.5\.0\+cu124 when the lock was made; 2\.6\.0 is installed now/)
   } finally {
     rmSync(root, { recursive: true, force: true })
+  }
+})
+
+P('bad python fields of issue 17: each named with the file and its JSON path, exit 2, no stack', async () => {
+  const w = await makeWorld('comfy-vc-bad-python-')
+  try {
+    await w.writeSpec('bad', { schema_version: 2, id: 'bad', comfyui: { repo: 'https://github.com/comfyanonymous/ComfyUI' },
+      python: { protect: ['torch', '../x'], index_strategy: 'best', node_indexes: 'maybe', system_site_packages: 'yes' } })
+    const r = await w.cli(['validate', 'bad'])
+    assert.is(r.code, 2, r.stderr)
+    for (const path of ['python.protect[1]', 'python.index_strategy', 'python.node_indexes', 'python.system_site_packages']) {
+      assert.match(r.stderr, new RegExp(`bad\\.json: ${path.replace(/[.[\]]/g, '\\$&')}: `), path)
+    }
+    assert.match(r.stderr, /"first-index", "unsafe-first-match" or "unsafe-best-match"/)
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack')
+  } finally {
+    await w.cleanup()
   }
 })
 
