@@ -12,6 +12,7 @@ import { installedPackages } from '../lib/python/installed.ts'
 import { venvPython } from '../lib/python/interpreter.ts'
 import { createVenv, uvVenvArgs, VENV_MARKER } from '../lib/python/venv.ts'
 import { resolveTorchBackend } from '../lib/python/torch-backend.ts'
+import { listDistributions } from '../lib/python/distributions.ts'
 import { PythonSchema } from '../lib/spec/schema.ts'
 import { buildWheel } from './helpers/wheels.ts'
 import { guarded } from './helpers/hooks.ts'
@@ -143,6 +144,55 @@ U('torch_backend "auto" is decided on this machine from the NVIDIA driver before
   const collected = collectRequirements({ nodes: [{ name: 'n', text: 'torch\n' }], rules: PythonSchema.parse({}), installed: new Map() })
   const key = (torch_backend: string) => compileInputsHash({ collected, rules: PythonSchema.parse({ torch_backend }), backend: fakeUv, pythonVersion: '3.11.7', offline: false })
   assert.is.not(key('cpu'), key('cu124'))
+})
+
+U('compile on uv, end to end with a recording stand-in for the uv binary: kept build as constraint and stand-in wheel, concrete torch backend, index strategy, no ambient UV_*', async () => {
+  const dir = join(root, 'fake-uv')
+  const site = join(dir, 'venv', 'lib', 'python3.11', 'site-packages')
+  const info = join(site, 'torch-2.5.0+cu124.dist-info')
+  mkdirSync(info, { recursive: true })
+  const metadata = 'Metadata-Version: 2.1\nName: torch\nVersion: 2.5.0+cu124\nRequires-Dist: filelock\nRequires-Dist: triton==3.1.0; platform_system == "Linux"\n\n'
+  writeFileSync(join(info, 'METADATA'), metadata)
+  // Records what it was given (argv, its PIP_/UV_ environment, the constraints, the wheels in each --find-links) and
+  // writes a lock pinning what the constraints pin: it stands in for uv's resolver, which is not what is tested here.
+  const uv = join(dir, 'uv')
+  writeFileSync(uv, `#!/usr/bin/env python3
+import json, os, sys, zipfile
+a = sys.argv[1:]
+rec = {'args': a, 'env': {k: v for k, v in os.environ.items() if k.startswith(('UV_', 'PIP_'))}}
+rec['constraints'] = open(a[a.index('--constraint') + 1]).read()
+rec['wheels'] = {}
+for i, x in enumerate(a):
+    if x == '--find-links' and os.path.isdir(a[i + 1]):
+        for w in sorted(os.listdir(a[i + 1])):
+            z = zipfile.ZipFile(os.path.join(a[i + 1], w))
+            rec['wheels'][w] = {n: z.read(n).decode() for n in z.namelist() if n.endswith('METADATA')}
+json.dump(rec, open(os.environ['FAKE_UV_LOG'], 'w'))
+open(a[a.index('--output-file') + 1], 'w').write(''.join(l + '\\n' for l in rec['constraints'].split('\\n') if l.startswith('torch==')))
+`)
+  chmodSync(uv, 0o755)
+  const log = join(dir, 'log.json')
+  const rules = PythonSchema.parse({ find_links: ['/wheels'], index_strategy: 'unsafe-best-match', torch_backend: resolveTorchBackend('auto', [join(dir, 'no-driver')]) })
+  const collected = collectRequirements({ nodes: [{ name: 'NodeT', text: 'torch<2.6\n' }], rules, installed: new Map() })
+  const backend: Backend = { kind: 'uv', command: [uv], version: 'stand-in', label: 'uv (stand-in)' }
+  const env = { PATH: process.env.PATH ?? '', FAKE_UV_LOG: log, UV_INDEX_STRATEGY: 'first-index', UV_TORCH_BACKEND: 'cu128', UV_PRERELEASE: 'allow', UV_NATIVE_TLS: '1' }
+  const r = await compile({
+    collected, rules, backend, venvPython: join(dir, 'venv', 'bin', 'python'), pythonVersion: '3.11.7', cacheRoot: join(dir, 'cache'),
+    offline: false, timeoutMs: 60_000, env, installed: { environment: listDistributions([site]), base: [] },
+  })
+  assert.ok(r.ok, r.ok ? '' : r.error.message)
+  if (!r.ok) return
+  const rec = JSON.parse(readFileSync(log, 'utf8')) as { args: string[]; env: Record<string, string>; constraints: string; wheels: Record<string, Record<string, string>> }
+  const at = (flag: string) => rec.args[rec.args.indexOf(flag) + 1]
+  assert.is(at('--torch-backend'), 'cpu', '"auto" was decided here (no driver: cpu)')
+  assert.is(at('--index-strategy'), 'unsafe-best-match')
+  assert.ok(rec.args.includes('--no-header'))
+  assert.match(rec.constraints, /^torch==2\.5\.0\+cu124$/m)
+  assert.equal(Object.keys(rec.wheels), ['torch-2.5.0+cu124-py3-none-any.whl'])
+  assert.equal(Object.values(rec.wheels['torch-2.5.0+cu124-py3-none-any.whl']!), [metadata], 'the stand-in carries the installed METADATA')
+  assert.equal([rec.env.UV_INDEX_STRATEGY, rec.env.UV_TORCH_BACKEND, rec.env.UV_PRERELEASE, rec.env.UV_NATIVE_TLS, rec.env.UV_NO_CONFIG], [undefined, undefined, undefined, '1', '1'])
+  assert.equal(r.value.provided.map(p => [p.name, p.version, p.why]), [['torch', '2.5.0+cu124', 'protected']])
+  assert.match(readFileSync(r.value.lockPath, 'utf8'), /^torch==2\.5\.0\+cu124  # protected/m)
 })
 
 U('the compile key names the platform and the Python version', () => {
