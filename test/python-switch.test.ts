@@ -130,6 +130,8 @@ S('a node asking torch<2.6 (and one needing torch through a dependency) keeps 2.
   assert.is(v.code, 0, v.stdout)
   const torch = v.json<Verify>().checks.find(c => c.id === 'python:torch')!
   assert.equal([torch.status, torch.detail], ['ok', '2.5.0+cu124 (kept: protected)'])
+  const human = await ctx.w.cli(['verify', 'sw'])
+  assert.match(human.stdout, /^protected \(kept at their installed build\): torch 2\.5\.0\+cu124$/m)
 })
 
 S('verify: a protected build changed by hand is drift; a hand-installed package is neither recorded nor a row', async ctx => {
