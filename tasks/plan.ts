@@ -1,4 +1,5 @@
 import { contextBase, plan } from '../lib/pipeline/plan.ts'
+import { homeLayout } from '../lib/layout/home.ts'
 import { planDocument, planText } from '../lib/report/plan-document.ts'
 import { bool, configFor, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
 import { prepareOrReport, secretsOf } from './_realize-common.ts'
@@ -22,7 +23,9 @@ up to date. Changes nothing in the home. Unpinned refs are resolved through the 
     if (typeof prepared === 'number') return prepared
     // The context realize would give its tasks, secrets included: both decide through the same rule.
     const base = contextBase(prepared, { config, secrets: secretsOf(config, io.env), force: false, processEnv: io.env })
-    const doc = planDocument({ version: id, home: prepared.home }, await plan(prepared, base, io.signal))
+    const rows = await plan(prepared, base, io.signal)
+    const { protectedNow } = await import('../lib/python/protected-now.ts')
+    const doc = planDocument({ version: id, home: prepared.home }, rows, { protected: protectedNow(homeLayout(prepared.home).venv, prepared.spec.python) })
     if (json) printJson(io, doc)
     else io.out(planText(doc))
     return EXIT.ok

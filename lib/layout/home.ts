@@ -17,6 +17,7 @@ export const TOOL_EXCLUDES = [`/${STATE_DIR}/`, '/.venv/']
  *   <home>/.comfy-vc/markers/       one skip marker per task
  *   <home>/.comfy-vc/links.json     the model links the tool made (kept apart from the link task's marker)
  *   <home>/.comfy-vc/last-realize.json, last-verify.json   when each last ended, and how (for `list`)
+ *   <home>/.comfy-vc/python-installed.json  the distributions the tool installed into .venv (what a switch may remove)
  *   <home>/.comfy-vc/unpack/<name>  a registry archive being unpacked (same file system as custom_nodes/, for the rename)
  */
 export function homeLayout(home: string) {
@@ -36,6 +37,7 @@ export function homeLayout(home: string) {
     markersDir: join(state, 'markers'),
     linksFile: join(state, 'links.json'),
     lastRunFile: (command: 'realize' | 'verify'): string => join(state, `last-${command}.json`),
+    pythonRecord: join(state, 'python-installed.json'),
     unpackDir: (name: string): string => join(state, 'unpack', name),
   }
 }

@@ -5,6 +5,7 @@ import { cacheLayout } from '../layout/cache.ts'
 import { err, ok, type Result } from '../result.ts'
 import { venvPython } from './interpreter.ts'
 import { sitePackagesDirs } from './installed.ts'
+import { readVenvMarker } from './venv-marker.ts'
 
 /** The program that resolves and installs Python packages. */
 export interface Backend {
@@ -18,17 +19,23 @@ export interface Backend {
 }
 
 /**
- * Picks uv or pip the way `installer` (COMFY_INSTALLER) says, without starting a process:
- * uv is `python -m uv` when the environment has a `uv-*.dist-info`, else `uv` on PATH; pip is
- * always the environment's own `python -m pip`. `auto` takes uv when there is one.
+ * Picks uv or pip the way `installer` (COMFY_INSTALLER) says, without starting a process. `auto` keeps the backend
+ * the environment was made with (recorded in its marker), and otherwise takes `uv` on PATH when there is one, else
+ * pip: a uv that a node's requirements put inside .venv (ComfyUI-Manager's do) never takes over silently. `uv` takes
+ * `python -m uv` from the environment first, then `uv` on PATH. pip is always the environment's own `python -m pip`.
  */
 export function detectBackend(installer: 'auto' | 'uv' | 'pip', venvDir: string, envPATH: string): Result<Backend, string> {
-  if (installer !== 'pip') {
-    const uv = findUv(venvDir, envPATH)
+  const recorded = installer === 'auto' ? readVenvMarker(venvDir)?.backend : undefined
+  if (installer === 'uv' || (installer === 'auto' && recorded !== 'pip')) {
+    const uv = findUv(installer === 'uv' ? venvDir : undefined, envPATH)
     if (uv) return ok(uv)
     if (installer === 'uv') {
       return err('the installer is set to uv (COMFY_INSTALLER=uv or installer: "uv") but uv was not found: '
         + 'neither `python -m uv` in the environment nor `uv` on PATH. Install uv, or use COMFY_INSTALLER=pip.')
+    }
+    if (recorded === 'uv') {
+      return err(`the environment ${venvDir} was made with uv, and uv is not on PATH any more; put it back on PATH, `
+        + 'or set COMFY_INSTALLER=pip to go on with pip (uv venv --seed gave the environment pip), or COMFY_INSTALLER=uv to use a uv inside .venv')
     }
   }
   const pipVersion = distInfoVersion(sitePackagesDirs(venvDir), 'pip')
@@ -37,13 +44,14 @@ export function detectBackend(installer: 'auto' | 'uv' | 'pip', venvDir: string,
 }
 
 /**
- * The environment for resolver and installer processes. The spec decides indexes, so settings
- * that would add or replace them (PIP_ and UV_ variables, pip.conf, uv.toml) are left out: the
- * compile cache is keyed by the spec, and an ambient index would make its entries lie.
+ * The environment for resolver and installer processes (the rule is the table in docs/tech.md, "Ambient pip and uv
+ * settings"): every `PIP_*` and `UV_*` variable is removed except those in {@link PASSED}, which only change how
+ * files are fetched or shown, never what is chosen, and are part of the compile key all the same ({@link ambientKey}).
+ * pip.conf and uv.toml are not read. The spec alone decides what a lock holds, and the lock is cached by it.
  */
 export function backendEnv(base: NodeJS.ProcessEnv, cacheRoot: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(base)) if (v !== undefined && !DROPPED.has(k)) env[k] = v
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && !DROPPED.has(k) && (!/^(PIP|UV)_/.test(k) || PASSED.has(k))) env[k] = v
   env.PIP_CONFIG_FILE = devNull
   env.PIP_DISABLE_PIP_VERSION_CHECK = '1'
   env.PIP_NO_INPUT = '1'
@@ -51,6 +59,20 @@ export function backendEnv(base: NodeJS.ProcessEnv, cacheRoot: string): NodeJS.P
   env.UV_CACHE_DIR = cacheLayout(cacheRoot).uv
   return env
 }
+
+/** The ambient `PIP_*` / `UV_*` settings that reach the child ({@link PASSED}), for the compile key. */
+export function ambientKey(base: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const k of [...PASSED].sort()) if (base[k] !== undefined) out[k] = base[k]!
+  return out
+}
+
+/** The ambient `PIP_*` / `UV_*` settings passed to pip and uv: transport and display, not resolution. */
+export const PASSED: ReadonlySet<string> = new Set([
+  'PIP_CERT', 'PIP_CLIENT_CERT', 'PIP_PROXY', 'PIP_DEFAULT_TIMEOUT', 'PIP_PROGRESS_BAR', 'PIP_NO_COLOR', 'PIP_KEYRING_PROVIDER',
+  'UV_NATIVE_TLS', 'UV_HTTP_TIMEOUT', 'UV_CONCURRENT_DOWNLOADS', 'UV_CONCURRENT_BUILDS', 'UV_CONCURRENT_INSTALLS',
+  'UV_NO_PROGRESS', 'UV_LINK_MODE', 'UV_KEYRING_PROVIDER', 'UV_PYTHON_INSTALL_DIR',
+])
 
 /** A hint for an environment without pip (made by `uv venv`) asked to run pip; empty otherwise. */
 export function missingPipHint(backend: Pick<Backend, 'kind'>, output: string): string {
@@ -61,18 +83,12 @@ export function missingPipHint(backend: Pick<Backend, 'kind'>, output: string): 
 
 // --- internal ---
 
-const DROPPED = new Set([
-  'PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_FIND_LINKS', 'PIP_NO_INDEX', 'PIP_CONSTRAINT', 'PIP_REQUIREMENT',
-  'PIP_TRUSTED_HOST', 'PIP_PRE', 'PIP_CONFIG_FILE', 'PIP_USER', 'PIP_TARGET', 'PIP_PREFIX',
-  'UV_INDEX_URL', 'UV_EXTRA_INDEX_URL', 'UV_INDEX', 'UV_DEFAULT_INDEX', 'UV_FIND_LINKS', 'UV_NO_INDEX',
-  'UV_CONSTRAINT', 'UV_OVERRIDE', 'UV_TORCH_BACKEND', 'UV_EXCLUDE_NEWER', 'UV_PYTHON', 'UV_SYSTEM_PYTHON',
-  'UV_PRERELEASE', 'UV_RESOLUTION', 'UV_INDEX_STRATEGY', 'UV_CONFIG_FILE',
-  'PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV', 'CONDA_PREFIX',
-])
+// Besides every PIP_ and UV_ variable not in PASSED: what would make the child load other code or install elsewhere.
+const DROPPED = new Set(['PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV', 'CONDA_PREFIX'])
 
-function findUv(venvDir: string, envPATH: string): Backend | undefined {
-  const inVenv = distInfoVersion(sitePackagesDirs(venvDir), 'uv')
-  if (inVenv) return { kind: 'uv', command: [venvPython(venvDir), '-m', 'uv'], version: inVenv, label: `uv ${inVenv}` }
+function findUv(venvDir: string | undefined, envPATH: string): Backend | undefined {
+  const inVenv = venvDir ? distInfoVersion(sitePackagesDirs(venvDir), 'uv') : undefined
+  if (venvDir && inVenv) return { kind: 'uv', command: [venvPython(venvDir), '-m', 'uv'], version: inVenv, label: `uv ${inVenv}` }
   for (const dir of envPATH.split(delimiter).filter(Boolean)) {
     const p = join(dir, process.platform === 'win32' ? 'uv.exe' : 'uv')
     try {

@@ -8,6 +8,7 @@ import { normalizeName } from './pep440.ts'
 import { decodeRequirements, logicalLines } from './read-requirements.ts'
 import { formatWithoutExtras, parseRequirement, type Requirement } from './requirement.ts'
 import { sanitizeLine, vcsPin } from './sanitize.ts'
+import { chooseMember, MODULE_FAMILIES } from './module-families.ts'
 
 /** Attribution name of the spec's own `python.requirements` and `python.constraints`. */
 export const SPEC_SOURCE = 'spec'
@@ -70,7 +71,14 @@ export interface CollectedDeps {
   notes: string[]
   /** `git+https://` requirements that name no commit: they resolve to whatever the branch holds (redacted). */
   unpinnedVcs: { source: string; requirement: string }[]
+  /** Families of distributions with one import name that more than one member was asked of, and the one kept. */
+  families: FamilyChoice[]
+  /** Index URLs node packs gave that were not used (`python.node_indexes: "deny"`), with who gave them (redacted). */
+  deniedIndexes: { url: string; sources: string[] }[]
 }
+
+/** One module's family reduced to one distribution (see chooseMember). */
+export interface FamilyChoice { module: string; chosen: string; rule: string; asks: Attribution[] }
 
 /**
  * Collects the Python requirements of a version (seed 004, in TypeScript). Pure: the caller
@@ -90,7 +98,49 @@ export function collectRequirements(input: CollectInput): CollectedDeps {
     if (node.enabled === false || node.text === undefined) continue
     c.addFile(node.name, node.text, false)
   }
-  return c.result()
+  return reduceFamilies(c.result(), input.rules.requirements ?? [])
+}
+
+/**
+ * One distribution per import name (module-families.ts): where two members of a family are asked for (opencv-python
+ * by one node, opencv-contrib-python by another), every ask of the family is rewritten to the chosen member, its
+ * version clauses, extras and marker kept (the members share version numbers). Direct URLs are left as written.
+ */
+function reduceFamilies(c: CollectedDeps, specRequirements: readonly string[]): CollectedDeps {
+  const specPinned = specRequirements.map(r => parseRequirement(r)?.key).filter((k): k is string => !!k)
+  const families: FamilyChoice[] = []
+  const renames = new Map<string, string>()
+  for (const family of MODULE_FAMILIES) {
+    const asked = family.members.map(m => m.name).filter(n => c.sources[n]?.length)
+    // The spec's own requirements are among the asks: a member it names and a node's other member make two.
+    if (asked.length < 2) continue
+    const choice = chooseMember(family, asked, specPinned)
+    const asks = asked.flatMap(n => c.sources[n]!)
+    families.push({ module: family.module, chosen: choice.name, rule: choice.rule, asks })
+    for (const n of asked) if (n !== choice.name) renames.set(n, choice.name)
+  }
+  if (!renames.size) return { ...c, families }
+  const rename = (spec: string): string => {
+    const r = parseRequirement(spec)
+    const to = r && !r.url ? renames.get(r.key) : undefined
+    return r && to ? spec.replace(/^\s*[A-Za-z0-9][A-Za-z0-9._-]*/, to) : spec
+  }
+  const moved = (map: Record<string, Attribution[]>) => {
+    const out: Record<string, Attribution[]> = {}
+    for (const [k, list] of Object.entries(map)) {
+      const to = renames.get(k) ?? k
+      out[to] = [...(out[to] ?? []), ...list.map(a => ({ source: a.source, spec: rename(a.spec) }))]
+    }
+    return out
+  }
+  const notes = families.map(f => `${f.module}: ${f.asks.map(a => `${a.source} asks ${redact(a.spec)}`).join('; ')} → ${f.chosen} (${f.rule}); one ${f.module} module`)
+  return {
+    ...c,
+    requirements: c.requirements.map(r => { const to = renames.get(r.name); return to ? { ...r, name: to, spec: rename(r.spec) } : r }),
+    constraints: c.constraints.map(rename),
+    sources: moved(c.sources), constraintSources: moved(c.constraintSources),
+    notes: [...c.notes, ...notes], families,
+  }
 }
 
 /** The requirements text given to the resolver: one line per distinct spec, in collection order. */
@@ -113,6 +163,7 @@ export function renderConstraints(collected: CollectedDeps): string {
 export function collectedSummary(c: CollectedDeps): {
   requirements: number; packages: number; constraints: number
   skipped: SkippedLine[]; notes: string[]; indexUrls: string[]; extraIndexUrls: string[]
+  indexSources: Record<string, string[]>; deniedIndexes: { url: string; sources: string[] }[]; families: FamilyChoice[]
 } {
   return {
     requirements: requirementLines(c).length,
@@ -122,6 +173,9 @@ export function collectedSummary(c: CollectedDeps): {
     notes: c.notes,
     indexUrls: c.indexUrls.map(redact),
     extraIndexUrls: c.extraIndexUrls.map(redact),
+    indexSources: Object.fromEntries(Object.entries(c.indexSources ?? {}).map(([u, who]) => [redact(u), who])),
+    deniedIndexes: c.deniedIndexes ?? [],
+    families: (c.families ?? []).map(f => ({ ...f, asks: f.asks.map(a => ({ source: a.source, spec: redact(a.spec) })) })),
   }
 }
 
@@ -141,6 +195,8 @@ class Collector {
   private readonly exactOverrides = new Map<string, string>()
   private readonly blacklist: Set<string>
   private readonly downgradeBlacklist: Set<string>
+  private readonly denyIndexes: boolean
+  private readonly denied = new Map<string, string[]>()
 
   constructor(rules: CollectRules, private readonly installed: ReadonlyMap<string, string>) {
     for (const [from, to] of Object.entries(rules.overrides ?? {})) {
@@ -149,6 +205,7 @@ class Collector {
     }
     this.blacklist = new Set((rules.blacklist ?? []).map(normalizeName))
     this.downgradeBlacklist = new Set((rules.downgrade_blacklist ?? []).map(normalizeName))
+    this.denyIndexes = rules.node_indexes === 'deny'
   }
 
   addSpecRequirement(text: string): void {
@@ -183,6 +240,8 @@ class Collector {
       indexSources: Object.fromEntries(this.indexSources),
       notes: this.notes,
       unpinnedVcs: this.unpinnedVcs,
+      families: [],
+      deniedIndexes: [...this.denied].map(([url, sources]) => ({ url: redact(url), sources })),
     }
   }
 
@@ -190,6 +249,15 @@ class Collector {
   private sanitize(source: string, line: string, lineNo?: number): { text: string; parsed: Requirement } | undefined {
     const s = sanitizeLine(line)
     if (s.kind === 'rejected') { this.skip(source, line, lineNo, s.reason); return undefined }
+    if (this.denyIndexes && source !== SPEC_SOURCE) {
+      for (const url of [...s.indexUrls, ...s.extraIndexUrls]) {
+        const who = this.denied.get(url) ?? []
+        if (!who.length) this.notes.push(`${source}: index ${redact(url)} is not used (python.node_indexes is "deny")`)
+        if (!who.includes(source)) this.denied.set(url, [...who, source])
+      }
+      s.indexUrls.length = 0
+      s.extraIndexUrls.length = 0
+    }
     for (const url of [...s.indexUrls, ...s.extraIndexUrls]) {
       const who = this.indexSources.get(url) ?? []
       if (!who.includes(source)) this.indexSources.set(url, [...who, source])
@@ -202,7 +270,7 @@ class Collector {
       if (!this.extraIndexUrls.has(url)) this.notes.push(`${source}: --extra-index-url ${redact(url)}`)
       this.extraIndexUrls.add(url)
     }
-    if (s.dropped.length) this.notes.push(`${source}: dropped ${s.dropped.map(d => redact(d)).join(' ')} from "${redact(line)}"`)
+    if (s.kind === 'accepted' && s.dropped.length) this.notes.push(`${source}: dropped ${s.dropped.map(d => redact(d)).join(' ')} from "${redact(line)}"`)
     return s.requirement
   }
 

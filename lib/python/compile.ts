@@ -1,5 +1,5 @@
 import type { StepOptions } from './step-options.ts'
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { cacheLayout } from '../layout/cache.ts'
 import type { PythonRules } from '../spec/schema.ts'
@@ -8,7 +8,11 @@ import { makeWorkDir, writeFileAtomic } from '../util/atomic.ts'
 import { describeFailure, exec, type ExecResult } from '../util/exec.ts'
 import { canonicalJson, sha256 } from '../util/hash.ts'
 import { redact } from '../util/redact.ts'
-import { backendEnv, missingPipHint, type Backend } from './backend.ts'
+import { ambientKey, backendEnv, missingPipHint, type Backend } from './backend.ts'
+import type { Distribution } from './distributions.ts'
+import { normalizeName } from './pep440.ts'
+import { decideProvided, violationMessage, withProvided, type ProvidedDist } from './protect.ts'
+import { writeStubWheels } from './stub-wheel.ts'
 import { renderConstraints, renderRequirementsIn, requirementLines, type CollectedDeps } from './collect.ts'
 import type { FailureClass } from './failure-class.ts'
 import { describeResolverFailure } from './failure-message.ts'
@@ -16,12 +20,12 @@ import { ambientIndexNotes } from './ambient.ts'
 import { FAILURE_TEXT } from './failure-class.ts'
 import { deadIndexes } from './probe-index.ts'
 import { indexArgs, indexEnv, indexOptions, type IndexOptions } from './indexes.ts'
-import { parseLockPins, pinsFromPipReport } from './lock-file.ts'
+import { leading, parseLockPins, pinsFromPipReport } from './lock-file.ts'
 
 /** Bumped when the lock format or how it is made changes, so old cache entries are not reused. */
-const COMPILE_SCHEMA = 1
+const COMPILE_SCHEMA = 2
 
-export type CompileRules = Partial<Pick<PythonRules, 'index_url' | 'extra_index_urls' | 'find_links' | 'torch_backend' | 'exclude_newer'>>
+export type CompileRules = Partial<Pick<PythonRules, 'index_url' | 'extra_index_urls' | 'find_links' | 'torch_backend' | 'exclude_newer' | 'index_strategy' | 'protect' | 'requirements'>>
 
 export interface CompileOptions extends StepOptions {
   collected: CollectedDeps
@@ -33,6 +37,11 @@ export interface CompileOptions extends StepOptions {
   pythonVersion: string
   /** Relative `python.find_links` are taken from here. */
   baseDir?: string
+  /**
+   * What is installed now, in the environment and (with system site packages) its base: protected ones and base ones
+   * that fit are kept at their version and build (see decideProvided). Absent: nothing is installed.
+   */
+  installed?: { environment: readonly Distribution[]; base: readonly Distribution[] }
 }
 
 export interface CompileResult {
@@ -45,6 +54,8 @@ export interface CompileResult {
   cached: boolean
   /** `name==version` lines (or `name @ URL`). */
   pins: string[]
+  /** The kept distributions (protected, or provided by the base); the installer leaves them as they are. */
+  provided: ProvidedDist[]
 }
 
 export interface CompileProblem {
@@ -65,7 +76,7 @@ export interface CompileProblem {
  * A lock resolved offline (from find_links and caches only) has a key of its own, so that it never stands in for
  * an online resolution; an offline run takes either (see compile).
  */
-export function compileInputsHash(o: Pick<CompileOptions, 'collected' | 'rules' | 'backend' | 'pythonVersion' | 'offline' | 'baseDir'>): string {
+export function compileInputsHash(o: Pick<CompileOptions, 'collected' | 'rules' | 'backend' | 'pythonVersion' | 'offline' | 'baseDir'> & { env?: CompileOptions['env']; provided?: readonly ProvidedDist[] }): string {
   const index = indexOptions(o.rules, o.collected, { offline: false, ...(o.baseDir ? { baseDir: o.baseDir } : {}) })
   return sha256(canonicalJson({
     ...(o.offline ? { resolvedOffline: true } : {}),
@@ -78,6 +89,11 @@ export function compileInputsHash(o: Pick<CompileOptions, 'collected' | 'rules' 
     excludeNewer: o.rules.exclude_newer ?? null,
     backend: o.backend.kind,
     backendVersion: o.backend.version,
+    indexStrategy: o.rules.index_strategy ?? null,
+    // The lock is for this machine's kind: a wheel for linux x86_64 is not one for macOS arm64.
+    platform: `${process.platform}-${process.arch}`,
+    provided: (o.provided ?? []).map(p => `${p.name}==${p.version} (${p.why}, ${p.from})`),
+    ambient: o.env ? ambientKey(o.env) : {},
   }))
 }
 
@@ -86,7 +102,7 @@ export const compiledLockPath = (cacheRoot: string, inputsHash: string): string 
 /** `uv pip compile` arguments (after the uv command itself). */
 export function uvCompileArgs(p: {
   input: string; output: string; python: string; constraints?: string; index: IndexOptions
-  torchBackend?: string | null; excludeNewer?: string | null
+  torchBackend?: string | null; excludeNewer?: string | null; indexStrategy?: string | null
 }): string[] {
   return [
     'pip', 'compile', p.input, '--output-file', p.output, '--python', p.python,
@@ -94,6 +110,7 @@ export function uvCompileArgs(p: {
     ...indexArgs(p.index, 'uv'),
     ...(p.torchBackend ? ['--torch-backend', p.torchBackend] : []),
     ...(p.excludeNewer ? ['--exclude-newer', p.excludeNewer] : []),
+    ...(p.indexStrategy ? ['--index-strategy', p.indexStrategy] : []),
     '--no-header',
   ]
 }
@@ -117,13 +134,23 @@ export function pipResolveArgs(p: { input: string; report: string; constraints?:
  * --report` and its report becomes `name==version` lines. A conflict fails with, for each
  * package involved, the node packs that asked for it and their specs.
  */
-export async function compile(o: CompileOptions): Promise<Result<CompileResult, CompileProblem>> {
+export async function compile(options: CompileOptions): Promise<Result<CompileResult, CompileProblem>> {
+  const kept = decideProvided({ rules: options.rules, collected: options.collected, environment: options.installed?.environment ?? [], base: options.installed?.base ?? [] })
+  if (kept.violations.length) {
+    const attribution = kept.violations.map(v => redact(`${v.name}: ${v.source} asks ${v.spec}; ${v.name} ${v.installed} is installed and protected`))
+    return err({ reason: 'failed', message: violationMessage(kept.violations), attribution, details: attribution })
+  }
+  const provided = kept.provided
+  const o: CompileOptions & { provided: ProvidedDist[] } = { ...options, collected: withProvided(options.collected, provided), provided }
   // Offline, a lock an online run resolved is the better one, and it is what a realize online left behind.
   for (const offline of o.offline ? [false, true] : [false]) {
     const key = compileInputsHash({ ...o, offline })
     const path = compiledLockPath(o.cacheRoot, key)
     const cachedText = await readFile(path, 'utf8').catch(() => undefined)
-    if (cachedText !== undefined) return ok({ lockPath: path, lockHash: sha256(cachedText), inputsHash: key, cached: true, pins: parseLockPins(cachedText) })
+    if (cachedText !== undefined) {
+      const pins = parseLockPins(cachedText)
+      return ok({ lockPath: path, lockHash: sha256(cachedText), inputsHash: key, cached: true, pins, provided: providedIn(pins, provided) })
+    }
   }
   const inputsHash = compileInputsHash(o)
   const lockPath = compiledLockPath(o.cacheRoot, inputsHash)
@@ -131,7 +158,7 @@ export async function compile(o: CompileOptions): Promise<Result<CompileResult, 
   const requirementsIn = renderRequirementsIn(o.collected)
   if (!requirementsIn) {
     await writeFileAtomic(lockPath, '')
-    return ok({ lockPath, lockHash: sha256(''), inputsHash, cached: false, pins: [] })
+    return ok({ lockPath, lockHash: sha256(''), inputsHash, cached: false, pins: [], provided: [] })
   }
   const say = (line: string) => o.onLine?.(redact(line))
   const ambient = ambientIndexNotes(o.env)
@@ -139,6 +166,7 @@ export async function compile(o: CompileOptions): Promise<Result<CompileResult, 
   if (o.backend.kind === 'pip') {
     if (o.rules.torch_backend) say(`note: python.torch_backend (${o.rules.torch_backend}) is uv-only; pip ignores it`)
     if (o.rules.exclude_newer) say(`note: python.exclude_newer (${o.rules.exclude_newer}) is uv-only; pip ignores it`)
+    if (o.rules.index_strategy) say(`note: python.index_strategy (${o.rules.index_strategy}) is uv-only; pip always takes the best version across all indexes`)
   }
   const work = await makeWorkDir(cacheLayout(o.cacheRoot).tmp, 'compile-')
   try {
@@ -148,7 +176,15 @@ export async function compile(o: CompileOptions): Promise<Result<CompileResult, 
     const constraintsText = renderConstraints(o.collected)
     const constraints = constraintsText ? 'constraints.txt' : undefined
     if (constraints) await writeFile(join(work, constraints), constraintsText)
-    const index = indexOptions(o.rules, o.collected, { offline: o.offline, ...(o.baseDir ? { baseDir: o.baseDir } : {}) })
+    const named = indexOptions(o.rules, o.collected, { offline: o.offline, ...(o.baseDir ? { baseDir: o.baseDir } : {}) })
+    let index = named
+    if (provided.length) {
+      // The kept builds, as metadata-only wheels only the resolver reads (see writeStubWheels).
+      const stubs = join(work, 'installed')
+      await mkdir(stubs)
+      await writeStubWheels(stubs, provided)
+      index = { ...named, findLinks: [...named.findLinks, stubs] }
+    }
     if (!o.offline) {
       const dead = await deadIndexes([...(index.indexUrl ? [index.indexUrl] : []), ...index.extraIndexUrls], o.index?.timeoutS ?? 10, o.signal)
       if (dead.length && !o.signal?.aborted) return err(deadIndexProblem(dead, o))
@@ -156,7 +192,7 @@ export async function compile(o: CompileOptions): Promise<Result<CompileResult, 
     const output = o.backend.kind === 'uv' ? 'requirements.txt' : 'report.json'
     const args = o.backend.kind === 'uv'
       ? uvCompileArgs({ input, output, python: o.venvPython, ...(constraints ? { constraints } : {}), index,
-        torchBackend: o.rules.torch_backend ?? null, excludeNewer: o.rules.exclude_newer ?? null })
+        torchBackend: o.rules.torch_backend ?? null, excludeNewer: o.rules.exclude_newer ?? null, indexStrategy: o.rules.index_strategy ?? null })
       : pipResolveArgs({ input, report: output, ...(constraints ? { constraints } : {}), index, log: 'pip.log' })
     const [file, ...pre] = o.backend.command
     const r = await exec(file!, [...pre, ...args], {
@@ -178,14 +214,31 @@ export async function compile(o: CompileOptions): Promise<Result<CompileResult, 
         return err({ reason: 'failed', message: `could not read pip's resolution report: ${(e as Error).message}`, attribution: [], details: tail(r) })
       }
     }
+    lockText = annotateKept(lockText, providedIn(parseLockPins(lockText), provided))
     await writeFileAtomic(lockPath, lockText)
-    return ok({ lockPath, lockHash: sha256(lockText), inputsHash, cached: false, pins: parseLockPins(lockText) })
+    const pins = parseLockPins(lockText)
+    return ok({ lockPath, lockHash: sha256(lockText), inputsHash, cached: false, pins, provided: providedIn(pins, provided) })
   } finally {
     await rm(work, { recursive: true, force: true })
   }
 }
 
 // --- internal ---
+
+/** The lock says, on each kept pin, why it is kept: the installer leaves those where they are. */
+function annotateKept(lockText: string, kept: readonly ProvidedDist[]): string {
+  const why = new Map(kept.map(k => [k.name, k.why === 'protected' ? 'protected (python.protect): the installed build is kept' : 'provided by the base interpreter (system_site_packages): not installed again']))
+  return lockText.split('\n').map(line => {
+    const w = /^[A-Za-z0-9]/.test(line) ? why.get(normalizeName(leading(line))) : undefined
+    return w ? `${line}  # ${w}` : line
+  }).join('\n')
+}
+
+/** The kept distributions the lock pins at their installed version (those it does not pin play no part). */
+function providedIn(pins: readonly string[], provided: readonly ProvidedDist[]): ProvidedDist[] {
+  const pinned = new Map(pins.map(p => [normalizeName(leading(p)), /==\s*([^\s;,]+)/.exec(p)?.[1]]))
+  return provided.filter(p => pinned.get(p.name) === p.version)
+}
 
 function failure(r: ExecResult, o: CompileOptions, inputLines: string[], logLines: string, ambient: string[]): CompileProblem {
   const what = `resolving Python dependencies with ${o.backend.label}`

@@ -1,5 +1,8 @@
 import type { StepOptions } from './step-options.ts'
-import { readFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { cacheLayout } from '../layout/cache.ts'
+import { makeWorkDir } from '../util/atomic.ts'
 import type { PythonRules } from '../spec/schema.ts'
 import { err, ok, type Result } from '../result.ts'
 import { describeFailure, exec, type ExecResult } from '../util/exec.ts'
@@ -12,7 +15,7 @@ import { indexArgs, indexEnv, indexOptions, type IndexOptions } from './indexes.
 import { leading, parseLockPins } from './lock-file.ts'
 import { normalizeName } from './pep440.ts'
 
-export type InstallRules = Partial<Pick<PythonRules, 'index_url' | 'extra_index_urls' | 'find_links' | 'torch_backend'>>
+export type InstallRules = Partial<Pick<PythonRules, 'index_url' | 'extra_index_urls' | 'find_links' | 'torch_backend' | 'index_strategy'>>
 
 export interface InstallOptions extends StepOptions {
   /** A pinned requirements file (from {@link compile}). */
@@ -23,6 +26,8 @@ export interface InstallOptions extends StepOptions {
   /** The node packs' index URLs (the pinned packages may only exist there), and who asked for what. */
   collected?: Pick<CollectedDeps, 'indexUrls' | 'extraIndexUrls'> & Partial<Pick<CollectedDeps, 'sources' | 'constraintSources' | 'indexSources'>>
   baseDir?: string
+  /** Kept distributions (protected, or the base's): left out of what is installed, and constraints of it. */
+  provided?: readonly { name: string; version: string }[]
 }
 
 export interface InstallSummary {
@@ -41,12 +46,14 @@ export interface InstallProblem {
 }
 
 /** `uv pip install -r` arguments (after the uv command). Never `sync`: nothing outside the lock is removed. */
-export function uvInstallArgs(p: { requirements: string; python: string; index: IndexOptions; torchBackend?: string | null; constraints?: string }): string[] {
+export function uvInstallArgs(p: { requirements: string; python: string; index: IndexOptions; torchBackend?: string | null; constraints?: string; indexStrategy?: string | null }): string[] {
   return [
     'pip', 'install', '-r', p.requirements, '--python', p.python,
     ...(p.constraints ? ['--constraint', p.constraints] : []),
     ...indexArgs(p.index, 'uv'),
     ...(p.torchBackend ? ['--torch-backend', p.torchBackend] : []),
+    // The lock's pins were found with this strategy; with uv's default an index listed first could lack them.
+    ...(p.indexStrategy ? ['--index-strategy', p.indexStrategy] : []),
   ]
 }
 
@@ -71,16 +78,33 @@ export async function installLock(o: InstallOptions): Promise<Result<InstallSumm
   if (lockText === undefined) return err({ reason: 'failed', message: `the lock file ${o.lockPath} is missing; run uv-compile again`, details: [] })
   const pins = parseLockPins(lockText)
   if (!pins.length) return ok({ installed: [], unchanged: [] })
-  const r = await runInstaller(o, o.lockPath)
-  if (!r.ok) return r
-  return ok(summarize(r.value, pins))
+  const kept = new Map((o.provided ?? []).map(p => [p.name, p.version]))
+  if (!kept.size) {
+    const r = await runInstaller(o, o.lockPath)
+    if (!r.ok) return r
+    return ok(summarize(r.value, pins))
+  }
+  // A kept build may be on no index (torch 2.5.0+cu124 of an image): it is not asked for, only held where it is.
+  const toInstall = pins.filter(p => !kept.has(normalizeName(leading(p))))
+  if (!toInstall.length) return ok({ installed: [], unchanged: pins })
+  const work = await makeWorkDir(cacheLayout(o.cacheRoot).tmp, 'install-')
+  try {
+    const requirements = join(work, 'requirements.txt'), constraints = join(work, 'kept.txt')
+    await writeFile(requirements, `${toInstall.join('\n')}\n`)
+    await writeFile(constraints, [...kept].map(([n, v]) => `${n}==${v}\n`).join(''))
+    const r = await runInstaller(o, requirements, constraints)
+    if (!r.ok) return r
+    return ok(summarize(r.value, pins))
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
 }
 
 /** Runs one `install -r <file>` with the backend; shared with the per-node fallback. */
 export async function runInstaller(o: Omit<InstallOptions, 'lockPath'>, requirements: string, constraints?: string): Promise<Result<ExecResult, InstallProblem>> {
   const index = indexOptions(o.rules, o.collected, { offline: o.offline, ...(o.baseDir ? { baseDir: o.baseDir } : {}) })
   const args = o.backend.kind === 'uv'
-    ? uvInstallArgs({ requirements, python: o.venvPython, index, torchBackend: o.rules.torch_backend ?? null, ...(constraints ? { constraints } : {}) })
+    ? uvInstallArgs({ requirements, python: o.venvPython, index, torchBackend: o.rules.torch_backend ?? null, indexStrategy: o.rules.index_strategy ?? null, ...(constraints ? { constraints } : {}) })
     : pipInstallArgs({ requirements, index, ...(constraints ? { constraints } : {}) })
   const [file, ...pre] = o.backend.command
   const r = await exec(file!, [...pre, ...args], {

@@ -37,14 +37,14 @@ export function discoverInterpreter(version: string | undefined, envPATH: string
 }
 
 /** What an existing environment says about itself in pyvenv.cfg; undefined when there is none. */
-export function readVenv(venvDir: string): { python: string; version: string | undefined; fullVersion?: string; home?: string } | undefined {
+export function readVenv(venvDir: string): { python: string; version: string | undefined; fullVersion?: string; home?: string; systemSitePackages: boolean } | undefined {
   const python = venvPython(venvDir)
   let cfg: Record<string, string>
   try { cfg = parseCfg(readFileSync(join(venvDir, 'pyvenv.cfg'), 'utf8')) } catch { return undefined }
   if (!existsSync(python)) return undefined
   const full = cfg.version ?? cfg.version_info
   const mm = full ? /^(\d+\.\d+)/.exec(full)?.[1] : undefined
-  return { python, version: mm, ...(full ? { fullVersion: full } : {}), ...(cfg.home ? { home: cfg.home } : {}) }
+  return { python, version: mm, ...(full ? { fullVersion: full } : {}), ...(cfg.home ? { home: cfg.home } : {}), systemSitePackages: /^true$/i.test(cfg['include-system-site-packages'] ?? '') }
 }
 
 /** The interpreter inside an environment. */

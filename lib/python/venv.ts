@@ -9,8 +9,9 @@ import { redact } from '../util/redact.ts'
 import { backendEnv, type Backend } from './backend.ts'
 import { discoverInterpreter, readVenv, type Interpreter } from './interpreter.ts'
 
-/** Written last, once an environment is complete: without it a folder is a half-made environment. */
-export const VENV_MARKER = '.comfy-vc-venv.json'
+import { readVenvMarker, VENV_MARKER, type VenvMarker } from './venv-marker.ts'
+
+export { VENV_MARKER }
 
 export interface VenvOptions extends StepOptions {
   venvDir: string
@@ -19,6 +20,8 @@ export interface VenvOptions extends StepOptions {
   /** uv creates with `uv venv`; otherwise the interpreter's own `-m venv` (with pip). */
   backend: Pick<Backend, 'kind' | 'command'>
   envPATH: string
+  /** `python.system_site_packages`: the environment sees the base interpreter's packages. */
+  systemSitePackages?: boolean
 }
 
 export interface VenvResult {
@@ -33,7 +36,7 @@ export interface VenvResult {
 
 export interface VenvProblem { reason: 'no-interpreter' | 'not-a-venv' | 'failed' | 'timeout' | 'cancelled'; message: string; details: string[] }
 
-interface Marker { realpath: string | null; version: string | null }
+type Marker = VenvMarker
 
 /**
  * Makes the version's Python environment: `uv venv --python <interpreter>` where uv is the
@@ -47,11 +50,13 @@ export async function createVenv(o: VenvOptions): Promise<Result<VenvResult, Ven
   if (!found.ok && o.backend.kind !== 'uv') return err({ reason: 'no-interpreter', message: found.error, details: [] })
   const interp = found.ok ? found.value : undefined
   const existing = readVenv(o.venvDir)
-  const marker = readMarker(o.venvDir)
+  const marker = readVenvMarker(o.venvDir)
   const same = interp
     ? marker?.realpath === interp.realpath && marker.version === (interp.version ?? null)
     : !o.version || existing?.version === o.version
   if (existing && marker && same) {
+    // The one setting an environment can change in place: venv reads it from pyvenv.cfg at every start.
+    if (!!existing.systemSitePackages !== !!o.systemSitePackages) await setSystemSitePackages(o.venvDir, !!o.systemSitePackages)
     return ok({ python: existing.python, version: existing.version, ...(existing.fullVersion ? { fullVersion: existing.fullVersion } : {}), ...(interp ? { interpreter: interp } : {}), created: false })
   }
   // Present from before the tool touches the folder until the environment is complete: a folder left by a run
@@ -72,8 +77,8 @@ export async function createVenv(o: VenvOptions): Promise<Result<VenvResult, Ven
   await noteMaking()
   const [file, ...pre] = o.backend.kind === 'uv' ? o.backend.command : [interp!.path]
   const args = o.backend.kind === 'uv'
-    ? [...pre, 'venv', o.venvDir, '--python', interp?.path ?? o.version ?? 'python3', ...(o.offline ? ['--offline'] : [])]
-    : ['-m', 'venv', o.venvDir]
+    ? uvVenvArgs({ pre, venvDir: o.venvDir, python: interp?.path ?? o.version ?? 'python3', offline: o.offline, systemSitePackages: !!o.systemSitePackages })
+    : ['-m', 'venv', ...(o.systemSitePackages ? ['--system-site-packages'] : []), o.venvDir]
   const r = await exec(file!, args, {
     env: backendEnv(o.env, o.cacheRoot), timeoutMs: o.timeoutMs,
     ...(o.signal ? { signal: o.signal } : {}), onLine: line => o.onLine?.(redact(line)),
@@ -90,14 +95,26 @@ export async function createVenv(o: VenvOptions): Promise<Result<VenvResult, Ven
     const hint = !found.ok ? ` (${found.error})` : ''
     return err({ reason: 'failed', message: redact(`${what} ${why}${hint}`), details: tail })
   }
-  const m: Marker = { realpath: interp?.realpath ?? null, version: interp?.version ?? made.version ?? null }
+  const m: Marker = { realpath: interp?.realpath ?? null, version: interp?.version ?? made.version ?? null, backend: o.backend.kind }
   await writeFileAtomic(join(o.venvDir, VENV_MARKER), `${JSON.stringify(m)}\n`)
   await rm(making, { force: true })
   return ok({ python: made.python, version: made.version, ...(made.fullVersion ? { fullVersion: made.fullVersion } : {}), ...(interp ? { interpreter: interp } : {}), created: true })
 }
 
+/**
+ * `uv venv` arguments (after the uv command): `--seed` puts pip in the environment, as `python -m venv` does, so a
+ * node's install.py that runs `python -m pip` works whichever backend made it.
+ */
+export function uvVenvArgs(p: { pre?: string[]; venvDir: string; python: string; offline: boolean; systemSitePackages: boolean }): string[] {
+  return [...(p.pre ?? []), 'venv', p.venvDir, '--python', p.python, '--seed', ...(p.systemSitePackages ? ['--system-site-packages'] : []), ...(p.offline ? ['--offline'] : [])]
+}
+
 // --- internal ---
 
-function readMarker(venvDir: string): Marker | undefined {
-  try { return JSON.parse(readFileSync(join(venvDir, VENV_MARKER), 'utf8')) as Marker } catch { return undefined }
+async function setSystemSitePackages(venvDir: string, on: boolean): Promise<void> {
+  const file = join(venvDir, 'pyvenv.cfg')
+  const text = readFileSync(file, 'utf8')
+  const line = `include-system-site-packages = ${on ? 'true' : 'false'}`
+  const next = /^\s*include-system-site-packages\s*=.*$/m.test(text) ? text.replace(/^\s*include-system-site-packages\s*=.*$/m, line) : `${text.replace(/\n?$/, '\n')}${line}\n`
+  await writeFileAtomic(file, next)
 }

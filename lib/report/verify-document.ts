@@ -33,6 +33,10 @@ export function verifyText(doc: VerifyDocument, rows: readonly VerifyRow[]): str
   const summary = doc.ok
     ? `${doc.version}: ${rows.length} check(s), all hold (${doc.home})`
     : `${doc.version}: ${bad.length} of ${rows.length} check(s) do not hold (${doc.home})${repairNote(doc.version, bad)}`
+  // The protected set, always: what the environment keeps whatever nodes ask (python.protect).
+  const kept = rows.filter(r => r.status === 'ok' && r.id.startsWith('python:') && r.detail?.endsWith('(kept: protected)'))
+    .map(r => `${r.id.slice('python:'.length)} ${r.detail!.split(' ')[0]}`)
+  if (kept.length) lines.push(`protected (kept at their installed build): ${kept.join(', ')}`)
   return `${[...lines, summary].join('\n')}\n`
 }
 

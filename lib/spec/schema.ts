@@ -112,6 +112,18 @@ export const PythonSchema = z.strictObject({
   exclude_newer: z.string().regex(/^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:\d{2})?)?$/, { error: 'exclude_newer must be an RFC 3339 date or time' }).nullable().default(null),
   /** "fail" (default) stops on a dependency conflict; "per-node" installs each node's requirements separately. */
   on_conflict: z.enum(['fail', 'per-node'], { error: 'on_conflict must be "fail" or "per-node"' }).default('fail'),
+  /** true: the environment sees the base interpreter's packages (an image's CUDA torch); those that fit are not installed again. */
+  system_site_packages: z.boolean({ error: 'system_site_packages must be true or false' }).default(false),
+  /**
+   * Distributions (PEP 503 names, `*` globs) that keep their installed version and build: constraints of the compile,
+   * never replaced by the installer. Only a pin of the package in python.requirements changes one.
+   */
+  protect: z.array(z.string().regex(/^[A-Za-z0-9*][A-Za-z0-9._*-]*$/, { error: 'a protect entry must be a package name, with * as a wildcard (e.g. "nvidia-*")' }))
+    .default(['torch', 'torchvision', 'torchaudio', 'xformers', 'triton', 'nvidia-*']),
+  /** uv only: "first-index" (uv's default) or "unsafe-best-match" (pip's behaviour; see docs/tech.md). */
+  index_strategy: z.enum(['first-index', 'unsafe-first-match', 'unsafe-best-match'], { error: 'index_strategy must be "first-index", "unsafe-first-match" or "unsafe-best-match"' }).nullable().default(null),
+  /** "deny": --index-url / --extra-index-url lines in node requirements are reported and not used (dependency confusion). */
+  node_indexes: z.enum(['allow', 'deny'], { error: 'node_indexes must be "allow" or "deny"' }).default('allow'),
 })
 
 export const LaunchSchema = z.strictObject({

@@ -4,7 +4,9 @@ import { TaskFailure, type TaskContext } from '../plugin.ts'
 import { sha256 } from '../../util/hash.ts'
 import { detectBackend, type Backend } from '../../python/backend.ts'
 import type { CollectedDeps } from '../../python/collect.ts'
-import { installedPackages } from '../../python/installed.ts'
+import { installedPackages, sitePackagesDirs } from '../../python/installed.ts'
+import { baseSitePackagesDirs, listDistributions, type Distribution } from '../../python/distributions.ts'
+import { resolveTorchBackend } from '../../python/torch-backend.ts'
 import { readVenv } from '../../python/interpreter.ts'
 import { homeLayout } from '../../layout/home.ts'
 
@@ -65,9 +67,22 @@ export async function venvIdentity(home: string): Promise<string | null> {
   return st ? `${st.dev}:${st.ino}:${st.mtimeNs}` : null
 }
 
-/** The options every installer step takes from the task's context. */
+/**
+ * What is installed where the environment looks (files only): its own site-packages and, with
+ * python.system_site_packages, the base interpreter's.
+ */
+export function installedFor(ctx: Pick<TaskContext, 'env' | 'spec'>): { environment: Distribution[]; base: Distribution[] } {
+  const dir = homeLayout(ctx.env.home).venv
+  const v = readVenv(dir)
+  return {
+    environment: listDistributions(sitePackagesDirs(dir)),
+    base: ctx.spec.python.system_site_packages && v?.systemSitePackages ? listDistributions(baseSitePackagesDirs(v.home, v.version)) : [],
+  }
+}
+
+/** The options every installer step takes from the task's context (`torch_backend: "auto"` decided here, see resolveTorchBackend). */
 export const stepOptions = (ctx: TaskContext, backend: Backend, venvPython: string, timeoutS: number) => ({
-  backend, venvPython, rules: ctx.spec.python, offline: ctx.config.offline, cacheRoot: ctx.env.cacheRoot,
+  backend, venvPython, rules: { ...ctx.spec.python, torch_backend: resolveTorchBackend(ctx.spec.python.torch_backend) }, offline: ctx.config.offline, cacheRoot: ctx.env.cacheRoot,
   timeoutMs: timeoutS * 1000, signal: ctx.signal, onLine: ctx.log, env: { ...ctx.processEnv }, baseDir: ctx.config.versionsDir,
   ...(ctx.config.index ? { index: ctx.config.index } : {}),
 })

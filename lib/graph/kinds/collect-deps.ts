@@ -27,7 +27,7 @@ export const collectDeps = defineKind({
       inputDeps: ['venv'],
       inputs: {
         requirements: p.requirements, constraints: p.constraints, overrides: p.overrides,
-        blacklist: p.blacklist, downgrade_blacklist: p.downgrade_blacklist,
+        blacklist: p.blacklist, downgrade_blacklist: p.downgrade_blacklist, node_indexes: p.node_indexes,
       },
     }]
   },
@@ -51,7 +51,11 @@ export const collectDeps = defineKind({
     for (const n of c.notes) ctx.log(n)
     return {
       outputs: { hash: await collectedHash(c), summary: summary as unknown as Json },
-      note: `${summary.requirements} requirement(s) for ${summary.packages} package(s)${c.skipped.length ? `, ${c.skipped.length} line(s) skipped` : ''}`,
+      note: `${summary.requirements} requirement(s) for ${summary.packages} package(s)${c.skipped.length ? `, ${c.skipped.length} line(s) skipped` : ''}`
+        // Who added which index, and which were refused: an index a node names can publish any package name.
+        + Object.entries(summary.indexSources).map(([url, who]) => `; index ${url} added by ${who.join(', ')}`).join('')
+        + summary.deniedIndexes.map(d => `; index ${d.url} from ${d.sources.join(', ')} not used (node_indexes: deny)`).join('')
+        + summary.families.map(f => `; ${f.module}: ${f.chosen} (${f.rule})`).join(''),
       skipped: c.skipped.map(s => ({ source: s.source, line: s.line, reason: s.reason })),
     }
   },

@@ -14,7 +14,7 @@ const parseVenv = (recorded: Json): Venv | undefined =>
 export const venv = defineKind({
   kind: 'venv',
   resource: 'cpu',
-  tasks: (spec, env) => [{ id: 'venv', kind: 'venv', deps: ['clone-core'], inputDeps: [], inputs: { python: spec.python.version ?? null, installer: env.installer } }],
+  tasks: (spec, env) => [{ id: 'venv', kind: 'venv', deps: ['clone-core'], inputDeps: [], inputs: { python: spec.python.version ?? null, installer: env.installer, system_site_packages: spec.python.system_site_packages } }],
   async discover(_task, ctx) {
     const found = discoverInterpreter(ctx.spec.python.version, pathOf(ctx))
     // Without an interpreter on PATH, uv may still provide one; the run says what is missing.
@@ -29,7 +29,7 @@ export const venv = defineKind({
     const backend = backendFor(ctx)
     const { createVenv } = await import('../../python/venv.ts')
     const r = await createVenv({
-      venvDir: homeLayout(ctx.env.home).venv, version: ctx.spec.python.version, backend, envPATH: pathOf(ctx),
+      venvDir: homeLayout(ctx.env.home).venv, version: ctx.spec.python.version, backend, envPATH: pathOf(ctx), systemSitePackages: ctx.spec.python.system_site_packages,
       cacheRoot: ctx.env.cacheRoot, offline: ctx.config.offline, timeoutMs: ctx.config.timeouts.installS * 1000,
       signal: ctx.signal, onLine: ctx.log, env: { ...ctx.processEnv },
     })
