@@ -32,6 +32,7 @@ export async function checkoutRepo(ctx: TaskContext, o: { url: string; commit: s
   const [{ ensureCommit }, { checkoutAt }] = await Promise.all([import('../../git/ensure-commit.ts'), import('../../git/checkout-at.ts')])
   const mirror = await ensureCommit({ cacheRoot: ctx.env.cacheRoot, url: o.url, commit: o.commit, offline: ctx.config.offline, env: ctx.processEnv, signal: ctx.signal, onWait: ctx.log, onProgress: ctx.progress })
   if (!mirror.ok) throw new TaskFailure(`${o.label}: ${mirror.error.message}`, mirror.error.files ?? [])
+  if (mirror.value.wholeHistory) ctx.log(`${o.label}: the server does not filter fetches (partial clone); fetched the whole history, blobs included`)
   const done = await checkoutAt({ mirror: mirror.value.mirror, url: o.url, commit: o.commit, dir: o.dir, force: ctx.force, restore: !!ctx.repair, env: ctx.processEnv, signal: ctx.signal })
   if (!done.ok) throw new TaskFailure(`${o.label}: ${done.error.message}`, done.error.files ?? [])
   const short = o.commit.slice(0, 10)
