@@ -37,7 +37,8 @@ async function heavyRepo(dir: string, name: string, allowFilter: boolean): Promi
   const repo = await makeRepo(dir, name, [{ 'weights.bin': randomBytes(HEAVY).toString('latin1'), '__init__.py': '' }])
   execFileSync('git', ['config', 'uploadpack.allowFilter', String(allowFilter)], { cwd: repo.dir })
   await addCommit(repo, { 'weights.bin': null, 'nodes.py': 'X = 1\n'.repeat(200) })
-  await addCommit(repo, { 'README.md': '# node\n'.repeat(50) })
+  // What a node's tree holds: some 60 KB of source that does not compress away.
+  await addCommit(repo, { 'README.md': '# node\n'.repeat(50), 'lib.py': `DATA = "${randomBytes(30_000).toString('hex')}"\n` })
   return repo
 }
 
@@ -69,8 +70,11 @@ export async function benchTransfer(): Promise<BenchResult> {
     return {
       name: `cold realize transfer, ${REPOS} repos whose history held a ${HEAVY / 1e6} MB file: bytes stored (mirrors + checkouts) vs bytes of the pinned trees`,
       ours_ms: partial.bytes, baseline_ms: partial.trees, unit: 'bytes', ratio: +(partial.bytes / partial.trees).toFixed(2),
-      goal: `≤ 1.3 × trees + ${ALLOWANCE / 1000} KB per repo = ${Math.round(goal)} bytes: ${partial.bytes <= goal ? 'met' : 'NOT met'}`,
-      notes: [`a server refusing filters (full fetch): ${full.bytes} bytes, ${(full.bytes / full.trees).toFixed(1)} × the trees`],
+      goal: `≤ 1.3 × trees + ${ALLOWANCE / 1000} KB per repo = ${Math.round(goal)} bytes: ${partial.bytes <= goal ? 'met' : 'NOT met'}, ${(partial.bytes / goal).toFixed(2)} of it`,
+      notes: [
+        `without the per-repo allowance: (ours − ${ALLOWANCE / 1000} KB × ${REPOS}) / trees = ${((partial.bytes - ALLOWANCE * REPOS) / partial.trees).toFixed(2)}`,
+        `a server refusing filters (today's full fetch): ${full.bytes} bytes, ${(full.bytes / full.trees).toFixed(1)} × the trees`,
+      ],
     }
   } finally { await rm(dir, { recursive: true, force: true }) }
 }

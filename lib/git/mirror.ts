@@ -86,7 +86,7 @@ export async function ensureMirror(mirror: string, url: string, run: FetchRun): 
 }
 
 async function buildMirror(tmp: string, url: string, run: FetchRun): Promise<Result<void, GitProblem>> {
-  const init = await runGit(['init', '--bare', '--quiet', '--', tmp], run)
+  const init = await runGit(['init', '--bare', '--quiet', '--template=', '--', tmp], run)
   if (init.aborted) return err(gitProblem({ reason: 'cancelled', doing: `creating the mirror of ${url}` }))
   if (init.exitCode !== 0) return err(gitProblem({ reason: 'git-failed', doing: `creating a mirror in ${tmp}`, detail: gitFailure(init) }))
   // fetchRefs makes it partial, and points HEAD at the remote's default branch on the way.
