@@ -10,6 +10,7 @@ import { checkoutAt, ensureCommit, mirrorDir, resolveRef, type GitProblem } from
 import { addCommit, git, makeRepo, type TestRepo } from './helpers/git-repos.ts'
 import { makeGitShim } from './helpers/git-shim.ts'
 import { guarded } from './helpers/hooks.ts'
+import { makeWorld } from './helpers/cli.ts'
 
 let tmp = ''
 let n = 0
@@ -155,6 +156,26 @@ P('a mirror made before partial clones (full, URL in its config) is converted at
   value(await ensureCommit({ cacheRoot, url: repo.url, commit: third, offline: false, env: ENV }))
   assert.throws(() => git(mirror, ['config', 'remote.origin.url']))
   assert.is(git(mirror, ['config', 'comfy-vc.url']), repo.url)
+})
+
+P('realize says once, in the clone task\'s line, that a server would not filter', async () => {
+  const w = await makeWorld()
+  try {
+    const refusing = await makeRepo(join(w.dir, 'repos'), 'ComfyUI', [{ 'main.py': 'print("core")\n', 'requirements.txt': '' }], { branch: 'master' })
+    git(refusing.dir, ['config', 'uploadpack.allowFilter', 'false'])
+    const filtering = await makeRepo(join(w.dir, 'repos'), 'NodeA', [{ '__init__.py': '' }])
+    git(filtering.dir, ['config', 'uploadpack.allowFilter', 'true'])
+    await w.writeSpec('v', {
+      schema_version: 2, id: 'v', comfyui: { repo: refusing.url, commit: refusing.commits[0] },
+      custom_nodes: [{ repo: filtering.url, commit: filtering.commits[0] }],
+    })
+    const r = await w.cli(['realize', 'v', '--json'])
+    assert.is(r.code, 0, r.stderr)
+    const notes = Object.fromEntries((r.json() as { tasks: { id: string; note?: string }[] }).tasks.map(t => [t.id, t.note ?? '']))
+    assert.match(notes['clone-core']!, 'the server does not filter fetches, so the whole history was fetched')
+    assert.is(notes['clone-core']!.split('whole history').length, 2, 'said once')
+    assert.not.match(notes['clone-node:NodeA']!, 'whole history')
+  } finally { await w.cleanup() }
 })
 
 P.run()

@@ -32,11 +32,12 @@ export async function checkoutRepo(ctx: TaskContext, o: { url: string; commit: s
   const [{ ensureCommit }, { checkoutAt }] = await Promise.all([import('../../git/ensure-commit.ts'), import('../../git/checkout-at.ts')])
   const mirror = await ensureCommit({ cacheRoot: ctx.env.cacheRoot, url: o.url, commit: o.commit, offline: ctx.config.offline, env: ctx.processEnv, signal: ctx.signal, onWait: ctx.log, onProgress: ctx.progress })
   if (!mirror.ok) throw new TaskFailure(`${o.label}: ${mirror.error.message}`, mirror.error.files ?? [])
-  if (mirror.value.wholeHistory) ctx.log(`${o.label}: the server does not filter fetches (partial clone); fetched the whole history, blobs included`)
   const done = await checkoutAt({ mirror: mirror.value.mirror, url: o.url, commit: o.commit, dir: o.dir, force: ctx.force, restore: !!ctx.repair, env: ctx.processEnv, signal: ctx.signal })
   if (!done.ok) throw new TaskFailure(`${o.label}: ${done.error.message}`, done.error.files ?? [])
   const short = o.commit.slice(0, 10)
   const note = done.value.action === 'moved' ? `moved ${done.value.from?.slice(0, 10) ?? '?'} → ${short}`
     : done.value.action === 'cloned' ? `checked out ${short}${mirror.value.fetched ? ' (fetched)' : ''}` : `at ${short}`
-  return { outputs: { dir: o.dir, commit: o.commit }, note }
+  // Said once, in the task's own line: the mirror then holds every blob of the history.
+  const whole = mirror.value.wholeHistory ? '; the server does not filter fetches, so the whole history was fetched' : ''
+  return { outputs: { dir: o.dir, commit: o.commit }, note: `${note}${whole}` }
 }
