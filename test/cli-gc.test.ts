@@ -132,6 +132,20 @@ G('removes what no spec references: mirrors, blobs, partials, compiled locks; --
   assert.match(again.stdout, 'nothing to remove')
 })
 
+G('a model a spec names without a sha256 keeps the blob the store\'s URL index gives for it', async ctx => {
+  const { w } = ctx
+  const url = 'http://127.0.0.1:9/unpinned.safetensors'
+  const b = blob(w, 'fetched once, never pinned')
+  const index = join(models(w), 'index', 'url', `${urlKey(url)}.json`)
+  mkdirSync(join(index, '..'), { recursive: true })
+  writeFileSync(index, JSON.stringify({ url, sha256: b.sha, size: 26, recorded_at: new Date().toISOString() }))
+  await w.writeSpec('loose', spec(ctx, 'loose', [], [{ url, path: 'checkpoints/u.safetensors' }]))
+  const r = await w.cli(['gc', '--json'])
+  assert.is(r.code, 0, r.stderr)
+  assert.equal(r.json<GcDoc>().removed.filter(o => o.kind === 'model-blob'), [])
+  assert.ok(existsSync(b.path))
+})
+
 G('--older-than keeps what was made recently', async ctx => {
   const { w } = ctx
   const fresh = blob(w, 'just fetched')

@@ -39,21 +39,22 @@ export async function collectGarbage(o: GcOptions): Promise<GcResult> {
   const lock = (path: string, what: string) => acquireLock(path, { signal: o.signal, onWait: o.onWait, waitingFor: what })
   try {
     held.push(await lock(layout.gcLock, 'another gc'))
-    // Homes first, each under its lock; a realize that recorded its home meanwhile is found on the next pass.
+    // Homes first, each under its lock, then what they and the specs reference; a realize that recorded its home
+    // meanwhile (realize records it before it waits for its lock) is found on the next pass, until none is new.
     const locked = new Set<string>()
-    let homes: HomeRecord[] = []
-    let forgottenHomes: string[] = []
+    const forgotten = new Set<string>()
+    let refs: References | undefined
     for (;;) {
       const found = await recordedHomes(o.cacheRoot, { forget: !o.dryRun })
-      forgottenHomes = found.forgotten
+      for (const h of found.forgotten) forgotten.add(h)
       const fresh = found.homes.filter(h => !locked.has(h.home))
-      if (!fresh.length) { homes = found.homes; break }
+      if (!fresh.length && refs) break
       for (const h of fresh) {
         held.push(await lock(layout.homeLock(h.home), `the realize of ${h.home}`))
         locked.add(h.home)
       }
+      refs = await references(o, found.homes)
     }
-    const refs = await references(o, homes)
     const candidates = (await Promise.all([mirrors(o, refs), blobs(o, refs), partials(o, refs), compiledLocks(o, refs)])).flat()
     const cutoff = o.olderThanDays === undefined ? Infinity : (o.now ?? Date.now()) - o.olderThanDays * 86_400_000
     const removed: GcObject[] = []
@@ -70,7 +71,7 @@ export async function collectGarbage(o: GcOptions): Promise<GcResult> {
       }
       removed.push({ path: c.path, kind: c.kind, bytes: c.bytes })
     }
-    return { removed, bytes: removed.reduce((n, r) => n + r.bytes, 0), dryRun: o.dryRun, forgottenHomes }
+    return { removed, bytes: removed.reduce((n, r) => n + r.bytes, 0), dryRun: o.dryRun, forgottenHomes: [...forgotten] }
   } finally {
     for (const release of held.reverse()) await release()
   }
