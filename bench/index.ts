@@ -11,6 +11,9 @@ const BENCHES: Record<string, () => Promise<BenchResult | { name: string; ms: nu
   collect: async () => (await import('./collect.ts')).benchCollect(),
   models: async () => (await import('./models.ts')).benchNoopWithModels(),
   serve: async () => (await import('./serve.ts')).benchServe(),
+  transfer: async () => (await import('./cache.ts')).benchTransfer(),
+  'remove-node': async () => (await import('./cache.ts')).benchRemoveNode(),
+  gc: async () => (await import('./cache.ts')).benchGc(),
 }
 
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))
@@ -23,7 +26,7 @@ for (const name of names) {
   try {
     const r = await run()
     if ('ratio' in r) {
-      console.log(`${r.name}\n  ours ${r.ours_ms} ms, baseline ${r.baseline_ms} ms, ratio ${r.ratio} (goal ${r.goal})`)
+      console.log(`${r.name}\n  ours ${r.ours_ms} ${r.unit ?? 'ms'}, baseline ${r.baseline_ms} ${r.unit ?? 'ms'}, ratio ${r.ratio} (goal ${r.goal})`)
       for (const n of r.notes ?? []) console.log(`  - ${n}`)
     }
     else console.log(`${r.name}\n  ${r.ms} ms (goal ≤ ${r.goal_ms} ms)`)

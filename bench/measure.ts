@@ -5,6 +5,8 @@ export interface BenchResult {
   baseline_ms: number
   ratio: number
   goal: string
+  /** What ours_ms and baseline_ms count when not milliseconds (a size benchmark: "bytes"). */
+  unit?: string
   /** Further figures from the same run that show where the time goes. */
   notes?: string[]
 }

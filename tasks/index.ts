@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   delete: () => import('./delete.ts'),
   list: () => import('./list.ts'),
   config: () => import('./config.ts'),
+  gc: () => import('./gc.ts'),
 }
 
 const SUMMARIES: Record<string, string> = {
@@ -34,6 +35,7 @@ const SUMMARIES: Record<string, string> = {
   delete: 'remove a realized home (only one the tool created) and its lock',
   list: 'the versions, pinned or not, realized where',
   config: 'print the effective configuration and where each value came from',
+  gc: 'remove cache objects no spec and no realized home uses; --dry-run lists them with their sizes',
 }
 
 function mainHelp(): string {

@@ -9,6 +9,7 @@ import { compileGraph } from '../lib/graph/compile.ts'
 import { execute, type ExecuteOptions } from '../lib/engine/execute.ts'
 import { planGraph } from '../lib/engine/plan.ts'
 import { MarkerStore } from '../lib/engine/markers.ts'
+import { depIdentity } from '../lib/graph/fingerprint.ts'
 import { TaskFailure, type GraphEnv, type ResolvedSpec, type TaskDef, type TaskPlugin } from '../lib/graph/plugin.ts'
 import { SpecSchema } from '../lib/spec/schema.ts'
 
@@ -169,9 +170,15 @@ E('a marker keeps credentials out and stays JSON: tokens and signatures in a que
  * A chain a → b → c whose inputs, outputs and discovered inputs a test changes between runs, for holding plan's
  * answers against the executor's on the same state.
  */
-function chainWorld() {
-  const state = { inputs: { a: 1, b: 1, c: 1 } as Record<string, number>, standing: new Set<string>(), seen: 'x', discoverFails: false }
+function chainWorld(opts: { cutoff?: boolean } = {}) {
+  const state = {
+    inputs: { a: 1, b: 1, c: 1 } as Record<string, number>, standing: new Set<string>(), seen: 'x', discoverFails: false,
+    /** What b makes: by default its input, so a new input makes a new output. */
+    bMakes: undefined as number | undefined, runs: [] as string[],
+  }
   const plugin: TaskPlugin = {
+    // With cutoff, dependents depend on what a task made, not on its fingerprint.
+    ...(opts.cutoff ? { outputHash: (o: unknown) => o as never } : {}),
     kind: 'chain', resource: 'cpu',
     tasks: () => [
       { id: 'a', kind: 'chain', deps: [], inputs: { v: state.inputs.a! } },
@@ -184,7 +191,11 @@ function chainWorld() {
       return { seen: state.seen }
     },
     outputsStand: async task => state.standing.has(task.id),
-    async run(task) { state.standing.add(task.id); return { outputs: { made: task.id } } },
+    async run(task) {
+      state.standing.add(task.id)
+      state.runs.push(task.id)
+      return { outputs: { made: task.id, v: task.id === 'b' ? state.bMakes ?? state.inputs.b! : state.inputs[task.id]! } }
+    },
   }
   const spec = SpecSchema.parse({ schema_version: 2, id: 'x', comfyui: { repo: 'https://h/x', commit: 'a'.repeat(40) } }) as ResolvedSpec
   const env: GraphEnv = { home: '/h', cacheRoot: '/c', modelsDir: '/m', installer: 'auto', linkMode: 'symlink' }
@@ -243,6 +254,45 @@ E('plan and realize agree over the same states: fresh, changed input, changed de
   w.state.discoverFails = true // c cannot read its inputs: plan says it would fail, realize fails it
   w.state.seen = 'z'
   assertAgree(await w.planThenRealize(markers), 'a:skip/skipped b:skip/skipped c:run/failed')
+})
+
+E('early cutoff: a dependency that ran and made the same output leaves its dependents skipped; plan says they may run', async () => {
+  const w = chainWorld({ cutoff: true })
+  const markers = new MarkerStore(join(dir, 'markers'))
+  assertAgree(await w.planThenRealize(markers), 'a:run/ran b:run/ran c:run/ran')
+  w.state.bMakes = 1
+  w.state.inputs.b = 2 // b runs (its input changed) and makes what it made before: c stays
+  w.state.runs.length = 0
+  const same = await w.planThenRealize(markers)
+  assertAgree(same, 'a:skip/skipped b:run/ran c:run/skipped')
+  assert.equal(w.state.runs, ['b'])
+  assert.is(same[1]!.plan.reason, 'v changed (1 → 2)')
+  assert.is(same[2]!.plan.reason, 'may run: it is decided after b ran')
+  assert.is(same[2]!.realize.reason, 'up to date')
+  const marker = await markers.read('b')
+  assert.match(marker!.output_hash ?? '', /^out:[0-9a-f]{64}$/, 'the marker records the output hash')
+  w.state.bMakes = 3
+  w.state.inputs.b = 3 // now b makes something new: c runs, and says why
+  const changed = await w.planThenRealize(markers)
+  assertAgree(changed, 'a:skip/skipped b:run/ran c:run/ran')
+  assert.is(changed[2]!.realize.reason, 'what b made changed')
+  assertAgree(await w.planThenRealize(markers), 'a:skip/skipped b:skip/skipped c:skip/skipped')
+})
+
+E('without cutoff a dependency that ran makes its dependents run, even when it made the same', async () => {
+  const w = chainWorld()
+  const markers = new MarkerStore(join(dir, 'markers'))
+  await w.planThenRealize(markers)
+  w.state.bMakes = 1
+  w.state.inputs.b = 2
+  assertAgree(await w.planThenRealize(markers), 'a:skip/skipped b:run/ran c:run/ran')
+})
+
+E('depIdentity: the fingerprint without cutoff, the hash of the declared output with it', () => {
+  assert.is(depIdentity({}, 'fp', { x: 1 }), 'fp')
+  const lock = { outputHash: (o: { lockHash: string }) => o.lockHash }
+  assert.is(depIdentity(lock, 'fp1', { lockHash: 'h', lockPath: '/a' }), depIdentity(lock, 'fp2', { lockHash: 'h', lockPath: '/b' }))
+  assert.is.not(depIdentity(lock, 'fp1', { lockHash: 'h' }), depIdentity(lock, 'fp1', { lockHash: 'other' }))
 })
 
 E.run()

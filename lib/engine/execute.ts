@@ -4,6 +4,7 @@ import type { Graph } from '../graph/compile.ts'
 import { TaskFailure, type AnyTaskPlugin, type Json, type Resource, type RunOutcome, type TaskDef } from '../graph/plugin.ts'
 import { redactSecrets } from '../util/redact.ts'
 import { decideFreshness, type DepState } from './freshness.ts'
+import { depIdentity } from '../graph/fingerprint.ts'
 import type { MarkerStore } from './markers.ts'
 import type { RunResult, TaskResult, TaskStatus } from './results.ts'
 import { taskContext, type ContextBase } from './task-context.ts'
@@ -95,7 +96,7 @@ export async function execute(opts: ExecuteOptions): Promise<RunResult> {
         if (wrapper) wrapper.output = redactSecrets(text, secrets)
       },
     })
-    const done = (fingerprint: string, outputs: unknown): DepState => ({ state: 'done', kind: task.kind, fingerprint, outputs })
+    const done = (fingerprint: string, outputs: unknown): DepState => ({ state: 'done', kind: task.kind, fingerprint, identity: depIdentity(plugin, fingerprint, outputs), outputs })
     try {
       const fresh = await decideFreshness({ task, plugin, deps: depStates, marker: await markers.read(task.id), ctx })
       if (fresh.decision === 'fail') return signal.aborted ? cancelled() : failed(fresh.error, logTail)
@@ -111,7 +112,7 @@ export async function execute(opts: ExecuteOptions): Promise<RunResult> {
         const outcome = await plugin.run(task, ctx) as RunOutcome<unknown> | undefined
         signal.throwIfAborted()
         if (!outcome || typeof outcome !== 'object' || !('outputs' in outcome)) throw new TaskFailure(`the "${task.kind}" plugin's run() returned no { outputs }`)
-        await markers.write({ id: task.id, fingerprint, record, outputs: outcome.outputs as Json })
+        await markers.write({ id: task.id, fingerprint, record, outputs: outcome.outputs as Json, ...(plugin.outputHash ? { output_hash: depIdentity(plugin, fingerprint, outcome.outputs) } : {}) })
         const extra: Partial<TaskResult> = { reason: fresh.reason }
         if (outcome.note) extra.note = redactSecrets(outcome.note, secrets)
         if (outcome.skipped) extra.skipped = outcome.skipped.map(s => ({ source: redactSecrets(s.source, secrets), line: redactSecrets(s.line, secrets), reason: redactSecrets(s.reason, secrets) }))

@@ -3,11 +3,14 @@ import type { AnyTaskPlugin, TaskContext, TaskDef } from '../graph/plugin.ts'
 import type { Marker } from './markers.ts'
 
 /**
- * What is known of a dependency when a task is decided: `done` (it finished, or is up to date: its fingerprint and
- * outputs are known), or, for `plan` only, `changes` (it will run with a new fingerprint) or `maybe` (it will run,
- * or may, but with the fingerprint it has, or one not known yet).
+ * What is known of a dependency when a task is decided: `done` (it finished, or is up to date: its fingerprint,
+ * outputs and what it gives its dependents' fingerprints, `identity` (default: its fingerprint), are known), or, for `plan` only, `changes` (it
+ * will run with a new fingerprint; `cutoff`: its kind has early cutoff, so whether its output changes is known only
+ * once it ran) or `maybe` (it will run, or may, but with the fingerprint it has, or one not known yet).
  */
-export type DepState = { state: 'done'; kind: string; fingerprint: string; outputs: unknown } | { state: 'changes' | 'maybe'; kind: string }
+export type DepState =
+  | { state: 'done'; kind: string; fingerprint: string; identity?: string; outputs: unknown }
+  | { state: 'changes'; kind: string; cutoff?: boolean } | { state: 'maybe'; kind: string }
 
 /** Why a task with a matching fingerprint runs: what it made is gone or changed, outside the tool. */
 export const OUTPUTS_CHANGED = 'its outputs are missing or changed'
@@ -38,7 +41,7 @@ export async function decideFreshness(o: {
   const { task, plugin, marker, ctx } = o
   const state = (id: string) => o.deps.get(id)!
   const notRunBefore = 'not run before'
-  const upstream = inputDepsOf(task).filter(d => state(d).state === 'changes')
+  const upstream = inputDepsOf(task).filter(d => { const s = state(d); return s.state === 'changes' && !s.cutoff })
   if (upstream.length) return { decision: 'run', reason: marker ? `dependency ${upstream.join(', ')} will run` : notRunBefore, changes: 'yes' }
   // What a task discovers (a requirements file, say) can be read only once the tasks before it ran.
   const pending = task.deps.filter(d => state(d).state !== 'done')
@@ -56,7 +59,7 @@ export async function decideFreshness(o: {
   const fingerprints = new Map<string, string>()
   for (const d of inputDepsOf(task)) {
     const s = state(d)
-    if (s.state === 'done') fingerprints.set(d, s.fingerprint)
+    if (s.state === 'done') fingerprints.set(d, s.identity ?? s.fingerprint)
   }
   const record = fingerprintRecord(task, fingerprints, discovered)
   const fingerprint = fingerprintOf(record)

@@ -13,6 +13,8 @@ export interface Marker {
   record: FingerprintRecord
   /** What the task made, for the cheap check that it still stands (a HEAD, a link target...). */
   outputs: Json
+  /** For a kind with early cutoff: the hash its dependents recorded of these outputs (`out:…`). */
+  output_hash?: string
   at: string
 }
 

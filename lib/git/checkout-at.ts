@@ -149,7 +149,7 @@ async function finishPending(o: CheckoutAtOptions, gitDir: string): Promise<Resu
 
 /** `git clone --shared --no-checkout` of the mirror: objects borrowed through alternates, none copied. */
 async function cloneShared(o: CheckoutAtOptions, target: string): Promise<Result<void, GitProblem>> {
-  const clone = await runGit(['clone', '--quiet', '--shared', '--no-checkout', '--', o.mirror, target], run(o))
+  const clone = await runGit(['clone', '--quiet', '--shared', '--no-checkout', '--template=', '--', o.mirror, target], run(o))
   if (clone.exitCode !== 0) return err(checkoutProblem(o, clone))
   const url = await runGit(['config', 'remote.origin.url', withoutCredentials(o.url)], { ...run(o), cwd: target })
   return url.exitCode === 0 ? ok(undefined) : err(checkoutProblem(o, url))

@@ -8,7 +8,7 @@ export type GitProblemData =
   /** A pinned commit that neither the refs nor a fetch by sha brought into the mirror. */
   | { reason: 'missing-commit'; url: string; commit: string }
   /** `--offline` and the mirror, the commit or the ref is not there yet. */
-  | { reason: 'offline-missing'; url: string; missing: 'mirror' | 'commit' | 'ref'; what?: string }
+  | { reason: 'offline-missing'; url: string; missing: 'mirror' | 'commit' | 'ref' | 'files'; what?: string }
   /** The remote could not be reached or refused (auth, network, not a repository). */
   | { reason: 'fetch-failed'; url: string; detail: string }
   /** A checkout has modified tracked files; they are kept unless `force`. */
@@ -50,6 +50,8 @@ function describe(p: GitProblemData): string {
       return `commit ${p.commit} is not in ${p.url}: no branch or tag contains it and the server did not send it when asked by sha (was it force-pushed away?)`
     case 'offline-missing':
       if (p.missing === 'mirror') return `offline: ${p.url} has no local mirror yet; run once without --offline`
+      // A partial mirror fetches a commit's files when it is first checked out.
+      if (p.missing === 'files') return `offline: ${p.what ?? 'files'} of ${p.url} are not in the local mirror (it fetches a commit's files at its first checkout); run once without --offline`
       return `offline: ${p.missing} ${p.what ?? ''} of ${p.url} is not in the local mirror; run once without --offline`
         .replace(/ {2}/g, ' ')
     case 'fetch-failed':

@@ -63,6 +63,8 @@ export async function runRemoteGit(args: readonly string[], opts: RemoteGitOptio
     }).env(env)
     result.stdout = await git.raw([...argv])
     result.exitCode = 0
+    // A warning of a fetch that succeeded (a server that would not filter) is read by the caller.
+    if (ended) result.stderr = withoutProgress(Buffer.concat(ended.stdErr).toString('utf8'))
   } catch (e) {
     result.aborted = !!opts.signal?.aborted
     if (ended) {

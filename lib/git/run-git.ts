@@ -25,6 +25,8 @@ export function gitEnv(base: ChildEnv): NodeJS.ProcessEnv {
   Object.assign(env, {
     GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '', SSH_ASKPASS_REQUIRE: 'never',
     GCM_INTERACTIVE: 'never', LC_ALL: 'C',
+    // A partial mirror's missing blobs are fetched by the tool, on purpose (tree-blobs.ts), never behind its back (git ≥ 2.44).
+    GIT_NO_LAZY_FETCH: '1',
   })
   if (!env.GIT_SSH_COMMAND && !env.GIT_SSH) env.GIT_SSH_COMMAND = 'ssh -o BatchMode=yes'
   return env

@@ -1,4 +1,4 @@
-import type { Json, TaskDef } from './plugin.ts'
+import type { Json, TaskDef, TaskPlugin } from './plugin.ts'
 import { canonicalJson, sha256 } from '../util/hash.ts'
 import { redactJson } from '../util/redact.ts'
 
@@ -15,14 +15,23 @@ export interface FingerprintRecord {
   inputs: TaskDef['inputs']
   /** Inputs that became known only after the dependencies ran (file hashes, tools found). */
   discovered: { [k: string]: Json | undefined }
-  /** Dependency id → its fingerprint: a change upstream changes every task downstream. */
+  /**
+   * Dependency id → its fingerprint (a change upstream changes every task downstream), or for a kind with early
+   * cutoff (`outputHash`) `out:` and the hash of what its run made: the same made again changes nothing here.
+   */
   deps: Record<string, string>
 }
 
-export function fingerprintRecord(task: TaskDef, depFingerprints: ReadonlyMap<string, string>, discovered: FingerprintRecord['discovered'] = {}): FingerprintRecord {
+/** What a finished task contributes to its dependents' fingerprints (see FingerprintRecord.deps). */
+export function depIdentity(plugin: Pick<TaskPlugin<any, any, any>, 'outputHash'>, fingerprint: string, outputs: unknown): string {
+  return plugin.outputHash ? `out:${sha256(canonicalJson(plugin.outputHash(outputs) ?? null))}` : fingerprint
+}
+
+/** `depIdentities`: each dependency's {@link depIdentity}. */
+export function fingerprintRecord(task: TaskDef, depIdentities: ReadonlyMap<string, string>, discovered: FingerprintRecord['discovered'] = {}): FingerprintRecord {
   const deps: Record<string, string> = {}
   for (const d of inputDepsOf(task)) {
-    const fp = depFingerprints.get(d)
+    const fp = depIdentities.get(d)
     if (fp === undefined) throw new Error(`internal error: fingerprint of ${d} needed before ${task.id}`)
     deps[d] = fp
   }
@@ -64,6 +73,8 @@ export function explainChange(before: FingerprintRecord | undefined, current: Fi
   const found = changed(before.discovered, now.discovered)
   if (found.length) return found.map(k => `${k} changed`).join('; ')
   const deps = changed(before.deps, now.deps)
+  const made = deps.filter(d => now.deps[d]?.startsWith('out:') && before.deps[d]?.startsWith('out:'))
+  if (made.length && made.length === deps.length) return `what ${made.join(', ')} made changed`
   if (deps.length) return `dependency ${deps.join(', ')} changed`
   return canonicalJson(before) === canonicalJson(now) ? 'a credential in its inputs changed' : 'fingerprint changed'
 }

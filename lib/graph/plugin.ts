@@ -147,6 +147,12 @@ export interface TaskPlugin<I extends Inputs = Inputs, O = Json, S = undefined> 
    * the task runs again. The one place a kind's recorded outputs are parsed. Default: taken as they are.
    */
   parseOutputs?(recorded: Json): O | undefined
+  /**
+   * Early cutoff: what of a run's outputs the tasks after it depend on (a lock's content hash, not the path it was
+   * written to). Declared, dependents record the hash of this rather than the task's fingerprint, so a run that
+   * makes the same again leaves them skipped. Only for outputs that say everything a dependent gets from the run.
+   */
+  outputHash?(outputs: O): Json
   /** A cheap check that the outputs recorded after the last success are still there (no process, no hashing). */
   outputsStand(task: TaskDef<I, S>, outputs: O, ctx: TaskContext): Promise<boolean>
   /** A deep check of the outputs for `verify` (read-only, no network): what drifted from what the task made. */

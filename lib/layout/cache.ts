@@ -11,6 +11,8 @@ import { sha256 } from '../util/hash.ts'
  *   resolved/<id>.lock.json  what `validate` resolved every ref and model to
  *   specs/<hash>.json        validated specs, so a no-op realize does not load the schema
  *   compiled/<hash>.txt      pinned requirements, by the hash of everything that decides them
+ *   homes/<hash>.json        a home realized from this cache (lib/engine/home-registry.ts), for gc
+ *   locks/gc.lock            held by gc while it decides and removes
  *   uv/                      uv's own cache
  *   tmp/                     work folders of compile and per-node installs
  *
@@ -26,6 +28,12 @@ export function cacheLayout(cacheRoot: string) {
     resolvedLock: (id: string): string => join(cacheRoot, 'resolved', `${id}.lock.json`),
     specs: join(cacheRoot, 'specs'),
     compiledLock: (inputsHash: string): string => join(cacheRoot, 'compiled', `${inputsHash}.txt`),
+    mirrors: join(cacheRoot, 'git'),
+    compiled: join(cacheRoot, 'compiled'),
+    /** By the home's absolute path, as homeLock. */
+    homeRecord: (home: string): string => join(cacheRoot, 'homes', `${sha256(resolve(home)).slice(0, 16)}.json`),
+    homes: join(cacheRoot, 'homes'),
+    gcLock: join(cacheRoot, 'locks', 'gc.lock'),
     uv: join(cacheRoot, 'uv'),
     tmp: join(cacheRoot, 'tmp'),
   }

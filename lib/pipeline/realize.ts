@@ -7,7 +7,8 @@ import type { RunResult } from '../engine/results.ts'
 import type { TaskContext } from '../graph/plugin.ts'
 import { cacheLayout } from '../layout/cache.ts'
 import { err, ok, type Result } from '../result.ts'
-import type { Prepared } from './prepare.ts'
+import { specFile, type Prepared } from './prepare.ts'
+import { registerHome } from '../engine/home-registry.ts'
 import { contextBase, plan } from './plan.ts'
 import { acquireLock, type Release } from '../util/lock.ts'
 
@@ -34,6 +35,8 @@ export interface RealizeOptions {
  * the same home (another terminal, a watch, a pod sharing the volume) waits for the first, then finds it done.
  */
 export async function realize(o: RealizeOptions): Promise<Result<RunResult, string>> {
+  // Before the lock: a gc running now takes this home's lock next, and keeps what its spec names.
+  await registerHome(o.config.cacheRoot, o.prepared.home, o.prepared.spec.id, specFile(o.config, o.prepared.spec.id))
   let release: Release
   try {
     release = await acquireLock(cacheLayout(o.config.cacheRoot).homeLock(o.prepared.home), {

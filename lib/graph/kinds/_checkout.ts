@@ -37,5 +37,7 @@ export async function checkoutRepo(ctx: TaskContext, o: { url: string; commit: s
   const short = o.commit.slice(0, 10)
   const note = done.value.action === 'moved' ? `moved ${done.value.from?.slice(0, 10) ?? '?'} → ${short}`
     : done.value.action === 'cloned' ? `checked out ${short}${mirror.value.fetched ? ' (fetched)' : ''}` : `at ${short}`
-  return { outputs: { dir: o.dir, commit: o.commit }, note }
+  // Said once, in the task's own line: the mirror then holds every blob of the history.
+  const whole = mirror.value.wholeHistory ? '; the server does not filter fetches, so the whole history was fetched' : ''
+  return { outputs: { dir: o.dir, commit: o.commit }, note: `${note}${whole}` }
 }
