@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
-import { makeRepo, type TestRepo } from './helpers/git-repos.ts'
+import { git, makeRepo, type TestRepo } from './helpers/git-repos.ts'
 import { guarded } from './helpers/hooks.ts'
 
 interface Ctx { w: World; lib: TestRepo; core: TestRepo; pinned: TestRepo; unpinned: TestRepo }
@@ -68,6 +68,8 @@ V.before(guarded(async ctx => {
   ctx.core = await makeRepo(repos, 'ComfyUI', [{ 'main.py': 'print("core")\n', 'requirements.txt': '' }], { branch: 'master' })
   ctx.pinned = await makeRepo(repos, 'PinnedNode', [{ '__init__.py': '', 'requirements.txt': `demo-vcs @ git+${URL_BASE}demo-vcs.git@${ctx.lib.commits[0]}\n` }])
   ctx.unpinned = await makeRepo(repos, 'UnpinnedNode', [{ '__init__.py': '', 'requirements.txt': `git+${URL_BASE}demo-vcs.git#egg=demo-vcs\n` }])
+  // Served as GitHub serves: with partial clone filters, so the mirror holds trees and no file until one is read.
+  for (const r of [ctx.pinned, ctx.unpinned]) git(r.dir, ['config', 'uploadpack.allowFilter', 'true'])
   // The user's git config, as git (run by pip) reads it: github.com/demo-org is served from the local folder.
   mkdirSync(join(ctx.w.dir, 'user'), { recursive: true })
   writeFileSync(join(ctx.w.dir, 'user', '.gitconfig'), `[url "${ctx.lib.dir}"]\n\tinsteadOf = ${URL_BASE}demo-vcs.git\n`)

@@ -1,5 +1,5 @@
 import { ensureCommit } from '../git/ensure-commit.ts'
-import { runGit } from '../git/run-git.ts'
+import { readFileAt } from '../git/read-file-at.ts'
 import { collectRequirements, CORE_SOURCE, type NodeRequirements } from '../python/collect.ts'
 import { isRegistryNode, nodeName } from '../spec/names.ts'
 import type { Spec } from '../spec/schema.ts'
@@ -14,8 +14,8 @@ export interface UnpinnedVcs {
 
 /**
  * `git+https://` requirements that name no commit, in the spec's `python.requirements` and in the requirements.txt
- * of the core and every enabled git node at its pinned commit, read from the git mirrors (nothing is checked out and
- * nothing is fetched but what git itself needs to show the file). Collected by the same rules as collect-deps, so a
+ * of the core and every enabled git node at its pinned commit, read from the git mirrors: a commit is fetched as
+ * realize would (so a fresh CI cache is checked too), then only that file's blob; nothing is checked out. Collected by the same rules as collect-deps, so a
  * line an override or the blacklist removes is not reported.
  */
 export async function unpinnedVcsRequirements(o: { spec: Spec; cacheRoot: string; offline: boolean; env: ChildEnv; signal: AbortSignal }): Promise<UnpinnedVcs> {
@@ -24,12 +24,9 @@ export async function unpinnedVcsRequirements(o: { spec: Spec; cacheRoot: string
     if (!commit) return undefined
     const ensured = await ensureCommit({ cacheRoot: o.cacheRoot, url: repo, commit, offline: o.offline, env: o.env, signal: o.signal })
     if (!ensured.ok) { notes.push(`${label}: requirements.txt not read (${ensured.error.message})`); return undefined }
-    const mirror = ensured.value.mirror
-    const r = await runGit(['show', `${commit}:requirements.txt`], { cwd: mirror, env: o.env, signal: o.signal })
-    if (r.exitCode === 0) return r.stdout
-    // A commit without the file asks for nothing.
-    if (!/does not exist in|exists on disk, but not in/.test(r.stderr)) notes.push(`${label}: requirements.txt not read (${r.stderr.trim().split('\n')[0]})`)
-    return undefined
+    const file = await readFileAt({ cacheRoot: o.cacheRoot, url: repo, commit, path: 'requirements.txt', offline: o.offline, env: o.env, signal: o.signal })
+    if (!file.ok) { notes.push(`${label}: requirements.txt not read (${file.error.message})`); return undefined }
+    return file.value
   }
   const nodes: NodeRequirements[] = await Promise.all(o.spec.custom_nodes.flatMap(n => isRegistryNode(n) || n.enabled === false ? [] : [n])
     .map(async n => ({ name: nodeName(n), text: await show(`node ${nodeName(n)}`, n.repo, n.commit) })))
