@@ -9,6 +9,11 @@ import { errorsDocument } from '../lib/report/run-document.ts'
 const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   create: () => import('./create.ts'),
   validate: () => import('./validate.ts'),
+  'add-node': () => import('./add-node.ts'),
+  'add-model': () => import('./add-model.ts'),
+  remove: () => import('./remove.ts'),
+  update: () => import('./update.ts'),
+  show: () => import('./show.ts'),
   realize: () => import('./realize.ts'),
   plan: () => import('./plan.ts'),
   verify: () => import('./verify.ts'),
@@ -24,6 +29,11 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
 const SUMMARIES: Record<string, string> = {
   create: 'write versions/<id>.json from flags, a node list or snapshot, and a model list',
   validate: 'check a spec and pin refs to commits and models to sha256',
+  'add-node': 'add a custom node (URL[@REF] or cnr:ID[@VER]) to a spec',
+  'add-model': 'add a model file (URL and a path under models/) to a spec',
+  remove: 'remove a custom node or a model from a spec',
+  update: 'move nodes that follow a branch to its newest commit',
+  show: 'what a spec names beside what its home holds',
   realize: 'build the version: run every task that is not up to date',
   plan: 'show what realize would run, and why',
   verify: 'prove the home matches its spec (read-only); exit 1 on any drift',
