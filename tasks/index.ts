@@ -5,6 +5,7 @@
 import { setMaxListeners } from 'node:events'
 import { EXIT, COMMON_HELP, LOCATION_HELP, UsageError, parseCommandArgs, printJson, type Command, type Io } from './_cli.ts'
 import { errorsDocument } from '../lib/report/run-document.ts'
+import { closest } from '../lib/util/closest.ts'
 
 const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   create: () => import('./create.ts'),
@@ -96,7 +97,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[name]
   if (!load) {
-    const problem = name.startsWith('-') ? `a command comes first, before "${name}"` : `unknown command "${name}"`
+    const near = closest(name, Object.keys(COMMANDS))
+    const problem = name.startsWith('-') ? `a command comes first, before "${name}"` : `unknown command "${name}"${near ? `; did you mean "${near}"?` : ''}`
     io.err(`comfy-vc: ${problem}\n\n${mainHelp()}`)
     // --json promises one document on stdout, even when the command is not known.
     if (argv.includes('--json')) printJson(io, errorsDocument([problem]))
