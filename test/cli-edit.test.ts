@@ -205,4 +205,16 @@ S('each edit command has --help naming its arguments', async ({ w }) => {
   }
 })
 
+S('a mistyped option or command gets the closest one, exit 2, no stack', async ({ w }) => {
+  const flag = await w.cli(['realize', 'x', '--froze'])
+  assert.is(flag.code, 2)
+  assert.match(flag.stderr, /unknown option --froze; did you mean --frozen\?/)
+  const far = await w.cli(['validate', 'x', '--zzzz'])
+  assert.match(far.stderr, /unknown option --zzzz; this command takes --update, --check, --offline, /)
+  const cmd = await w.cli(['add-nod', 'x'])
+  assert.is(cmd.code, 2)
+  assert.match(cmd.stderr, /unknown command "add-nod"; did you mean "add-node"\?/)
+  for (const r of [flag, far, cmd]) assert.not.match(r.stderr, /\n\s+at /)
+})
+
 S.run()

@@ -9,6 +9,7 @@ import { startServer, type TestServer } from './helpers/http-server.ts'
 import { guarded } from './helpers/hooks.ts'
 import { RunDisplay, CI_PROGRESS_MS, type Wrapper } from '../lib/engine/display.ts'
 import { formatProgress } from '../lib/fetch/progress.ts'
+import { runSummary } from '../lib/report/run-summary.ts'
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'display')
 /** `UPDATE_FIXTURES=1` rewrites the captures from this machine's output (then review the diff). */
@@ -82,6 +83,22 @@ U('up to date is one quiet line; a failure is named, its cause left to the summa
   assert.is(bad.title, 'uv-install failed after 3.2s')
   assert.not.match(error!.message, /pip could not resolve/)
   d.stop()
+})
+
+U("the summary names a failure's cause once, and what ran and what was up to date", () => {
+  const doc = { version: 'v', home: '/h', ok: false, tasks: [
+    { id: 'venv', kind: 'venv', status: 'ran' as const, ms: 65_000 },
+    { id: 'link', kind: 'link', status: 'ran' as const, ms: 20 },
+    { id: 'clone-core', kind: 'clone-core', status: 'skipped' as const, reason: 'up to date' },
+    { id: 'uv-install', kind: 'uv-install', status: 'failed' as const, ms: 3_000, error: 'pip failed: ERROR: No matching distribution found for x==9', details: ['ERROR: No matching distribution found for x==9', 'Looking in links: /w'] },
+  ] }
+  assert.equal(runSummary(doc as never, { cancelled: false }), [
+    'ran: venv 1m05s, link',
+    'up to date: clone-core',
+    '✖ uv-install: pip failed: ERROR: No matching distribution found for x==9',
+    '    Looking in links: /w',
+    'failed: /h (2 ran, 1 up to date, 1 failed)',
+  ])
 })
 
 U.run()
