@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { dedupeNodes, modelsFromFile, newSpec, nodesFromFile, serializeSpec, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
 import { parseNodeArg, parseRepoNodeArg } from '../lib/spec/node-arg.ts'
+import { schemaRef } from '../lib/spec/schema-ref.ts'
 import { displayPath } from '../lib/spec/load.ts'
 import { embeddedWorkflow, imageKind } from '../lib/spec/embedded-workflow.ts'
 import { parseSpecText } from '../lib/spec/parse-spec.ts'
@@ -124,6 +125,8 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
     // --node flags, a snapshot and a node list may name the same repository: it is kept once.
     const unique = dedupeNodes(nodes, warnings)
     const spec = newSpec({ id, comfyui: { ...core, commit: coreCommit }, nodes: unique, models, description: str(args, 'description') })
+    // The schema's path from where this spec is: the default '../docs/...' only holds inside this repository.
+    spec.$schema = schemaRef(resolve(config.versionsDir))
     const text = serializeSpec(spec)
     const check = parseSpecText(text, file, id)
     if (!check.ok) {
