@@ -1,12 +1,16 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { makeWorld, ROOT, type World } from './helpers/cli.ts'
+import { makeRepo } from './helpers/git-repos.ts'
 import { guarded } from './helpers/hooks.ts'
 
 interface Ctx { w: World; helps: Map<string, string> }
-const S = suite<Ctx>('docs: instructions.md names every flag that --help names')
+const S = suite<Ctx>('docs: what instructions.md, README.md and docs/ci say holds')
 
 /** Options every command takes, described once at the top of instructions.md. */
 const COMMON = new Set(['--json', '--help', '--versions-dir', '--home', '--cache-root', '--models-dir', '--config'])
@@ -48,6 +52,34 @@ S('every command has a section, and it names each of its flags', ({ helps }) => 
 S('README\'s command list names every command', ({ helps }) => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
   assert.equal([...helps.keys()].filter(c => !readme.includes(`\`${c}`)), [])
+})
+
+S('the CI recipe run twice on restored folders: the second realize runs nothing, verify holds', async ({ w }) => {
+  const repos = join(w.dir, 'repos')
+  const core = await makeRepo(repos, 'ComfyUI', [{ 'main.py': 'print(1)\n', 'requirements.txt': '' }], { branch: 'master' })
+  const node = await makeRepo(repos, 'NodeA', [{ '__init__.py': 'a = 1\n' }], { branch: 'main' })
+  mkdirSync(join(w.dir, 'files'), { recursive: true })
+  const body = Buffer.from('weights '.repeat(4096))
+  writeFileSync(join(w.dir, 'files', 'm.safetensors'), body)
+  await w.writeSpec('ci', {
+    schema_version: 2, id: 'ci',
+    comfyui: { repo: core.url, ref: 'master', commit: core.commits[0] },
+    custom_nodes: [{ repo: node.url, ref: 'main', commit: node.commits[0] }],
+    models: [{ path: 'checkpoints/m.safetensors', url: pathToFileURL(join(w.dir, 'files', 'm.safetensors')).href, sha256: createHash('sha256').update(body).digest('hex'), size: body.length }],
+  })
+  const env = { ...w.env, PIP_CONFIG_FILE: '/dev/null' }
+  const run = (report: string) => spawnSync('bash', [join(ROOT, 'docs', 'ci', 'comfy-vc-ci.sh'), 'ci', join(w.dir, report)], { cwd: ROOT, env, encoding: 'utf8', timeout: 300_000 })
+  const first = run('first.json')
+  assert.is(first.status, 0, first.stderr)
+  const firstDoc = JSON.parse(readFileSync(join(w.dir, 'first.json'), 'utf8'))
+  assert.ok(firstDoc.ok && firstDoc.tasks.every((t: { status: string }) => t.status === 'ran'), JSON.stringify(firstDoc.tasks))
+  const second = run('second.json')
+  assert.is(second.status, 0, second.stderr)
+  const secondDoc = JSON.parse(readFileSync(join(w.dir, 'second.json'), 'utf8'))
+  assert.equal(secondDoc.tasks.filter((t: { status: string }) => t.status !== 'skipped'), [])
+  assert.is(secondDoc.tasks.length, firstDoc.tasks.length)
+  assert.match(second.stderr, /valid and fully pinned/)
+  assert.match(second.stdout + second.stderr, /ci: \d+ check\(s\), all hold/)
 })
 
 S.run()
