@@ -90,13 +90,14 @@ U("the summary names a failure's cause once, and what ran and what was up to dat
     { id: 'venv', kind: 'venv', status: 'ran' as const, ms: 65_000 },
     { id: 'link', kind: 'link', status: 'ran' as const, ms: 20 },
     { id: 'clone-core', kind: 'clone-core', status: 'skipped' as const, reason: 'up to date' },
-    { id: 'uv-install', kind: 'uv-install', status: 'failed' as const, ms: 3_000, error: 'pip failed: ERROR: No matching distribution found for x==9', details: ['ERROR: No matching distribution found for x==9', 'Looking in links: /w'] },
+    { id: 'uv-install', kind: 'uv-install', status: 'failed' as const, ms: 3_000, error: 'pip failed: ERROR: No matching distribution found for x==9\nFix: add a wheel folder to python.find_links', details: ['ERROR: No matching distribution found for x==9', 'Looking in links: /w'] },
   ] }
   assert.equal(runSummary(doc as never, { cancelled: false }), [
     'ran: venv 1m05s, link',
     'up to date: clone-core',
     '✖ uv-install: pip failed: ERROR: No matching distribution found for x==9',
     '    Looking in links: /w',
+    'Fix: add a wheel folder to python.find_links',
     'failed: /h (2 ran, 1 up to date, 1 failed)',
   ])
 })

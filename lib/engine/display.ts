@@ -122,7 +122,8 @@ export class RunDisplay {
         if (r.status === 'skipped') wrapper.title = `${id} ${dim(`(${r.reason === 'up to date' ? 'up to date' : r.reason})`)}`
         else if (r.status === 'ran') wrapper.title = `${id}${took}${r.note ? `: ${r.note}` : ''}`
         else if (r.status === 'failed') { wrapper.title = `${id} failed after${took || ' 0s'}`; return new Error('the cause is in the summary below') }
-        else { wrapper.title = id; wrapper.skip(`${id}: ${r.status} (${r.reason})`) }
+        // The simple renderer prints the title beside the message; the default one shows the message alone.
+        else { wrapper.title = id; wrapper.skip(`${lines ? '' : `${id}: `}${r.status} (${r.reason})`) }
         return undefined
       },
     }

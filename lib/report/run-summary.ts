@@ -24,9 +24,13 @@ export function runSummary(doc: RunDocument, run: Pick<RunResult, 'cancelled'>):
   if (skipped.length) lines.push(`up to date: ${skipped.slice(0, NAMED_SKIPS).map(t => t.id).join(', ')}${skipped.length > NAMED_SKIPS ? ` and ${skipped.length - NAMED_SKIPS} more` : ''}`)
   // The cause of each failure, once: the display above says only which task failed.
   for (const t of failed) {
-    lines.push(`✖ ${t.id}: ${t.error}`)
     const error = t.error ?? ''
+    // Cause first, then what the tool saw, then the fix: a "Fix:" line in the error goes last.
+    const at = error.search(/\nFix: /)
+    const [cause, fix] = at >= 0 ? [error.slice(0, at), error.slice(at + 1)] : [error, undefined]
+    lines.push(`✖ ${t.id}: ${cause}`)
     for (const d of ('details' in t ? t.details : undefined) ?? []) if (d.trim() && !error.includes(d.trim())) lines.push(`    ${d}`)
+    if (fix) lines.push(fix)
   }
   if (blocked.length) lines.push(`blocked (a dependency failed): ${blocked.map(t => t.id).join(', ')}`)
   const parts = [`${counted(doc, 'ran').length} ran`, `${counted(doc, 'skipped').length} up to date`]
