@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, addCommit, git, type TestRepo } from './helpers/git-repos.ts'
 import { guarded } from './helpers/hooks.ts'
+import { startRegistry } from './helpers/registry-standin.ts'
 
 interface Ctx { w: World; core: TestRepo; a: TestRepo; b: TestRepo }
 const S = suite<Ctx>('cli: add-node, add-model, remove, update, show')
@@ -160,6 +161,28 @@ S('update moves the named node that follows a branch, leaves a commit ref and th
   const spec = JSON.parse(await readFile(file, 'utf8'))
   assert.is(spec.comfyui.commit, newCore)
   assert.is(spec.custom_nodes[1].commit, b.commits[0])
+})
+
+S('update moves a registry node whose version validate chose to the latest; one whose version was written stays', async ({ w, core }) => {
+  const reg = await startRegistry(join(w.dir, 'archives'))
+  try {
+    const env = { COMFY_REGISTRY_URL: reg.url }
+    reg.publish('follows', '1.0.0', { '__init__.py': 'v = 1\n' })
+    reg.publish('written', '2.0.0', { '__init__.py': 'w = 2\n' })
+    await w.writeSpec('cnr', { schema_version: 2, id: 'cnr', comfyui: { repo: core.url, commit: core.commits[0] }, custom_nodes: [], models: [] })
+    for (const arg of ['cnr:follows', 'cnr:written@2.0.0']) assert.is((await w.cli(['add-node', 'cnr', arg], { env })).code, 0)
+    const v = await w.cli(['validate', 'cnr'], { env })
+    assert.is(v.code, 0, v.stderr)
+    reg.publish('follows', '1.1.0', { '__init__.py': 'v = 2\n' })
+    reg.publish('written', '2.1.0', { '__init__.py': 'w = 3\n' })
+    const r = await w.cli(['update', 'cnr', 'follows', 'written', '--json'], { env })
+    assert.is(r.code, 0, r.stderr)
+    assert.equal(r.json().moved, [{ name: 'follows', from: '1.0.0', to: '1.1.0' }])
+    assert.match(r.stderr, /written: stays at version 2\.0\.0, which the spec names/)
+    const spec = JSON.parse(await readFile(join(w.versions, 'cnr.json'), 'utf8'))
+    assert.equal(spec.custom_nodes.map((n: { version: string }) => n.version), ['1.1.0', '2.0.0'])
+    assert.match(spec.custom_nodes[0].sha256, /^[0-9a-f]{64}$/)
+  } finally { await reg.server.close() }
 })
 
 S('show lists what the spec names beside the home, and what only the home has', async ({ w, core, a, b }) => {
