@@ -68,4 +68,10 @@ Done. The demo version landed in ${shown(home)}
   outputs: ${shown(outDir)} (the job's images and result.json)
 Start its UI with:
   COMFY_VERSIONS_DIR=${shown(env.COMFY_VERSIONS_DIR)} COMFY_CACHE_ROOT=${shown(env.COMFY_CACHE_ROOT)} COMFY_HOME='${shown(join(DEMO, 'comfy-{id}'))}' npx tsx tasks run-ui ${ID} --offline
+
+Next, your own setup (specs in ./versions, the home in ~/comfy-<id>):
+  npx tsx tasks create my-version --repo https://github.com/comfyanonymous/ComfyUI@master --nodes snapshot.json --models models.json
+  npx tsx tasks validate my-version
+  npx tsx tasks realize my-version
+(add-node, add-model, remove, update and show edit and inspect it later; docs/manual.md has the scenarios)
 `)

@@ -5,6 +5,7 @@ import { dirname, resolve as resolvePath } from 'node:path'
 import { resolveConfig, type ConfigFlags, type ResolvedConfig } from '../lib/config/resolve.ts'
 import { renderDiagnostic, type Diagnostic } from '../lib/spec/diagnostic.ts'
 import { errorsDocument } from '../lib/report/run-document.ts'
+import { closest } from '../lib/util/closest.ts'
 
 /** Exit codes of the contract. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const
@@ -80,10 +81,11 @@ export function parseCommandArgs(cmd: Command, argv: string[]): ParsedArgs {
   const dash = argv.indexOf('--')
   const own = dash >= 0 ? argv.slice(0, dash) : argv
   const rest = dash >= 0 ? argv.slice(dash + 1) : []
+  const options: Options = { ...cmd.options, ...(cmd.locations ? LOCATION_OPTIONS : {}), json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }
   try {
     const { values, positionals } = parseArgs({
       args: own,
-      options: { ...cmd.options, ...(cmd.locations ? LOCATION_OPTIONS : {}), json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options,
       allowPositionals: true,
       strict: true,
     })
@@ -93,9 +95,20 @@ export function parseCommandArgs(cmd: Command, argv: string[]): ParsedArgs {
     return { values: values as ParsedArgs['values'], positionals, rest }
   } catch (e) {
     if (e instanceof UsageError) throw e
+    if ((e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(unknownOption(e as Error, options))
     // node:util's messages are clear enough once the internal error code prefix is gone.
     throw new UsageError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''))
   }
+}
+
+/** "unknown option --froze; did you mean --frozen?", or the options there are when none is close. */
+function unknownOption(e: Error, options: Options): string {
+  const given = /'([^']+)'/.exec(e.message)?.[1] ?? e.message
+  const flags = Object.keys(options).map(k => `--${k}`)
+  const name = given.split('=')[0]!
+  const near = closest(name.startsWith('--') ? name : `--${name.replace(/^-+/, '')}`, flags)
+  const value = given.includes('=') ? given.slice(given.indexOf('=')) : ''
+  return near ? `unknown option ${name}; did you mean ${near}${value}?` : `unknown option ${name}; this command takes ${flags.join(', ')}`
 }
 
 export const str = (args: ParsedArgs, name: string): string | undefined => {

@@ -2,10 +2,11 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { writeFileAtomic } from '../lib/util/atomic.ts'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { dedupeNodes, modelsFromFile, newSpec, nodesFromFile, parseRegistryArg, parseRepoArg, serializeSpec, stripUrlCredentials, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
+import { dedupeNodes, modelsFromFile, newSpec, nodesFromFile, serializeSpec, type CustomNodeInput, type ModelInput } from '../lib/spec/importers.ts'
+import { parseNodeArg, parseRepoNodeArg } from '../lib/spec/node-arg.ts'
+import { schemaRef } from '../lib/spec/schema-ref.ts'
 import { displayPath } from '../lib/spec/load.ts'
 import { embeddedWorkflow, imageKind } from '../lib/spec/embedded-workflow.ts'
-import { splitBrowserRepoUrl } from '../lib/util/repo-url.ts'
 import { parseSpecText } from '../lib/spec/parse-spec.ts'
 import { bool, configFor, list, printJson, refuse, reportDiagnostics, str, versionId, EXIT, UsageError, type Command, type Io } from './_cli.ts'
 
@@ -67,14 +68,10 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
     const problems: string[] = []
     // A spec is shared and committed: credentials in a URL never go into it.
     const repoArg = (arg: string, flag: string) => {
-      const parsed = parseRepoArg(arg)
-      if (!parsed.ref && arg.trim().endsWith('@')) throw new UsageError(`${flag} ${arg}: nothing after "@"; give a ref (${parsed.repo}@main) or leave the "@" out`)
-      const clean = stripUrlCredentials(parsed.repo)
-      if (clean.removed) warnings.push(`${flag}: credentials removed from the URL (git asks its credential helper for them instead)`)
-      const split = splitBrowserRepoUrl(clean.url)
-      if (split.ref !== undefined && parsed.ref !== undefined) throw new UsageError(`${flag} ${arg}: the URL shows ref "${split.ref}" (…/tree/${split.ref}) and "@" gives "${parsed.ref}"; keep one`)
-      if (split.ref !== undefined) warnings.push(`${flag}: read the browser link as the repository ${split.repo} at ref ${split.ref}`)
-      return { repo: split.repo, ...(parsed.ref ?? split.ref ? { ref: parsed.ref ?? split.ref } : {}) }
+      const r = parseRepoNodeArg(arg, flag)
+      if (!r.ok) throw new UsageError(r.error)
+      warnings.push(...r.value.warnings)
+      return r.value.repo
     }
     const fromHome = str(args, 'from-home')
     if (bool(args, 'hashes') && !fromHome) throw new UsageError('--hashes goes with --from-home DIR (the model files it hashes)')
@@ -83,10 +80,10 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
     let coreCommit: string | undefined = described?.comfyui.commit
     if (described) warnings.push(...described.warnings.map(w => `${fromHome}: ${w}`))
     const nodes: CustomNodeInput[] = list(args, 'node').map(arg => {
-      const cnr = parseRegistryArg(arg)
-      if (!cnr) return repoArg(arg, '--node')
-      if (!cnr.registry) throw new UsageError(`--node ${arg}: no registry id after "cnr:" (e.g. cnr:comfyui-kjnodes@1.1.0)`)
-      return cnr
+      const r = parseNodeArg(arg, '--node')
+      if (!r.ok) throw new UsageError(r.error)
+      warnings.push(...r.value.warnings)
+      return r.value.node
     })
     const models: ModelInput[] = [...described?.models ?? []]
     for (const flag of ['from-snapshot', 'nodes', 'workflow'] as const) {
@@ -128,6 +125,8 @@ repository the Comfy Registry names): refs, versions and hashes are pinned later
     // --node flags, a snapshot and a node list may name the same repository: it is kept once.
     const unique = dedupeNodes(nodes, warnings)
     const spec = newSpec({ id, comfyui: { ...core, commit: coreCommit }, nodes: unique, models, description: str(args, 'description') })
+    // The schema's path from where this spec is: the default '../docs/...' only holds inside this repository.
+    spec.$schema = schemaRef(resolve(config.versionsDir))
     const text = serializeSpec(spec)
     const check = parseSpecText(text, file, id)
     if (!check.ok) {

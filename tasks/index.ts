@@ -5,10 +5,16 @@
 import { setMaxListeners } from 'node:events'
 import { EXIT, COMMON_HELP, LOCATION_HELP, UsageError, parseCommandArgs, printJson, type Command, type Io } from './_cli.ts'
 import { errorsDocument } from '../lib/report/run-document.ts'
+import { closest } from '../lib/util/closest.ts'
 
 const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   create: () => import('./create.ts'),
   validate: () => import('./validate.ts'),
+  'add-node': () => import('./add-node.ts'),
+  'add-model': () => import('./add-model.ts'),
+  remove: () => import('./remove.ts'),
+  update: () => import('./update.ts'),
+  show: () => import('./show.ts'),
   realize: () => import('./realize.ts'),
   plan: () => import('./plan.ts'),
   verify: () => import('./verify.ts'),
@@ -25,6 +31,11 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
 const SUMMARIES: Record<string, string> = {
   create: 'write versions/<id>.json from flags, a node list or snapshot, and a model list',
   validate: 'check a spec and pin refs to commits and models to sha256',
+  'add-node': 'add a custom node (URL[@REF] or cnr:ID[@VER]) to a spec',
+  'add-model': 'add a model file (URL and a path under models/) to a spec',
+  remove: 'remove a custom node or a model from a spec',
+  update: 'move nodes that follow a branch to its newest commit',
+  show: 'what a spec names beside what its home holds',
   realize: 'build the version: run every task that is not up to date',
   plan: 'show what realize would run, and why',
   verify: 'prove the home matches its spec (read-only); exit 1 on any drift',
@@ -88,7 +99,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[name]
   if (!load) {
-    const problem = name.startsWith('-') ? `a command comes first, before "${name}"` : `unknown command "${name}"`
+    const near = closest(name, Object.keys(COMMANDS))
+    const problem = name.startsWith('-') ? `a command comes first, before "${name}"` : `unknown command "${name}"${near ? `; did you mean "${near}"?` : ''}`
     io.err(`comfy-vc: ${problem}\n\n${mainHelp()}`)
     // --json promises one document on stdout, even when the command is not known.
     if (argv.includes('--json')) printJson(io, errorsDocument([problem]))

@@ -535,9 +535,9 @@ F('a download waiting for a slot is cancelled by its signal without a request', 
 })
 
 F('formatProgress', () => {
-  assert.is(formatProgress({ bytes: 312_400_000, total: 6_938_078_334, rate: 48_200_000, etaS: 137 }), '312.4 MB / 6.9 GB, 48.2 MB/s, 2m17s left')
+  assert.is(formatProgress({ bytes: 312_400_000, total: 6_938_078_334, rate: 48_200_000, etaS: 137 }), '4% 312.4 MB / 6.9 GB, 48.2 MB/s, 2m17s left')
   assert.is(formatProgress({ bytes: 512, rate: 0 }), '512 B')
-  assert.is(formatProgress({ bytes: 1_500_000, rate: 1000, total: 4_000_000, etaS: 4000 }), '1.5 MB / 4.0 MB, 1.0 kB/s, 1h06m left')
+  assert.is(formatProgress({ bytes: 1_500_000, rate: 1000, total: 4_000_000, etaS: 4000 }), '37% 1.5 MB / 4.0 MB, 1.0 kB/s, 1h06m left')
 })
 
 F.run()

@@ -59,7 +59,7 @@ Nodes('list entries: every problem is reported, naming the entry', () => {
     'entry [1]: expected an object or a "URL@REF" string, got number 42',
     'entry [2]: unknown key "comit" (allowed: repo or url, ref, commit, name, enabled, install_script)',
     'entry [3].repo: repo must be an https://, http://, ssh://, git@host:path or file:///absolute/path URL',
-    'entry [4].commit: commit must be a full 40-character lowercase hex sha (run `validate` to pin it)',
+    'entry [4].commit: commit must be a full 40-character lowercase hex sha; a short hash goes in "ref" instead (validate resolves it to the full commit), or remove "commit" and let validate pin it',
     'entry [5]: both "repo" and "url" are set and differ; keep one',
     'entry [6].enabled: expected true or false, got string "true"',
   ])

@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module'
-import type * as ListrModule from 'listr2'
 import type { Graph } from '../graph/compile.ts'
 import { TaskFailure, type AnyTaskPlugin, type Json, type Resource, type RunOutcome, type TaskDef } from '../graph/plugin.ts'
 import { redactSecrets } from '../util/redact.ts'
@@ -9,8 +7,9 @@ import type { MarkerStore } from './markers.ts'
 import type { RunResult, TaskResult, TaskStatus } from './results.ts'
 import { taskContext, type ContextBase } from './task-context.ts'
 import { Limit } from '../util/limit.ts'
+import { Listr, RunDisplay, listrOptions, type RendererChoice, type TaskView, type Wrapper } from './display.ts'
 
-export type RendererChoice = 'default' | 'simple' | 'silent'
+export type { RendererChoice } from './display.ts'
 
 export interface ExecuteOptions {
   graph: Graph
@@ -27,22 +26,10 @@ export interface ExecuteOptions {
   onTask?(result: TaskResult): void
 }
 
-/** The part of listr2's task wrapper the executor uses. */
-interface Wrapper { output: string; title: string; skip(message?: string): void }
-
 /** A finished task: its result, and for its dependents what it is now. */
 interface Outcome { result: TaskResult; dep?: DepState }
 
-// listr2 through its CommonJS build: under tsx every ES module costs a round trip to tsx's loader thread, and
-// this one require saves a no-op realize 10-25 ms (docs/benchmarks.md). Same package, same version.
-const { Listr, ListrLogger, ProcessOutput, PRESET_TIMER } = createRequire(import.meta.url)('listr2') as typeof ListrModule
-
-// Both of listr2's streams go to one stream (stderr), so stdout carries only the --json document.
-const logger = (stream: NodeJS.WriteStream) =>
-  new ListrLogger({ useIcons: true, toStderr: [], processOutput: new ProcessOutput(stream, stream) })
-
 const LOG_TAIL = 20
-const PROGRESS_INTERVAL_MS = 200
 
 /**
  * Runs the graph: every task waits for its dependencies, then is skipped when decideFreshness says it is up to
@@ -60,7 +47,7 @@ export async function execute(opts: ExecuteOptions): Promise<RunResult> {
   for (const id of graph.order) outcomes.set(id, new Promise<Outcome>(resolve => settle.set(id, resolve)))
   const secrets = opts.base.secrets
 
-  const runOne = async (task: TaskDef, wrapper: Wrapper | undefined): Promise<Outcome> => {
+  const runOne = async (task: TaskDef, view: TaskView): Promise<Outcome> => {
     const deps = await Promise.all(task.deps.map(d => outcomes.get(d)!))
     // Time is counted from here: waiting for dependencies is not the task's own.
     const started = Date.now()
@@ -80,21 +67,15 @@ export async function execute(opts: ExecuteOptions): Promise<RunResult> {
     }
     const plugin = plugins.get(task.kind)!
     const logTail: string[] = []
-    let lastProgress = 0
     const depStates = new Map(task.deps.map((d, i) => [d, deps[i]!.dep!]))
     const ctx = taskContext(opts.base, depStates, signal, {
       log: line => {
         const clean = redactSecrets(line, secrets)
         logTail.push(clean)
         if (logTail.length > LOG_TAIL) logTail.shift()
-        if (wrapper) wrapper.output = clean
+        view.log(clean)
       },
-      progress: text => {
-        const now = Date.now()
-        if (now - lastProgress < PROGRESS_INTERVAL_MS) return
-        lastProgress = now
-        if (wrapper) wrapper.output = redactSecrets(text, secrets)
-      },
+      progress: text => view.progress(redactSecrets(text, secrets)),
     })
     const done = (fingerprint: string, outputs: unknown): DepState => ({ state: 'done', kind: task.kind, fingerprint, identity: depIdentity(plugin, fingerprint, outputs), outputs })
     try {
@@ -106,6 +87,7 @@ export async function execute(opts: ExecuteOptions): Promise<RunResult> {
       const releaseTotal = await total.acquire(signal)
       const resource = plugin.resource === 'none' ? undefined : perResource[plugin.resource]
       const release = resource ? await resource.acquire(signal).catch(e => { releaseTotal(); throw e }) : () => {}
+      view.running()
       try {
         // Invalidate first: a run that dies half-way must not look finished next time.
         await markers.remove(task.id)
@@ -126,36 +108,25 @@ export async function execute(opts: ExecuteOptions): Promise<RunResult> {
     }
   }
 
+  const display = new RunDisplay(opts.renderer)
   const list = new Listr(
     graph.order.map(id => {
       const task = graph.tasks.get(id)!
       return {
-        title: task.id,
+        title: display.initialTitle(task.id),
         task: async (_: unknown, wrapper: Wrapper) => {
-          const outcome = await runOne(task, wrapper)
+          const view = display.view(task.id, wrapper)
+          const outcome = await runOne(task, view)
           settle.get(id)!(outcome)
           opts.onTask?.(outcome.result)
-          const r = outcome.result
-          if (r.status === 'skipped') wrapper.skip(`${task.id}: ${r.reason}`)
-          else if (r.status === 'blocked' || r.status === 'cancelled') wrapper.skip(`${task.id}: ${r.status} (${r.reason})`)
-          else if (r.status === 'failed') throw new Error(`${task.id}: ${r.error}`)
-          else if (r.note) wrapper.title = `${task.id}: ${r.note}`
+          const failure = view.finish(outcome.result)
+          if (failure) throw failure
         },
       }
     }),
-    {
-      concurrent: true,
-      exitOnError: false,
-      collectErrors: 'minimal',
-      registerSignalListeners: false,
-      renderer: opts.renderer,
-      fallbackRenderer: opts.renderer === 'silent' ? 'silent' : 'simple',
-      rendererOptions: { logger: logger(opts.stream), timer: PRESET_TIMER, collapseErrors: false, showErrorMessage: true, collapseSkips: false },
-      fallbackRendererOptions: { logger: logger(opts.stream), timer: PRESET_TIMER },
-      forceTTY: opts.renderer === 'default',
-    },
+    listrOptions(opts.renderer, opts.stream),
   )
-  await list.run()
+  try { await list.run() } finally { display.stop() }
   const tasks: TaskResult[] = []
   for (const id of graph.order) tasks.push((await outcomes.get(id)!).result)
   const interrupted = signal.aborted || tasks.some(r => r.status === 'cancelled')

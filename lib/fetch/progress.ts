@@ -26,12 +26,19 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
 }
 
-/** "312.4 MB / 6.9 GB, 48.2 MB/s, 2m17s left" (parts without data are left out). */
+/** "4% 312.4 MB / 6.9 GB, 48.2 MB/s, 2m17s left" (parts without data are left out). */
 export function formatProgress(p: Progress): string {
-  const parts = [p.total !== undefined ? `${formatBytes(p.bytes)} / ${formatBytes(p.total)}` : formatBytes(p.bytes)]
+  const percent = p.total ? `${Math.min(100, Math.floor((p.bytes * 100) / p.total))}% ` : ''
+  const parts = [p.total !== undefined ? `${percent}${formatBytes(p.bytes)} / ${formatBytes(p.total)}` : formatBytes(p.bytes)]
   if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`)
   if (p.etaS !== undefined) parts.push(`${formatDuration(p.etaS)} left`)
   return parts.join(', ')
+}
+
+/** The percentage a {@link formatProgress} line starts with, for a display that shows only some of them. */
+export function progressPercent(text: string): number | undefined {
+  const m = /^(\d{1,3})% /.exec(text)
+  return m ? Number(m[1]) : undefined
 }
 
 /** Counts bytes and reports at most once per `intervalMs` (plus a final report from `flush`). */

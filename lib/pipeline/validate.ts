@@ -140,7 +140,7 @@ function refOrigin(ref: string | undefined): string {
 
 /** Why a model's sha256 stays unpinned, and what will pin it. */
 function whyUnpinned(url: string, headUnanswered: string | undefined, offline: boolean): string {
-  if (url.startsWith('file:')) return 'a file:// model is hashed into the store when realized; run realize, then validate again'
+  if (url.startsWith('file:')) return 'a file:// model is hashed into the store by the first realize; validate pins its sha256 from the store after that'
   if (headUnanswered) return `the host did not answer HEAD (${headUnanswered}); its sha256 is taken when realize downloads it, then validate pins it from the store`
   const host = new URL(url).host
   // Offline, the host was not asked: saying it publishes no hash would be a guess.

@@ -8,7 +8,7 @@ export const SPEC_SCHEMA_ID = `urn:comfy-vc:version-spec:${SCHEMA_VERSION}`
  * documentation as comments, which z.toJSONSchema cannot see.
  */
 const DESCRIPTIONS: Record<string, string> = {
-  $schema: 'The JSON Schema of this file, for editor completion: "../docs/version.schema.json".',
+  $schema: 'The JSON Schema of this file, for editor completion: a path relative to this file (create writes it from where the spec is; "../docs/version.schema.json" for the repository\'s versions/).',
   schema_version: `Always ${SCHEMA_VERSION}.`,
   id: 'The version id; equals the file name without .json.',
   comfyui: 'The ComfyUI core repository.',

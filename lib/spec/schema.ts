@@ -21,7 +21,7 @@ const safeRelativePath = (what: string) => z.string({ error: `${what} must be a 
     if (reason) ctx.addIssue({ code: 'custom', message: `${what} ${reason}` })
   })
 
-const commit = z.string().regex(HEX40, { error: 'commit must be a full 40-character lowercase hex sha (run `validate` to pin it)' })
+const commit = z.string().regex(HEX40, { error: 'commit must be a full 40-character lowercase hex sha; a short hash goes in "ref" instead (validate resolves it to the full commit), or remove "commit" and let validate pin it' })
 const repoUrl = z.string({ error: 'repo must be a string' }).min(1, { error: 'repo must not be empty', abort: true })
   .regex(REPO_URL, { error: 'repo must be an https://, http://, ssh://, git@host:path or file:///absolute/path URL' })
   .superRefine((url, ctx) => {
