@@ -80,13 +80,14 @@ export const uvCompile = defineKind({
       throw new TaskFailure(r.error.message, r.error.details)
     }
     const provided: KeptDist[] = r.value.provided.map(p => ({ name: p.name, version: p.version, why: p.why, from: p.from }))
-    const kept = protectedLine(provided)
-    ctx.log(`protected: ${kept}`)
+    // Said only when something is kept: a first realize, with no torch installed yet, protects nothing.
+    const kept = provided.some(p => p.why === 'protected') ? protectedLine(provided) : undefined
+    if (kept) ctx.log(`protected: ${kept}`)
     for (const p of provided.filter(p => p.why === 'base')) ctx.log(`provided by the base interpreter (not installed again): ${p.name} ${p.version}`)
     for (const f of collected.families) ctx.log(`one module per import name: ${f.module} → ${f.chosen} (${f.rule})`)
     return {
       outputs: { lockPath: r.value.lockPath, lockHash: r.value.lockHash, pins: r.value.pins.length, provided },
-      note: `${r.value.pins.length} pinned with ${backend.label}${r.value.cached ? ' (cached lock)' : ''}; protected: ${kept}`,
+      note: `${r.value.pins.length} pinned with ${backend.label}${r.value.cached ? ' (cached lock)' : ''}${kept ? `; protected: ${kept}` : ''}`,
     }
   },
 })
