@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { withoutCredentials } from './child-env.ts'
 import { RUN_MARKER_VAR, runMarker, unwatchGroup, watchGroup } from './child-watch.ts'
 
 /** The environment a child starts with: the run's (a task's `processEnv`, the CLI's `io.env`), never read here. */
@@ -38,7 +39,8 @@ export function exec(file: string, args: readonly string[], opts: ExecOptions): 
     // In a process group of its own, so that stopping it stops what it started too (python -m venv runs ensurepip,
     // which runs pip): none of them may go on writing into the home after the command says it was interrupted.
     // The marker and the watchdog's registration make the group die with the tool, SIGKILL included (child-watch.ts).
-    const env = { ...opts.env, [RUN_MARKER_VAR]: runMarker() }
+    // Tokens the tool sends itself never reach a child (child-env.ts).
+    const env = { ...withoutCredentials(opts.env), [RUN_MARKER_VAR]: runMarker() }
     const child = spawn(file, args, { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
     if (child.pid) watchGroup(child.pid)
     const signalGroup = (sig: NodeJS.Signals) => {
