@@ -5,6 +5,8 @@ import { gitDirOf } from '../git/read-head.ts'
 import { normalizeRepoUrl, withoutCredentials } from '../git/repo-url.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
 import { homeLayout } from '../layout/home.ts'
+import { cacheLayout } from '../layout/cache.ts'
+import { probeLock, type LockProbe } from '../util/lock.ts'
 import { err, ok, type Result } from '../result.ts'
 
 /** The tool's stamp in a home it made (`.comfy-vc/home.json`): proof that it created the folder. */
@@ -31,6 +33,14 @@ export async function readOwner(home: string): Promise<HomeOwner | undefined> {
   } catch {
     return undefined
   }
+}
+
+/**
+ * Whether a realize (of this host or another sharing the cache) holds the home's lock right now; never waits.
+ * `delete` refuses while it is held. `home` is the path as `homeFor` gives it (its real path).
+ */
+export function isHomeLocked(cacheRoot: string, home: string): Promise<LockProbe> {
+  return probeLock(cacheLayout(cacheRoot).homeLock(home))
 }
 
 /**

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /**
  * The variable every child exec() starts carries, and its children inherit: `<tool pid>.<random>`. The watchdog
@@ -103,6 +104,16 @@ export function unwatchLock(path: string): void {
 /** The watchdog's pid while one runs: a lock's owner is alive while it is (its children may still be ending). */
 export function watchdogPid(): number | undefined {
   return watch?.child.pid
+}
+
+/** Whether the watchdog of tool process `pid` (on this host) is still running, ending that process's children. */
+export function watchdogRunning(pid: number): boolean {
+  const needle = `\0comfy-vc-watchdog\0${pid}.`
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try { if (readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(needle)) return true } catch { /* gone meanwhile */ }
+  }
+  return false
 }
 
 function ensureWatch(): Watch {
