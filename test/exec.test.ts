@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { spawn } from 'node:child_process'
 import { exec } from '../lib/util/exec.ts'
+import { withholdFromChildren } from '../lib/util/child-env.ts'
 import { pollUntil } from './helpers/poll-until.ts'
 
 const E = suite('exec')
@@ -61,6 +62,14 @@ E('a child, what it started, even outside its group, and git started without exe
     for (const p of pids) if (alive(p)) process.kill(p, 'SIGKILL')
     rmSync(dir, { recursive: true, force: true })
   }
+})
+
+E('a child (an install script printing its environment) never sees the tokens of the auth rules', async () => {
+  withholdFromChildren(['MY_REGISTRY_TOKEN'])
+  const r = await exec('sh', ['-c', 'env'], { env: { PATH: process.env.PATH, HF_TOKEN: 'hf-secret-1', CIVITAI_TOKEN: 'cv-secret-2', MY_REGISTRY_TOKEN: 'rg-secret-3', KEPT: 'yes' } })
+  assert.is(r.exitCode, 0)
+  for (const secret of ['hf-secret-1', 'cv-secret-2', 'rg-secret-3']) assert.not.ok(r.stdout.includes(secret), `${secret} reached the child`)
+  assert.match(r.stdout, /^KEPT=yes$/m)
 })
 
 E.run()
