@@ -4,7 +4,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { collect, makeWorld, type World } from './helpers/cli.ts'
@@ -13,7 +13,7 @@ import { startServer, type TestServer } from './helpers/http-server.ts'
 import { guarded } from './helpers/hooks.ts'
 import { pollUntil } from './helpers/poll-until.ts'
 
-interface Ctx { w: World; core: TestRepo; srv: TestServer }
+interface Ctx { w: World; core: TestRepo; node: TestRepo; srv: TestServer }
 const H = suite<Ctx>('cli: reliability and security')
 
 const MODEL = Buffer.alloc(256 * 1024, 3)
@@ -21,6 +21,7 @@ const MODEL = Buffer.alloc(256 * 1024, 3)
 H.before(guarded(async ctx => {
   ctx.w = await makeWorld()
   ctx.core = await makeRepo(join(ctx.w.dir, 'repos'), 'ComfyUI', [{ 'main.py': 'print("core")\n', 'requirements.txt': '' }], { branch: 'master' })
+  ctx.node = await makeRepo(join(ctx.w.dir, 'repos'), 'NodeX', [{ '__init__.py': 'x = 1\n' }])
   // Slow: the first realize still holds the home when the second one starts.
   ctx.srv = await startServer({ '/slow.bin': { body: MODEL, etag: '"s1"', bytesPerSecond: 48 * 1024 } })
   await ctx.w.writeSpec('h', {
@@ -69,6 +70,26 @@ H('two realizes of one home, one through a symlinked path, run one after the oth
   assert.is(b.code, 0, b.stderr)
   assert.match(b.stderr, /0 ran/, 'the second found the home done')
   assert.ok(existsSync(join(real, 'models', 'checkpoints', 'slow.safetensors')))
+})
+
+H('custom_nodes/<node> a symlink to a folder outside the home: exit 1 naming the link, the outside folder untouched', async ctx => {
+  const { w } = ctx
+  const core = { repo: ctx.core.url, ref: 'master', commit: ctx.core.commits[0] }
+  await w.writeSpec('esc', { schema_version: 2, id: 'esc', comfyui: core })
+  const made = await w.cli(['realize', 'esc'])
+  assert.is(made.code, 0, made.stderr)
+  const outside = join(w.dir, 'outside')
+  mkdirSync(outside)
+  writeFileSync(join(outside, 'mine.txt'), 'user data\n')
+  const link = join(w.home('esc'), 'custom_nodes', 'NodeX')
+  mkdirSync(join(w.home('esc'), 'custom_nodes'), { recursive: true })
+  symlinkSync(outside, link)
+  await w.writeSpec('esc', { schema_version: 2, id: 'esc', comfyui: core, custom_nodes: [{ name: 'NodeX', repo: ctx.node.url, ref: 'main', commit: ctx.node.commits[0] }] })
+  const r = await w.cli(['realize', 'esc'])
+  assert.is(r.code, 1, r.stderr)
+  assert.ok(r.stderr.includes(`${link} is a symbolic link (to ${outside})`), r.stderr)
+  assert.equal(readdirSync(outside), ['mine.txt'])
+  assert.is(readFileSync(join(outside, 'mine.txt'), 'utf8'), 'user data\n')
 })
 
 H.run()
