@@ -11,6 +11,8 @@ import { collect, makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, type TestRepo } from './helpers/git-repos.ts'
 import { startServer, type TestServer } from './helpers/http-server.ts'
 import { guarded } from './helpers/hooks.ts'
+import { gitUrlCredentials } from '../lib/util/git-url-credentials.ts'
+import { execFileSync } from 'node:child_process'
 import { pollUntil } from './helpers/poll-until.ts'
 
 interface Ctx { w: World; core: TestRepo; node: TestRepo; srv: TestServer }
@@ -90,6 +92,17 @@ H('custom_nodes/<node> a symlink to a folder outside the home: exit 1 naming the
   assert.ok(r.stderr.includes(`${link} is a symbolic link (to ${outside})`), r.stderr)
   assert.equal(readdirSync(outside), ['mine.txt'])
   assert.is(readFileSync(join(outside, 'mine.txt'), 'utf8'), 'user data\n')
+})
+
+H('a git URL with a password: off the command line, and git is given it as a header through its environment', () => {
+  const moved = gitUrlCredentials('https://me:s3cret@git.example/r.git', { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.x', GIT_CONFIG_VALUE_0: 'y' })
+  assert.is(moved.url, 'https://git.example/r.git')
+  assert.not.ok(moved.url.includes('s3cret'))
+  const seen = execFileSync('git', ['config', '--get-regexp', '^http\\.'], {
+    env: { PATH: process.env.PATH, HOME: '/nonexistent', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_KEY_0: 'core.x', GIT_CONFIG_VALUE_0: 'y', ...moved.env }, encoding: 'utf8',
+  })
+  assert.is(seen.trim(), `http.https://git.example/r.git.extraheader Authorization: Basic ${Buffer.from('me:s3cret').toString('base64')}`)
+  assert.equal(gitUrlCredentials('https://git.example/r.git', {}), { url: 'https://git.example/r.git', env: {} })
 })
 
 H.run()
