@@ -6,6 +6,7 @@ import type { BenchResult } from './measure.ts'
 
 const BENCHES: Record<string, () => Promise<BenchResult | { name: string; ms: number; goal_ms: number }>> = {
   noop: async () => (await import('./realize.ts')).benchNoopRealize(),
+  'kill-points': async () => (await import('./kill-points.ts')).benchKillPoints(),
   fresh: async () => (await import('./realize.ts')).benchFreshHome(),
   download: async () => (await import('./download.ts')).benchDownload(),
   collect: async () => (await import('./collect.ts')).benchCollect(),

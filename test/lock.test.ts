@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, uti
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { acquireLock } from '../lib/util/lock.ts'
+import { acquireLock, probeLock } from '../lib/util/lock.ts'
 import { guarded } from './helpers/hooks.ts'
 import { pollUntil } from './helpers/poll-until.ts'
 
@@ -84,6 +84,16 @@ async function deadPid(): Promise<number> {
 }
 
 const ownerOf = (lock: string): { pid: number; host: string } => JSON.parse(readFileSync(join(lock, 'owner.json'), 'utf8'))
+
+const EXEC_MODULE = fileURLToPath(new URL('../lib/util/exec.ts', import.meta.url))
+
+/** Takes the lock, starts a child that outlives nothing, says "held" with the child's pid, and waits to be killed. */
+const KILLED_HOLDER = `
+const { acquireLock } = await import(${JSON.stringify(LOCK_MODULE)})
+const { exec } = await import(${JSON.stringify(EXEC_MODULE)})
+await acquireLock(process.argv[2], { heartbeatMs: 60_000 })
+void exec('bash', ['-c', 'echo $$; exec sleep 300'], { env: process.env, onLine: line => console.log('held', line) })
+`
 
 const L = suite('cross-process lock')
 
@@ -217,6 +227,31 @@ L('a stale lock (its owner is dead) is taken over by exactly one of many process
       assert.equal(outputs, Array(8).fill('ok'), `round ${round}: ${outputs.join(', ')}`)
     }
   }
+})
+
+L('a holder SIGKILLed while its child runs: the child ends and the lock goes at once (no host waits the heartbeat out)', async () => {
+  const lock = join(dir, 'a.lock')
+  const script = join(dir, 'killed-holder.mts')
+  writeFileSync(script, KILLED_HOLDER)
+  const child = spawn(process.execPath, ['--import', 'tsx', script, lock], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout!.on('data', d => { out += d })
+  const pid = Number(await pollUntil('the holder to hold the lock and start its child', () => /held (\d+)/.exec(out)?.[1]))
+  assert.ok(existsSync(join(lock, 'owner.json')))
+  assert.ok((await probeLock(lock)).held, 'a live holder\'s lock is held')
+  child.kill('SIGKILL')
+  await pollUntil('the lock folder to be removed', () => !existsSync(lock), { guardMs: 10_000 })
+  let alive = true
+  try { alive = !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')) } catch { alive = false }
+  assert.not.ok(alive, 'the child ended with its tool')
+  assert.not.ok((await probeLock(lock)).held)
+})
+
+L('probeLock says a lock whose owner died is not held, and never takes it', async () => {
+  const lock = join(dir, 'a.lock')
+  leftLock(lock, { pid: await deadPid(), host: hostname() })
+  assert.equal((await probeLock(lock)).held, false)
+  assert.ok(existsSync(lock), 'left in place for acquireLock to take over')
 })
 
 L.run()

@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs'
+import { existsSync, realpathSync, statSync } from 'node:fs'
 import { homedir, availableParallelism } from 'node:os'
-import { dirname, isAbsolute, resolve } from 'node:path'
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { ConfigFile } from './schema.ts'
 import { DEFAULT_AUTH, type AuthRule } from '../fetch/auth-rule.ts'
+import { withholdFromChildren } from '../util/child-env.ts'
 import { DEFAULT_REGISTRY_URL } from '../registry/base-url.ts'
 import type { AnyTaskPlugin } from '../graph/plugin.ts'
 import { formatPath, type Diagnostic } from '../spec/diagnostic.ts'
@@ -49,8 +50,23 @@ export const DEFAULT_HOME_RUNPOD = '/workspace/ComfyUI'
 
 /** The realized home of a version. */
 export function homeFor(config: Pick<ResolvedConfig, 'home'>, id: string): string {
-  return config.home.replaceAll('{id}', id)
+  return realPathOf(config.home.replaceAll('{id}', id))
 }
+
+/**
+ * The path with every symlink in its existing part resolved: a home is known by where it really is, so its
+ * lock, markers and records are one whichever link a run names it by (two realizes through a linked path would
+ * otherwise run at once).
+ */
+export function realPathOf(path: string): string {
+  const abs = resolve(path)
+  try { return realpathSync(abs) } catch {
+    const parent = dirname(abs)
+    return parent === abs ? abs : join(realPathOf(parent), basename(abs))
+  }
+}
+
+const statOrUndefined = (p: string) => { try { return statSync(p) } catch { return undefined } }
 
 const expandHome = (p: string, home: string) => (p === '~' ? home : p.startsWith('~/') ? `${home}${p.slice(1)}` : p)
 
@@ -92,6 +108,10 @@ export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, 
   for (const [flag, value] of [['--versions-dir', flags.versionsDir], ['--home', flags.home], ['--cache-root', flags.cacheRoot], ['--models-dir', flags.modelsDir]] as const) {
     if (value !== undefined && value.trim() === '') return err([{ file: 'command line', path: flag, message: 'is empty; give a folder, or leave the flag out' }])
   }
+  // Set but empty is a mistake (an unset shell variable, a template left blank), not a request for the default.
+  for (const name of ['COMFY_HOME', 'MODELS_DIR', 'COMFY_CACHE_ROOT', 'COMFY_VERSIONS_DIR'] as const) {
+    if (env[name] !== undefined && env[name]!.trim() === '') return err([{ file: 'environment', path: name, message: 'is set but empty; give a folder, or unset it for the default' }])
+  }
   const envInstaller = env.COMFY_INSTALLER as ResolvedConfig['installer'] | undefined
   if (envInstaller && !['auto', 'uv', 'pip'].includes(envInstaller)) {
     return err([{ file: 'environment', path: 'COMFY_INSTALLER', message: `expected "uv", "pip" or "auto", got "${envInstaller}"` }])
@@ -131,6 +151,15 @@ export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, 
     plugins: file.plugins ?? [],
     sources,
   }
+  const placeOf = (key: string, envName: string, flag: string, fileKey: string) =>
+    sources[key] === 'flag' ? { file: 'command line', path: flag }
+    : sources[key] === 'env' ? { file: 'environment', path: envName }
+    : { file: configFile ?? 'default settings', path: fileKey }
+  for (const [key, envName, flag, fileKey] of [['modelsDir', 'MODELS_DIR', '--models-dir', 'models_dir'], ['cacheRoot', 'COMFY_CACHE_ROOT', '--cache-root', 'cache_root']] as const) {
+    const st = statOrUndefined(config[key])
+    if (st && !st.isDirectory()) return err([{ ...placeOf(key, envName, flag, fileKey), message: `${config[key]} exists and is not a folder` }])
+  }
+  withholdFromChildren(config.auth.map(r => r.env))
   sources.concurrency = jobs ? 'flag' : file.concurrency ? 'config' : 'default'
   sources.timeouts = file.timeouts ? 'config' : 'default'
   sources.plugins = file.plugins ? 'config' : 'default'

@@ -33,6 +33,7 @@ export async function readOwner(home: string): Promise<HomeOwner | undefined> {
   }
 }
 
+
 /**
  * Makes sure `home` is a folder the tool may build in: absent or empty (then it is created and
  * stamped as ours), or stamped by an earlier run. A user's non-empty folder is refused.

@@ -23,6 +23,11 @@ export interface DownloadOptions {
   url: string
   /** Where the bytes go while incomplete; kept on failure and resumed by the next call with the same URL. */
   partialPath: string
+  /**
+   * What a partial must have been started for to be resumed: the URL's key by default. A pinned model passes
+   * {@link pinnedResumeKey}: a re-issued presigned URL (another query) then resumes the bytes already fetched.
+   */
+  resumeKey?: string | undefined
   /** The model's path, for messages. */
   name?: string
   expectedSha256?: string | undefined
@@ -98,7 +103,7 @@ export async function download(o: DownloadOptions): Promise<Result<Downloaded, D
 async function downloadLocked(o: DownloadOptions): Promise<Result<Downloaded, DownloadProblem>> {
   const shown = shownUrl(o.url)
   const name = o.name ?? shown
-  const key = urlKey(o.url)
+  const key = o.resumeKey ?? urlKey(o.url)
   const secrets = secretsFor(o.rules, o.env)
   const isFile = new URL(o.url).protocol === 'file:'
   const pp = o.partialPath

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs'
 import { readFile, rm, stat } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
+import { join, resolve } from 'node:path'
 import { writeFileAtomic } from '../util/atomic.ts'
 import type { HashState } from './hashing-sink.ts'
 
@@ -16,6 +17,15 @@ export interface PartialMeta {
   last_modified?: string | undefined
   total?: number | undefined
 }
+
+/**
+ * A pinned model's partial is known by the sha256 it must have, not by its URL: presigned URLs change their query
+ * on every issue, and a partial keyed by URL would restart from 0 and stay behind forever. The final hash is
+ * checked whatever URL the bytes came from.
+ */
+export const pinnedResumeKey = (sha256: string): string => `sha256-${sha256}`
+export const pinnedPartialPath = (modelsDir: string, sha256: string): string => join(resolve(modelsDir), 'incomplete', pinnedResumeKey(sha256))
+export const pinnedLockPath = (modelsDir: string, sha256: string): string => join(resolve(modelsDir), 'locks', `${pinnedResumeKey(sha256)}.lock`)
 
 export const sidecarPath = (partialPath: string): string => `${partialPath}.json`
 

@@ -6,7 +6,7 @@ import { acquireLock } from '../util/lock.ts'
 import { err, ok, type Result } from '../result.ts'
 import { download } from '../fetch/download.ts'
 import { shownUrl } from '../fetch/http-request.ts'
-import { discardPartial, sidecarPath } from '../fetch/partial.ts'
+import { discardPartial, pinnedLockPath, pinnedPartialPath, pinnedResumeKey, sidecarPath } from '../fetch/partial.ts'
 import { problemFromError, type DownloadProblem } from '../fetch/problems.ts'
 import type { Progress } from '../fetch/progress.ts'
 import { adoptLocalFile, type LocalFileOutcome } from './adopt-local-file.ts'
@@ -74,16 +74,17 @@ export async function ensureBlob(o: EnsureBlobOptions): Promise<Result<EnsuredBl
   }
   let release: () => Promise<void>
   try {
-    release = await acquireLock(urlLockPath(o.modelsDir, o.url), { signal: o.signal, onWait: o.onNote, waitingFor: `another process fetching ${shownUrl(o.url)}` })
+    // Keyed like the partial it guards (by sha256 when pinned), so two URLs of one model never share it unlocked.
+    release = await acquireLock(o.sha256 ? pinnedLockPath(o.modelsDir, o.sha256) : urlLockPath(o.modelsDir, o.url), { signal: o.signal, onWait: o.onNote, waitingFor: `another process fetching ${shownUrl(o.url)}` })
   } catch (e) {
     return err(problemFromError(e, `${o.name}: waiting for another process fetching ${shownUrl(o.url)}`, o.signal, []))
   }
   try {
     const meanwhile = await inStore(o)
     if (meanwhile) return meanwhile
-    const partialPath = partialPathFor(o.modelsDir, o.url)
+    const partialPath = o.sha256 ? pinnedPartialPath(o.modelsDir, o.sha256) : partialPathFor(o.modelsDir, o.url)
     const got = await download({
-      url: o.url, partialPath, name: o.name, expectedSha256: o.sha256, expectedSize: o.size,
+      url: o.url, partialPath, resumeKey: o.sha256 ? pinnedResumeKey(o.sha256) : undefined, name: o.name, expectedSha256: o.sha256, expectedSize: o.size,
       rules: o.rules, env: o.env, signal: o.signal, onProgress: o.onProgress, onWait: o.onNote,
       headersTimeoutMs: o.timeouts.headersMs, bodyTimeoutMs: o.timeouts.bodyMs,
       ...(o.retries !== undefined ? { retries: o.retries } : {}),

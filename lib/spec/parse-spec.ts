@@ -2,7 +2,7 @@
 import { parse, parseTree, findNodeAtLocation, printParseErrorCode, type ParseError, type Node } from 'jsonc-parser'
 import type { z } from 'zod'
 import { SpecSchema, type Spec } from './schema.ts'
-import { nodeName } from './names.ts'
+import { nameSkeleton, nodeName } from './names.ts'
 import { formatPath, type Diagnostic } from './diagnostic.ts'
 import { err, ok, type Result } from '../result.ts'
 import { redact } from '../util/redact.ts'
@@ -78,6 +78,7 @@ function semanticProblems(raw: unknown, expectedId: string, at: (p: (string | nu
   const spec = raw as Loose
   if (typeof spec.id === 'string' && spec.id !== expectedId) out.push(at(['id'], idMismatch(spec.id, expectedId)))
   const names = new Map<string, number>()
+  const looks = new Map<string, [string, number]>()
   for (const [node, i] of objects(spec.custom_nodes)) {
     if (node.name !== undefined && typeof node.name !== 'string') continue
     const source = typeof node.registry === 'string' && node.repo === undefined ? { registry: node.registry } : typeof node.repo === 'string' && node.repo ? { repo: node.repo } : undefined
@@ -88,9 +89,13 @@ function semanticProblems(raw: unknown, expectedId: string, at: (p: (string | nu
       continue
     }
     const first = names.get(name)
-    if (first !== undefined) out.push(at(['custom_nodes', i, node.name ? 'name' : 'repo' in source ? 'repo' : 'registry'], `duplicate node name "${name}" (also custom_nodes[${first}]); set a distinct "name"`))
-    else names.set(name, i)
+    const where = ['custom_nodes', i, node.name ? 'name' : 'repo' in source ? 'repo' : 'registry']
+    const alike = looks.get(nameSkeleton(name))
+    if (first !== undefined) out.push(at(where, `duplicate node name "${name}" (also custom_nodes[${first}]); set a distinct "name"`))
+    else if (alike) out.push(at(where, `node name ${JSON.stringify(name)} looks like ${JSON.stringify(alike[0])} (custom_nodes[${alike[1]}]) but is spelled with other characters; use one spelling, or a name that looks different`))
+    else { names.set(name, i); looks.set(nameSkeleton(name), [name, i]) }
   }
+  out.push(...optionLikePythonValues(spec.python, at))
   const paths = new Map<string, number>()
   const models = objects(spec.models).filter(([m]) => typeof m.path === 'string') as [{ path: string }, number][]
   for (const [m, i] of models) {
@@ -102,6 +107,25 @@ function semanticProblems(raw: unknown, expectedId: string, at: (p: (string | nu
     for (const other of paths.keys()) {
       if (m.path.startsWith(`${other}/`)) out.push(at(['models', i, 'path'], `path "${m.path}" is inside another model's path "${other}"`))
     }
+  }
+  return out
+}
+
+/**
+ * A requirement or find-links entry that starts with "-" would be read by pip or uv as an option of theirs
+ * (`-r /etc/hostname`, `-e .`, `--index-url …`): the spec has its own keys for what those options do.
+ */
+function optionLikePythonValues(python: unknown, at: (p: (string | number)[], m: string) => Diagnostic): Diagnostic[] {
+  if (!python || typeof python !== 'object' || Array.isArray(python)) return []
+  const out: Diagnostic[] = []
+  for (const key of ['requirements', 'constraints', 'find_links'] as const) {
+    const list = (python as Loose)[key]
+    if (!Array.isArray(list)) continue
+    list.forEach((v, i) => {
+      if (typeof v === 'string' && v.trim().startsWith('-')) {
+        out.push(at(['python', key, i], `${JSON.stringify(v)} looks like an installer option, not ${key === 'find_links' ? 'a folder or URL' : 'a requirement'}; options are not passed on (use python.index_url, extra_index_urls or find_links for what they do)`))
+      }
+    })
   }
   return out
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { nodeName, unsafePathReason } from './names.ts'
+import { nameTextProblem, nodeName, unsafePathReason } from './names.ts'
+import { refFormatProblem } from '../util/ref-format.ts'
 import { splitBrowserRepoUrl } from '../util/repo-url.ts'
 
 export { nodeName, unsafePathReason }
@@ -22,6 +23,7 @@ const safeRelativePath = (what: string) => z.string({ error: `${what} must be a 
   })
 
 const commit = z.string().regex(HEX40, { error: 'commit must be a full 40-character lowercase hex sha; a short hash goes in "ref" instead (validate resolves it to the full commit), or remove "commit" and let validate pin it' })
+  .refine(c => !/^0+$/.test(c), { error: 'commit is the null id (all zeros), which names no commit; remove "commit" (validate pins a real one) or write the one you want' })
 const repoUrl = z.string({ error: 'repo must be a string' }).min(1, { error: 'repo must not be empty', abort: true })
   .regex(REPO_URL, { error: 'repo must be an https://, http://, ssh://, git@host:path or file:///absolute/path URL' })
   .superRefine((url, ctx) => {
@@ -30,6 +32,12 @@ const repoUrl = z.string({ error: 'repo must be a string' }).min(1, { error: 're
     if (split.ref !== undefined) ctx.addIssue({ code: 'custom', message: `repo is a browser link to ${split.ref} (…/tree/${split.ref}); write "repo": "${split.repo}" and "ref": "${split.ref}"` })
   })
 const ref = z.string().min(1, { error: 'ref must not be empty' }).regex(/^[^\s~^:?*[\\]+$/, { error: 'ref is not a valid git ref name' })
+  .superRefine((r, ctx) => {
+    // Only when the coarse check passed: one message per ref.
+    if (!/^[^\s~^:?*[\\]+$/.test(r)) return
+    const problem = refFormatProblem(r)
+    if (problem) ctx.addIssue({ code: 'custom', message: `ref ${problem}` })
+  })
 
 export const ComfyuiSchema = z.strictObject({
   repo: repoUrl,
@@ -43,7 +51,7 @@ const nodeFolderName = z.string().min(1, { error: 'name must not be empty' }).ma
   .superRefine((p, ctx) => {
     const oneFolder = 'must be a single folder name (no "/" or "\\")'
     const reason = (p.includes('\\') ? oneFolder : unsafePathReason(p)) ?? (p.includes('/') ? oneFolder : undefined)
-      ?? (p.startsWith('.') ? 'must not start with "."' : undefined)
+      ?? (p.startsWith('.') ? 'must not start with "."' : undefined) ?? nameTextProblem(p)
     if (reason) ctx.addIssue({ code: 'custom', message: `name ${reason}` })
   })
 const nodeSwitches = {

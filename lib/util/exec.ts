@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process'
+import { withoutCredentials } from './child-env.ts'
+import { RUN_MARKER_VAR, runMarker, unwatchGroup, watchGroup } from './child-watch.ts'
 
 /** The environment a child starts with: the run's (a task's `processEnv`, the CLI's `io.env`), never read here. */
 export type ChildEnv = Readonly<Record<string, string | undefined>>
@@ -36,7 +38,11 @@ export function exec(file: string, args: readonly string[], opts: ExecOptions): 
     if (opts.signal?.aborted) { result.aborted = true; resolve(result); return }
     // In a process group of its own, so that stopping it stops what it started too (python -m venv runs ensurepip,
     // which runs pip): none of them may go on writing into the home after the command says it was interrupted.
-    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+    // The marker and the watchdog's registration make the group die with the tool, SIGKILL included (child-watch.ts).
+    // Tokens the tool sends itself never reach a child (child-env.ts).
+    const env = { ...withoutCredentials(opts.env), [RUN_MARKER_VAR]: runMarker() }
+    const child = spawn(file, args, { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+    if (child.pid) watchGroup(child.pid)
     const signalGroup = (sig: NodeJS.Signals) => {
       try { process.kill(-child.pid!, sig) } catch { child.kill(sig) }
     }
@@ -65,6 +71,7 @@ export function exec(file: string, args: readonly string[], opts: ExecOptions): 
     child.stdin.end(opts.input ?? '')
     child.on('error', e => { result.spawnError = e.message })
     child.on('close', (code, sig) => {
+      if (child.pid) unwatchGroup(child.pid)
       if (timer) clearTimeout(timer)
       if (killTimer) clearTimeout(killTimer)
       opts.signal?.removeEventListener('abort', onAbort)

@@ -2,6 +2,7 @@ import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { unwatchLock, watchdogRunning, watchLock } from './child-watch.ts'
 
 /** Releases a lock taken by {@link acquireLock}. */
 export type Release = () => Promise<void>
@@ -88,6 +89,8 @@ async function hold(path: string, heartbeatMs: number): Promise<Release> {
     heldHere.delete(path)
     throw e
   }
+  // Removed by the watchdog if this process is killed holding it, so that another host need not wait it out.
+  watchLock(path, owner.since)
   // Unref'd: a held lock must not keep the process alive.
   const heartbeat = setInterval(() => { void refresh(path, owner) }, heartbeatMs).unref()
   let released = false
@@ -98,6 +101,7 @@ async function hold(path: string, heartbeatMs: number): Promise<Release> {
     // An owner that stalled past the limit lost the lock; removing it then would free the new owner's.
     if (await isOurs(path, owner)) await rm(path, { recursive: true, force: true })
     heldHere.delete(path)
+    unwatchLock(path)
   }
 }
 
@@ -157,8 +161,25 @@ function ownerIsGone(path: string, owner: Owner, heartbeatAgeMs: number, staleAf
   if (heartbeatAgeMs > staleAfterMs) return true
   if (!onThisHost) return false
   try { process.kill(owner.pid, 0); return false } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH'
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') return false
   }
+  // A dead owner's watchdog may still be ending its children: they could write into what the lock guards.
+  return !watchdogRunning(owner.pid)
+}
+
+/** What a look at a lock finds, without waiting or taking it: held (by an owner still alive), or free. */
+export interface LockProbe { held: boolean; owner?: { pid: number; host: string; since: number } }
+
+/**
+ * Whether the lock at `lockPath` is held now by a live owner (another process, or this one). Never waits and never
+ * takes the lock: for a command that must refuse, not wait, while another one works (`delete` of a home).
+ */
+export async function probeLock(lockPath: string, staleAfterMs: number = LOCK_DEFAULTS.staleAfterMs): Promise<LockProbe> {
+  const path = resolve(lockPath)
+  const dir = await stat(path).catch(() => undefined)
+  if (!dir) return { held: false }
+  const seen = await inspect(path, staleAfterMs)
+  return seen.stale ? { held: false } : { held: true, ...(seen.owner ? { owner: seen.owner } : {}) }
 }
 
 const ownerFile = (path: string): string => `${path}/owner.json`

@@ -1,0 +1,108 @@
+/**
+ * Reliability and security through the real CLI (issue 21): homes known by their real path, location variables
+ * that are set but empty or point at a file refused before anything is written.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { join } from 'node:path'
+import { collect, makeWorld, type World } from './helpers/cli.ts'
+import { makeRepo, type TestRepo } from './helpers/git-repos.ts'
+import { startServer, type TestServer } from './helpers/http-server.ts'
+import { guarded } from './helpers/hooks.ts'
+import { gitUrlCredentials } from '../lib/util/git-url-credentials.ts'
+import { execFileSync } from 'node:child_process'
+import { pollUntil } from './helpers/poll-until.ts'
+
+interface Ctx { w: World; core: TestRepo; node: TestRepo; srv: TestServer }
+const H = suite<Ctx>('cli: reliability and security')
+
+const MODEL = Buffer.alloc(256 * 1024, 3)
+
+H.before(guarded(async ctx => {
+  ctx.w = await makeWorld()
+  ctx.core = await makeRepo(join(ctx.w.dir, 'repos'), 'ComfyUI', [{ 'main.py': 'print("core")\n', 'requirements.txt': '' }], { branch: 'master' })
+  ctx.node = await makeRepo(join(ctx.w.dir, 'repos'), 'NodeX', [{ '__init__.py': 'x = 1\n' }])
+  // Slow: the first realize still holds the home when the second one starts.
+  ctx.srv = await startServer({ '/slow.bin': { body: MODEL, etag: '"s1"', bytesPerSecond: 48 * 1024 } })
+  await ctx.w.writeSpec('h', {
+    schema_version: 2, id: 'h', comfyui: { repo: ctx.core.url, ref: 'master', commit: ctx.core.commits[0] },
+    models: [{ path: 'checkpoints/slow.safetensors', url: `${ctx.srv.url}/slow.bin`, sha256: createHash('sha256').update(MODEL).digest('hex') }],
+  })
+}))
+H.after(guarded(async ctx => { await ctx.srv.close(); await ctx.w.cleanup() }))
+
+for (const name of ['COMFY_HOME', 'MODELS_DIR', 'COMFY_CACHE_ROOT']) {
+  H(`${name}="" is a usage error naming it (exit 2), and nothing is written`, async ctx => {
+    const cache = join(ctx.w.dir, `cache-empty-${name}`)
+    const r = await ctx.w.cli(['realize', 'h'], { env: { COMFY_CACHE_ROOT: cache, [name]: '' } })
+    assert.is(r.code, 2, r.stderr)
+    assert.match(r.stderr, new RegExp(`environment: ${name}: is set but empty`))
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack')
+    assert.not.ok(existsSync(cache), 'no cache folder made')
+  })
+}
+
+H('MODELS_DIR naming a file is exit 2 naming the variable and the file, before anything is written', async ctx => {
+  const file = join(ctx.w.dir, 'not-a-folder')
+  writeFileSync(file, 'x')
+  const cache = join(ctx.w.dir, 'cache-models-file')
+  const r = await ctx.w.cli(['realize', 'h'], { env: { COMFY_CACHE_ROOT: cache, MODELS_DIR: file } })
+  assert.is(r.code, 2, r.stderr)
+  assert.ok(r.stderr.includes(`environment: MODELS_DIR: ${file} exists and is not a folder`), r.stderr)
+  assert.not.ok(existsSync(cache))
+})
+
+H('two realizes of one home, one through a symlinked path, run one after the other; both end whole', async ctx => {
+  const { w } = ctx
+  const real = join(w.dir, 'real-homes', 'h')
+  mkdirSync(join(w.dir, 'real-homes'))
+  symlinkSync(join(w.dir, 'real-homes'), join(w.dir, 'linked-homes'))
+  const first = w.spawn(['realize', 'h'], { env: { COMFY_HOME: real } })
+  const firstDone = collect(first)
+  await pollUntil('the first realize to start the download', () => ctx.srv.requests.some(r => r.path === '/slow.bin' && r.method === 'GET'))
+  const second = w.spawn(['realize', 'h'], { env: { COMFY_HOME: join(w.dir, 'linked-homes', 'h') } })
+  let stderr = ''
+  second.stderr!.on('data', d => { stderr += d })
+  const secondDone = collect(second)
+  await pollUntil('the second realize to wait for the first', () => stderr.includes(`waiting for another realize of ${real}`), { guardMs: 30_000 })
+  const [a, b] = await Promise.all([firstDone, secondDone])
+  assert.is(a.code, 0, a.stderr)
+  assert.is(b.code, 0, b.stderr)
+  assert.match(b.stderr, /0 ran/, 'the second found the home done')
+  assert.ok(existsSync(join(real, 'models', 'checkpoints', 'slow.safetensors')))
+})
+
+H('custom_nodes/<node> a symlink to a folder outside the home: exit 1 naming the link, the outside folder untouched', async ctx => {
+  const { w } = ctx
+  const core = { repo: ctx.core.url, ref: 'master', commit: ctx.core.commits[0] }
+  await w.writeSpec('esc', { schema_version: 2, id: 'esc', comfyui: core })
+  const made = await w.cli(['realize', 'esc'])
+  assert.is(made.code, 0, made.stderr)
+  const outside = join(w.dir, 'outside')
+  mkdirSync(outside)
+  writeFileSync(join(outside, 'mine.txt'), 'user data\n')
+  const link = join(w.home('esc'), 'custom_nodes', 'NodeX')
+  mkdirSync(join(w.home('esc'), 'custom_nodes'), { recursive: true })
+  symlinkSync(outside, link)
+  await w.writeSpec('esc', { schema_version: 2, id: 'esc', comfyui: core, custom_nodes: [{ name: 'NodeX', repo: ctx.node.url, ref: 'main', commit: ctx.node.commits[0] }] })
+  const r = await w.cli(['realize', 'esc'])
+  assert.is(r.code, 1, r.stderr)
+  assert.ok(r.stderr.includes(`${link} is a symbolic link (to ${outside})`), r.stderr)
+  assert.equal(readdirSync(outside), ['mine.txt'])
+  assert.is(readFileSync(join(outside, 'mine.txt'), 'utf8'), 'user data\n')
+})
+
+H('a git URL with a password: off the command line, and git is given it as a header through its environment', () => {
+  const moved = gitUrlCredentials('https://me:s3cret@git.example/r.git', { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.x', GIT_CONFIG_VALUE_0: 'y' })
+  assert.is(moved.url, 'https://git.example/r.git')
+  assert.not.ok(moved.url.includes('s3cret'))
+  const seen = execFileSync('git', ['config', '--get-regexp', '^http\\.'], {
+    env: { PATH: process.env.PATH, HOME: '/nonexistent', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_KEY_0: 'core.x', GIT_CONFIG_VALUE_0: 'y', ...moved.env }, encoding: 'utf8',
+  })
+  assert.is(seen.trim(), `http.https://git.example/r.git.extraheader Authorization: Basic ${Buffer.from('me:s3cret').toString('base64')}`)
+  assert.equal(gitUrlCredentials('https://git.example/r.git', {}), { url: 'https://git.example/r.git', env: {} })
+})
+
+H.run()
