@@ -1,4 +1,5 @@
 import { suite } from 'uvu'
+import { hostId } from '../lib/util/host-id.ts'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
@@ -289,7 +290,8 @@ G('an interrupted in-place checkout is finished by the next call', async () => {
   writeFileSync(join(home, 'a.txt'), 'tw')
   writeFileSync(join(home, '.git', 'index.lock'), '')
   const deadPid = await exitedPid()
-  const leftover = join(home, `.comfy-vc-clone-${deadPid}-0badc0de`)
+  // Named as this host's runs name theirs (`<pid>@<host id>-<hex>`): another host's would be left alone.
+  const leftover = join(home, `.comfy-vc-clone-${deadPid}@${hostId()}-0badc0de`)
   mkdirSync(join(leftover, '.git'), { recursive: true })
   assert.is(readHead(home), undefined, 'a pending note means "not done"')
 
@@ -302,7 +304,7 @@ G('an interrupted in-place checkout is finished by the next call', async () => {
 
   // Same for a fresh clone killed before its rename: the hidden temp sibling goes away.
   const node = join(dir, 'custom_nodes', 'Node')
-  const sibling = join(dir, 'custom_nodes', `.Node.comfy-vc-clone-${deadPid}-0badc0de`)
+  const sibling = join(dir, 'custom_nodes', `.Node.comfy-vc-clone-${deadPid}@${hostId()}-0badc0de`)
   mkdirSync(sibling, { recursive: true })
   value(await checkoutAt({ mirror, url: repo.url, commit: c0, dir: node, force: false, env: ENV }))
   assert.equal(readdirSync(join(dir, 'custom_nodes')), ['Node'])

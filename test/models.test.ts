@@ -1,4 +1,5 @@
 import { suite } from 'uvu'
+import { hostId } from '../lib/util/host-id.ts'
 import * as assert from 'uvu/assert'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -205,7 +206,7 @@ M('a local copy with the pinned sha256 becomes the blob by a hard link: no reque
   await mkdir(join(ctx.home, 'models'), { recursive: true })
   await writeFile(local, body)
   // What a run killed while hashing leaves: a second name of the user's file, under a dead process id.
-  const leftover = join(ctx.store, 'incomplete', 'local.adopt-999999-0badc0de')
+  const leftover = join(ctx.store, 'incomplete', `local.adopt-999999@${hostId()}-0badc0de`)
   await mkdir(join(ctx.store, 'incomplete'), { recursive: true })
   await link(local, leftover)
   const r = await ensure(ctx, `${s.url}/m.bin`, { sha256: sha(body), size: body.length, offline: true, localCopy: { path: local, shown: 'models/m.bin' } })

@@ -140,7 +140,7 @@ export const fetchesWholeHistory = (mirror: string): boolean => /^\s*wholehistor
 /** The remote's default branch, and whether it speaks git's pack protocol (dumb HTTP does not: a static file server). */
 async function remoteHead(mirror: string, url: string, run: GitRun): Promise<Result<{ branch?: string; smart: boolean }, GitProblem>> {
   // Packet traces appear only for the pack protocol; they go to stderr, which is read here and dropped.
-  const r = await runRemoteGit(['ls-remote', '--symref', '--', url, 'HEAD'], { ...run, env: { ...run.env, GIT_TRACE_PACKET: '2' }, cwd: mirror })
+  const r = await runRemoteGit(['ls-remote', '--symref', 'origin', 'HEAD'], { ...run, env: { ...originEnv(run.env, url), GIT_TRACE_PACKET: '2' }, cwd: mirror })
   if (r.aborted) return err(gitProblem({ reason: 'cancelled', doing: `asking ${url} for its default branch` }))
   if (r.exitCode !== 0) return err(gitProblem({ reason: 'fetch-failed', url, detail: gitFailure({ ...r, stderr: r.stderr.split('\n').filter(l => !PACKET.test(l)).join('\n') }) }))
   const branch = /^ref: (refs\/heads\/\S+)\tHEAD$/m.exec(r.stdout)?.[1]
@@ -152,15 +152,21 @@ const FILTER_REFUSED = /filtering not recognized by server/
 
 /** `git fetch` from the promisor remote, its URL (credentials included) given in the environment only. */
 async function fetchFromOrigin(mirror: string, url: string, args: readonly string[], run: FetchRun) {
-  const env = { ...run.env }
-  const n = Number(env.GIT_CONFIG_COUNT ?? 0) || 0
-  Object.assign(env, { GIT_CONFIG_COUNT: String(n + 1), [`GIT_CONFIG_KEY_${n}`]: 'remote.origin.url', [`GIT_CONFIG_VALUE_${n}`]: url })
-  const r = await runRemoteGit(['fetch', ...args], { ...run, env, cwd: mirror })
+  const r = await runRemoteGit(['fetch', ...args], { ...run, env: originEnv(run.env, url), cwd: mirror })
   if (r.exitCode === 0 && FILTER_REFUSED.test(r.stderr)) {
     // git fell back to sending everything; later fetches ask no filter, and the task says so once.
     await runGit(['config', 'comfy-vc.wholehistory', 'true'], { ...run, cwd: mirror })
   }
   return r
+}
+
+/**
+ * The run's environment with `remote.origin.url` set to the URL as the user gave it: git reads it from there, so a
+ * credential in the URL is never on a command line (which every user of the host can read in /proc) nor in a file.
+ */
+function originEnv(base: FetchRun['env'], url: string): Record<string, string | undefined> {
+  const n = Number(base.GIT_CONFIG_COUNT ?? 0) || 0
+  return { ...base, GIT_CONFIG_COUNT: String(n + 1), [`GIT_CONFIG_KEY_${n}`]: 'remote.origin.url', [`GIT_CONFIG_VALUE_${n}`]: url }
 }
 
 const filterArgs = (mirror: string): string[] => fetchesWholeHistory(mirror) ? [] : ['--filter=blob:none']
