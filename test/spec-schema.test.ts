@@ -1,6 +1,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { renderSpecJsonSchema, specJsonSchema, SPEC_SCHEMA_ID } from '../lib/spec/json-schema.ts'
 import { loadSpecFile } from '../lib/spec/load.ts'
@@ -121,6 +123,23 @@ S('rejects what the zod schema rejects structurally', () => {
     ['enabled as a string', { ...valid, custom_nodes: [{ repo: 'https://x.example/y', enabled: 'true' }] }, '$.custom_nodes[0]: matches no anyOf option'],
   ]
   for (const [name, value, problem] of cases) assert.equal(check(schema, value), [problem], name)
+})
+
+S('the spec cache keeps one entry per id: an edited spec replaces its entry, another id keeps its own', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'comfy-vc-spec-cache-'))
+  try {
+    const cache = join(dir, 'specs')
+    const write = (id: string, port: number) => writeFileSync(join(dir, `${id}.json`), JSON.stringify({ schema_version: 2, id, comfyui: { repo: 'https://github.com/comfyanonymous/ComfyUI' }, launch: { port } }))
+    for (const port of [8188, 8189, 8190]) {
+      write('a', port)
+      assert.ok((await loadSpecFile(join(dir, 'a.json'), { cacheDir: cache })).ok)
+    }
+    write('b', 8188)
+    assert.ok((await loadSpecFile(join(dir, 'b.json'), { cacheDir: cache })).ok)
+    assert.is(readdirSync(cache).length, 2, readdirSync(cache).join(' '))
+    const again = await loadSpecFile(join(dir, 'a.json'), { cacheDir: cache })
+    assert.is(again.ok && again.value.spec.launch.port, 8190, 'the entry left is the spec as it is now')
+  } finally { rmSync(dir, { recursive: true, force: true }) }
 })
 
 S('versions/example.json loads with no problem and matches the JSON Schema', async () => {

@@ -1,4 +1,4 @@
-import { lstat, mkdir, readFile, stat } from 'node:fs/promises'
+import { lstat, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import type { Spec } from './schema.ts'
@@ -46,7 +46,9 @@ export async function loadSpecFile(file: string, opts: { cacheDir?: string } = {
   if (text.startsWith('\uFEFF')) text = text.slice(1)
   else if (text.includes('\u0000')) return problem('is not UTF-8 text (UTF-16?); save it as UTF-8')
   const id = basename(file).replace(/\.json$/, '')
-  const cached = opts.cacheDir ? join(opts.cacheDir, `${sha256(`${validator()}\0${id}\0${text}`)}.json`) : undefined
+  // `<id's hash>-<text's hash>`: the entries of one id are found by their prefix, so a new one replaces the old.
+  const idPart = sha256(id).slice(0, 16)
+  const cached = opts.cacheDir ? join(opts.cacheDir, `${idPart}-${sha256(`${validator()}\0${id}\0${text}`)}.json`) : undefined
   if (cached) {
     const spec = await readFile(cached, 'utf8').then(t => JSON.parse(t) as Spec, () => undefined)
     if (spec) return ok({ spec, file, text })
@@ -57,6 +59,10 @@ export async function loadSpecFile(file: string, opts: { cacheDir?: string } = {
   if (parsed.ok && cached && redact(text) === text) {
     await mkdir(opts.cacheDir!, { recursive: true })
     await writeFileAtomic(cached, JSON.stringify(parsed.value.spec))
+    // One entry per id: every edit of a spec would otherwise add one for good.
+    for (const name of await readdir(opts.cacheDir!).catch(() => [] as string[])) {
+      if (name.startsWith(`${idPart}-`) && name.endsWith('.json') && join(opts.cacheDir!, name) !== cached) await rm(join(opts.cacheDir!, name), { force: true })
+    }
   }
   return parsed
 }
