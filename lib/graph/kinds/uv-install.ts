@@ -68,6 +68,18 @@ export const uvInstall = defineKind({
       const u = await sw.uninstall({ ...common, names })
       if (!u.ok) throw new TaskFailure(u.error)
     }
+    // Nothing to remove and every pin already installed as locked: no installer is started (a fingerprint that moved
+    // without the pins moving, an environment another run already filled).
+    if (!plan.before.length && !plan.after.length) {
+      const { lockSatisfied } = await import('../../python/lock-satisfied.ts')
+      const held = await lockSatisfied(home.venv, compiled.lockPath, {
+        record, kept: compiled.provided, protect, base: new Map(installedFor(ctx).base.map(d => [d.name, d.version])),
+      })
+      if (held.ok) {
+        await sw.writeInstalledRecord(home.pythonRecord, sw.nextRecord({ record, pins, kept: compiled.provided.map(p => p.name), installed: installedPackages(home.venv), protect }))
+        return { outputs: { installed: 0, removed: [] }, note: `nothing to install: the environment already holds the lock's ${held.value} pins (no installer started)` }
+      }
+    }
     // A member of a module family goes first: uninstalling it after its replacement would delete the shared files.
     await removeNow(plan.before)
     const r = await installLock({ ...common, lockPath: compiled.lockPath, provided: compiled.provided })
