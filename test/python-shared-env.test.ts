@@ -6,7 +6,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, realpathSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { addCommit, makeRepo, type TestRepo } from './helpers/git-repos.ts'
@@ -14,24 +14,36 @@ import { buildWheel } from './helpers/wheels.ts'
 import { guarded } from './helpers/hooks.ts'
 import { exec } from '../lib/util/exec.ts'
 
-interface Ctx { w: World; wheels: string; core: TestRepo; A: TestRepo }
+interface Ctx { w: World; wheels: string; core: TestRepo; A: TestRepo; E: TestRepo }
 const S = suite<Ctx>('cli: an environment that holds the lock starts no installer')
 
 type Report = { ok: boolean; tasks: { id: string; status: string; error?: string; note?: string }[] }
 const task = (r: Report, id: string) => r.tasks.find(t => t.id === id)!
 const OFFLINE = ['--offline', '--json']
 
-function spec(ctx: Ctx, commit: number) {
+function spec(ctx: Ctx, commit: number, id = 'se', withScript = false) {
   return {
-    schema_version: 2, id: 'se',
+    schema_version: 2, id,
     comfyui: { repo: ctx.core.url, ref: 'master', commit: ctx.core.commits[0] },
-    custom_nodes: [{ name: 'NodeA', repo: ctx.A.url, ref: 'main', commit: ctx.A.commits[commit] }],
+    custom_nodes: [
+      { name: 'NodeA', repo: ctx.A.url, ref: 'main', commit: ctx.A.commits[commit] },
+      ...(withScript ? [{ name: 'NodeE', repo: ctx.E.url, ref: 'main', commit: ctx.E.commits[0], install_script: true }] : []),
+    ],
     python: { find_links: [ctx.wheels] },
   }
 }
 
-const sitePackages = (home: string) => {
-  const lib = join(home, '.venv', 'lib')
+const venvOf = (ctx: Ctx, id: string) => join(ctx.w.home(id), '.venv')
+async function imports(ctx: Ctx, id: string, modules: string): Promise<{ code: number | null; stderr: string }> {
+  const r = await exec(join(venvOf(ctx, id), 'bin', 'python'), ['-c', `import ${modules}`], { env: { PATH: process.env.PATH ?? '' } })
+  return { code: r.exitCode, stderr: r.stderr }
+}
+/** `name-version` of the test's distributions in an environment. */
+const demoDists = (venv: string) => readdirSync(sitePackages(venv)).filter(d => d.startsWith('demo_') && d.endsWith('.dist-info')).sort()
+
+/** An environment's site-packages (`venv` is a home's .venv or a folder under <cache>/envs). */
+const sitePackages = (venv: string) => {
+  const lib = join(venv, 'lib')
   return join(lib, readdirSync(lib).find(d => /^python3\.\d+$/.test(d))!, 'site-packages')
 }
 
@@ -46,7 +58,9 @@ S.before(guarded(async ctx => {
   ctx.A = await makeRepo(dir, 'NodeA', [{ '__init__.py': '', 'requirements.txt': 'demo-a\n' }])
   await addCommit(ctx.A, { 'requirements.txt': 'demo-a>=1.0\n' })
   await addCommit(ctx.A, { 'requirements.txt': 'demo-a\ndemo-b\n' })
-  await ctx.w.writeSpec('se', { ...spec(ctx, 0), comfyui: { repo: ctx.core.url, ref: 'master' }, custom_nodes: [{ name: 'NodeA', repo: ctx.A.url, ref: 'main' }] })
+  // An install.py that writes a module into the environment it runs with (as some nodes' do).
+  ctx.E = await makeRepo(dir, 'NodeE', [{ '__init__.py': '', 'install.py': 'import sysconfig, os\nopen(os.path.join(sysconfig.get_paths()["purelib"], "from_install_script.py"), "w").write("x = 1\\n")\n' }])
+  await ctx.w.writeSpec('se', { ...spec(ctx, 0), comfyui: { repo: ctx.core.url, ref: 'master' }, custom_nodes: [{ name: 'NodeA', repo: ctx.A.url, ref: 'main' }, { name: 'NodeE', repo: ctx.E.url, ref: 'main' }] })
   const v = await ctx.w.cli(['validate', 'se'])
   assert.is(v.code, 0, v.stderr)
 }))
@@ -57,7 +71,7 @@ S('a new lock with the same pins, and a switch back to a cached one, start no in
   await ctx.w.writeSpec('se', spec(ctx, 0))
   const first = await ctx.w.cli(['realize', 'se', ...OFFLINE])
   assert.is(first.code, 0, first.stderr)
-  assert.match(task(first.json<Report>(), 'uv-install').note!, /^1 installed/)
+  assert.match(task(first.json<Report>(), 'uv-install').note!, /^made the shared environment [0-9a-f]{12}: 1 installed/)
 
   // Other requirement text, same pins: the compile runs again (pip resolves), the install finds nothing to do.
   await ctx.w.writeSpec('se', spec(ctx, 1))
@@ -65,28 +79,93 @@ S('a new lock with the same pins, and a switch back to a cached one, start no in
   assert.is(same.code, 0, same.stderr)
   const sameReport = same.json<Report>()
   assert.is(task(sameReport, 'uv-compile').status, 'ran')
-  assert.equal([task(sameReport, 'uv-install').status, task(sameReport, 'uv-install').note], ['ran', 'nothing to install: the environment already holds the lock\'s 1 pins (no installer started)'])
+  assert.is(task(sameReport, 'uv-install').status, 'ran')
+  assert.match(task(sameReport, 'uv-install').note!, /^(made|using) the shared environment [0-9a-f]{12}: nothing to install: the environment already holds the lock's 1 pins \(no installer started\)$/)
 
   // Back to commit 0: its lock is cached, so nothing at all has a reason to start Python in the environment.
   const starts = join(ctx.w.dir, 'python-starts.txt')
-  writeFileSync(join(sitePackages(home), 'sitecustomize.py'), `import sys\nopen(${JSON.stringify(starts)}, 'a').write(repr(sys.argv) + '\\n')\n`)
+  for (const env of readdirSync(join(ctx.w.cache, 'envs'))) {
+    writeFileSync(join(sitePackages(join(ctx.w.cache, 'envs', env)), 'sitecustomize.py'), `import sys\nopen(${JSON.stringify(starts)}, 'a').write(repr(sys.argv) + '\\n')\n`)
+  }
   await ctx.w.writeSpec('se', spec(ctx, 0))
   const back = await ctx.w.cli(['realize', 'se', ...OFFLINE])
   assert.is(back.code, 0, back.stderr)
   assert.match(task(back.json<Report>(), 'uv-compile').note!, /\(cached lock\)/)
-  assert.match(task(back.json<Report>(), 'uv-install').note!, /^nothing to install/)
+  assert.match(task(back.json<Report>(), 'uv-install').note!, /^using the shared environment [0-9a-f]{12}: nothing to install/)
   assert.not.ok(existsSync(starts), 'no Python process started in the environment')
 
   // One more pin: the installer runs (and its start is seen).
   await ctx.w.writeSpec('se', spec(ctx, 2))
   const more = await ctx.w.cli(['realize', 'se', ...OFFLINE])
   assert.is(more.code, 0, more.stderr)
-  assert.match(task(more.json<Report>(), 'uv-install').note!, /^1 installed, 1 unchanged/)
+  assert.match(task(more.json<Report>(), 'uv-install').note!, /^made the shared environment [0-9a-f]{12}: 1 installed, 1 unchanged/)
+  // The new lock's environment began as a copy of the old one (sitecustomize.py and all), and pip ran in it.
   assert.ok(existsSync(starts), 'pip ran in the environment')
   const r = await exec(join(home, '.venv', 'bin', 'python'), ['-c', 'import demo_a, demo_b'], { env: { PATH: process.env.PATH ?? '' } })
   assert.is(r.exitCode, 0, r.stderr)
   const v = await ctx.w.cli(['verify', 'se', '--json'])
   assert.is(v.code, 0, v.stdout)
+})
+
+S('a second version with the same lock links the same environment: no installer, no Python process, a link for its disk', async ctx => {
+  await ctx.w.writeSpec('one', spec(ctx, 0, 'one'))
+  await ctx.w.writeSpec('two', spec(ctx, 0, 'two'))
+  const first = await ctx.w.cli(['realize', 'one', ...OFFLINE])
+  assert.is(first.code, 0, first.stderr)
+  const starts = join(ctx.w.dir, 'python-starts-two.txt')
+  for (const env of readdirSync(join(ctx.w.cache, 'envs'))) {
+    writeFileSync(join(sitePackages(join(ctx.w.cache, 'envs', env)), 'sitecustomize.py'), `open(${JSON.stringify(starts)}, 'a').write('started\\n')\n`)
+  }
+  const second = await ctx.w.cli(['realize', 'two', ...OFFLINE])
+  assert.is(second.code, 0, second.stderr)
+  const report = second.json<Report>()
+  assert.match(task(report, 'uv-install').note!, /^using the shared environment [0-9a-f]{12}: nothing to install: .*\(no installer started\)$/)
+  assert.match(task(report, 'venv').note!, /^linked the shared empty environment/)
+  assert.not.ok(existsSync(starts), 'the second realize started no Python process in any environment')
+  assert.ok(lstatSync(venvOf(ctx, 'two')).isSymbolicLink(), "the second home's .venv is a link, not a copy")
+  assert.is(realpathSync(venvOf(ctx, 'two')), realpathSync(venvOf(ctx, 'one')))
+  assert.ok(realpathSync(venvOf(ctx, 'two')).startsWith(realpathSync(join(ctx.w.cache, 'envs'))))
+  for (const id of ['one', 'two']) {
+    const r = await imports(ctx, id, 'demo_a')
+    assert.is(r.code, 0, r.stderr)
+  }
+  const v = await ctx.w.cli(['verify', 'two', '--json'])
+  assert.is(v.code, 0, v.stdout)
+})
+
+S('a version whose lock differs gets another environment; the first one is unchanged', async ctx => {
+  const before = demoDists(realpathSync(venvOf(ctx, 'one')))
+  await ctx.w.writeSpec('three', spec(ctx, 2, 'three'))
+  const r = await ctx.w.cli(['realize', 'three', ...OFFLINE])
+  assert.is(r.code, 0, r.stderr)
+  assert.is.not(realpathSync(venvOf(ctx, 'three')), realpathSync(venvOf(ctx, 'one')))
+  assert.equal(demoDists(venvOf(ctx, 'three')), ['demo_a-1.0.dist-info', 'demo_b-1.0.dist-info'])
+  assert.equal(demoDists(realpathSync(venvOf(ctx, 'one'))), before)
+  assert.not.equal(before, demoDists(venvOf(ctx, 'three')))
+  assert.is((await imports(ctx, 'one', 'demo_b')).code, 1, 'the first version does not see the other lock\'s package')
+})
+
+S('deleting one home leaves the other home\'s environment working', async ctx => {
+  const env = realpathSync(venvOf(ctx, 'one'))
+  const d = await ctx.w.cli(['delete', 'one'])
+  assert.is(d.code, 0, d.stderr)
+  assert.not.ok(existsSync(ctx.w.home('one')))
+  assert.ok(existsSync(join(env, 'pyvenv.cfg')), 'delete removed the link, not the environment')
+  const r = await imports(ctx, 'two', 'demo_a')
+  assert.is(r.code, 0, r.stderr)
+  const v = await ctx.w.cli(['verify', 'two', '--json'])
+  assert.is(v.code, 0, v.stdout)
+})
+
+S('an install script writes into its version\'s own environment, never into the one another version uses', async ctx => {
+  await ctx.w.writeSpec('four', spec(ctx, 0, 'four', true))
+  const r = await ctx.w.cli(['realize', 'four', ...OFFLINE])
+  assert.is(r.code, 0, r.stderr)
+  assert.is(task(r.json<Report>(), 'install-script:NodeE').status, 'ran')
+  assert.is.not(realpathSync(venvOf(ctx, 'four')), realpathSync(venvOf(ctx, 'two')), 'same lock, but install scripts: an environment of its own')
+  const four = await imports(ctx, 'four', 'demo_a, from_install_script')
+  assert.is(four.code, 0, four.stderr)
+  assert.is((await imports(ctx, 'two', 'from_install_script')).code, 1, 'the other version\'s environment is unchanged')
 })
 
 S.run()

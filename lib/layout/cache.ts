@@ -11,6 +11,8 @@ import { sha256 } from '../util/hash.ts'
  *   resolved/<id>.lock.json  what `validate` resolved every ref and model to
  *   specs/<hash>.json        validated specs, so a no-op realize does not load the schema
  *   compiled/<hash>.txt      pinned requirements, by the hash of everything that decides them
+ *   envs/<key>/              Python environments shared by every home whose lock, interpreter and settings give that key
+ *   locks/env-<key>.lock     held while a shared environment is made or installed into
  *   uv/                      uv's own cache
  *   tmp/                     work folders of compile and per-node installs
  *
@@ -26,6 +28,10 @@ export function cacheLayout(cacheRoot: string) {
     resolvedLock: (id: string): string => join(cacheRoot, 'resolved', `${id}.lock.json`),
     specs: join(cacheRoot, 'specs'),
     compiledLock: (inputsHash: string): string => join(cacheRoot, 'compiled', `${inputsHash}.txt`),
+    /** One folder per shared environment (lib/python/shared-env.ts); a gc enumerates them and reads each one's key file. */
+    envs: join(cacheRoot, 'envs'),
+    sharedEnv: (key: string): string => join(cacheRoot, 'envs', key),
+    envLock: (key: string): string => join(cacheRoot, 'locks', `env-${key}.lock`),
     uv: join(cacheRoot, 'uv'),
     tmp: join(cacheRoot, 'tmp'),
   }
