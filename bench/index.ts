@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<BenchResult | { name: string; ms: nu
   collect: async () => (await import('./collect.ts')).benchCollect(),
   models: async () => (await import('./models.ts')).benchNoopWithModels(),
   serve: async () => (await import('./serve.ts')).benchServe(),
+  'shared-env': async () => (await import('./shared-env.ts')).benchSharedEnv(),
 }
 
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))
