@@ -1,12 +1,12 @@
 /**
- * An environment that already holds the lock is not installed into again (issue 19, item 3's uv-install half),
- * through the real CLI on pip, with wheels the test builds and --offline. That no Python process starts in the
+ * Environments shared by lock, and an environment that already holds its lock not installed into again (issue 19),
+ * through the real CLI on pip, with wheels the test builds and --offline. That no Python process starts in an
  * environment is seen from inside it: a sitecustomize.py in its site-packages appends a line to a file at every
  * start of its interpreter (pip included).
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync, lstatSync, readdirSync, realpathSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { addCommit, makeRepo, type TestRepo } from './helpers/git-repos.ts'
@@ -15,7 +15,7 @@ import { guarded } from './helpers/hooks.ts'
 import { exec } from '../lib/util/exec.ts'
 
 interface Ctx { w: World; wheels: string; core: TestRepo; A: TestRepo; E: TestRepo }
-const S = suite<Ctx>('cli: an environment that holds the lock starts no installer')
+const S = suite<Ctx>('cli: environments shared by lock; one that holds its lock starts no installer')
 
 type Report = { ok: boolean; tasks: { id: string; status: string; error?: string; note?: string }[] }
 const task = (r: Report, id: string) => r.tasks.find(t => t.id === id)!
@@ -52,6 +52,7 @@ S.before(guarded(async ctx => {
   ctx.wheels = join(ctx.w.dir, 'wheels')
   buildWheel(ctx.wheels, { name: 'demo-a', version: '1.0' })
   buildWheel(ctx.wheels, { name: 'demo-b', version: '1.0' })
+  buildWheel(ctx.wheels, { name: 'demo-c', version: '1.0' })
   const dir = join(ctx.w.dir, 'repos')
   ctx.core = await makeRepo(dir, 'ComfyUI', [{ 'main.py': '', 'requirements.txt': '' }], { branch: 'master' })
   // Commits 0 and 1 ask differently for what resolves to the same pins; commit 2 asks for more.
@@ -166,6 +167,61 @@ S('an install script writes into its version\'s own environment, never into the 
   const four = await imports(ctx, 'four', 'demo_a, from_install_script')
   assert.is(four.code, 0, four.stderr)
   assert.is((await imports(ctx, 'two', 'from_install_script')).code, 1, 'the other version\'s environment is unchanged')
+})
+
+S('a home whose .venv is a real folder (made before environments were shared) keeps it and is installed into in place', async ctx => {
+  await ctx.w.writeSpec('own', spec(ctx, 0, 'own'))
+  const first = await ctx.w.cli(['realize', 'own', ...OFFLINE])
+  assert.is(first.code, 0, first.stderr)
+  // As an older tool left it: the environment a folder in the home.
+  rmSync(venvOf(ctx, 'own'))
+  const made = await exec('python3', ['-m', 'venv', venvOf(ctx, 'own')], { env: { PATH: process.env.PATH ?? '' } })
+  assert.is(made.exitCode, 0, made.stderr)
+  const r = await ctx.w.cli(['realize', 'own', ...OFFLINE])
+  assert.is(r.code, 0, r.stderr)
+  assert.ok(lstatSync(venvOf(ctx, 'own')).isDirectory(), 'still a folder, not a link')
+  assert.match(task(r.json<Report>(), 'uv-install').note!, /^1 installed/)
+  assert.equal(demoDists(venvOf(ctx, 'own')), ['demo_a-1.0.dist-info'])
+  const again = await ctx.w.cli(['realize', 'own', ...OFFLINE])
+  assert.ok(again.json<Report>().tasks.every(t => t.status === 'skipped'), again.stdout)
+  const v = await ctx.w.cli(['verify', 'own', '--json'])
+  assert.is(v.code, 0, v.stdout)
+})
+
+S('a hand install through one home changes the shared environment: verify says drift in every home on it, and --repair in one brings it back', async ctx => {
+  await ctx.w.writeSpec('five', spec(ctx, 0, 'five'))
+  const r = await ctx.w.cli(['realize', 'five', ...OFFLINE])
+  assert.is(r.code, 0, r.stderr)
+  assert.is(realpathSync(venvOf(ctx, 'five')), realpathSync(venvOf(ctx, 'two')))
+  const pip = await exec(join(venvOf(ctx, 'two'), 'bin', 'python'), ['-m', 'pip', 'uninstall', '-y', 'demo-a'], { env: { PATH: process.env.PATH ?? '' } })
+  assert.is(pip.exitCode, 0, pip.stderr)
+  for (const id of ['two', 'five']) {
+    const v = await ctx.w.cli(['verify', id, '--json'])
+    assert.is(v.code, 1, v.stdout)
+    assert.equal(v.json<{ checks: { id: string; status: string }[] }>().checks.find(c => c.id === 'python:demo-a')?.status, 'missing')
+  }
+  const fix = await ctx.w.cli(['realize', 'five', '--repair', ...OFFLINE])
+  assert.is(fix.code, 0, fix.stderr)
+  for (const id of ['two', 'five']) {
+    const v = await ctx.w.cli(['verify', id, '--json'])
+    assert.is(v.code, 0, v.stdout)
+  }
+})
+
+S('two realizes at once of two versions with a new, same lock: one makes the environment, the other waits and links it', async ctx => {
+  // demo-c is in no lock so far: the environment is new to the cache.
+  for (const id of ['six', 'seven']) await ctx.w.writeSpec(id, { ...spec(ctx, 0, id), python: { find_links: [ctx.wheels], requirements: ['demo-c'] } })
+  const [a, b] = await Promise.all(['six', 'seven'].map(id => ctx.w.cli(['realize', id, ...OFFLINE])))
+  assert.is(a!.code, 0, a!.stderr)
+  assert.is(b!.code, 0, b!.stderr)
+  assert.is(realpathSync(venvOf(ctx, 'six')), realpathSync(venvOf(ctx, 'seven')))
+  const notes = [a!, b!].map(r => task(r.json<Report>(), 'uv-install').note!)
+  assert.is(notes.filter(n => n.startsWith('made ')).length, 1, notes.join('\n'))
+  assert.ok(notes.some(n => /^using the shared environment [0-9a-f]{12}: nothing to install/.test(n)), notes.join('\n'))
+  for (const id of ['six', 'seven']) {
+    const r = await imports(ctx, id, 'demo_a, demo_c')
+    assert.is(r.code, 0, r.stderr)
+  }
 })
 
 S.run()
