@@ -6,8 +6,8 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync, lstatSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { addCommit, makeRepo, type TestRepo } from './helpers/git-repos.ts'
 import { buildWheel } from './helpers/wheels.ts'
@@ -144,6 +144,9 @@ S('a version whose lock differs gets another environment; the first one is uncha
   assert.equal(demoDists(realpathSync(venvOf(ctx, 'one'))), before)
   assert.not.equal(before, demoDists(venvOf(ctx, 'three')))
   assert.is((await imports(ctx, 'one', 'demo_b')).code, 1, 'the first version does not see the other lock\'s package')
+  // It began as a copy of the first one's; its scripts run its own interpreter, not the first's.
+  const own = join(ctx.w.cache, 'envs', basename(realpathSync(venvOf(ctx, 'three'))))
+  assert.match(readFileSync(join(own, 'bin', 'pip'), 'utf8').split('\n')[0]!, new RegExp(`^#!${own}/bin/python3?$`))
 })
 
 S('deleting one home leaves the other home\'s environment working', async ctx => {

@@ -1,5 +1,5 @@
 import { cp, lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises'
-import { readFileSync } from 'node:fs'
+import { constants, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { canonicalJson, sha256 } from '../util/hash.ts'
 import { writeFileAtomic } from '../util/atomic.ts'
@@ -73,16 +73,21 @@ export async function pointVenv(venvPath: string, envDir: string): Promise<void>
  * and top-level .pth files. A new lock's environment starts from the home's current one, so what a switch keeps (a
  * protected build on no index, a package installed by hand) comes along and the clean switch removes the rest.
  */
-export async function cloneEnv(fromEnv: string, toEnv: string): Promise<void> {
+export async function cloneEnv(fromEnv: string, toEnv: string, alsoNamed: readonly string[] = []): Promise<void> {
+  // The source's paths as its files may spell them: the real one, and the one it was made at (a cache root reached
+  // through a link), longest first so that no replacement cuts another.
+  const olds = [...new Set([fromEnv, ...alsoNamed])].filter(p => p !== toEnv).sort((a, b) => b.length - a.length)
   await rm(toEnv, { recursive: true, force: true })
   await mkdir(dirname(toEnv), { recursive: true })
-  await cp(fromEnv, toEnv, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true })
+  // A reflink where the file system has them (btrfs, XFS): the copy then costs no disk until a file changes.
+  await cp(fromEnv, toEnv, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, mode: constants.COPYFILE_FICLONE })
   const files = [join(toEnv, 'pyvenv.cfg'), ...await filesIn(venvBin(toEnv)), ...(await Promise.all(sitePackagesDirs(toEnv).map(filesIn))).flat().filter(f => f.endsWith('.pth'))]
   for (const file of files) {
     const st = await lstat(file).catch(() => undefined)
     if (!st?.isFile() || st.size > 1 << 20) continue
     const text = await readFile(file, 'utf8')
-    if (text.includes(fromEnv)) await writeFile(file, text.split(fromEnv).join(toEnv), { mode: st.mode })
+    const next = olds.reduce((t, old) => t.split(old).join(toEnv), text)
+    if (next !== text) await writeFile(file, next, { mode: st.mode })
   }
 }
 

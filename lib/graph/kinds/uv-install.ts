@@ -90,7 +90,8 @@ async function installShared(ctx: TaskContext) {
       ctx.log(`making the shared environment ${key.slice(0, 12)} from ${from}`)
       const before = shared.readEnvState(from)
       // The source may be another home's environment: it is read under its own lock, so never mid-install.
-      await (before ? withEnvLock(ctx, before.key, () => shared.cloneEnv(from, dir)) : shared.cloneEnv(from, dir))
+      const clone = () => shared.cloneEnv(from, dir, before ? [cacheLayout(ctx.env.cacheRoot).sharedEnv(before.key)] : [home.venv])
+      await (before ? withEnvLock(ctx, before.key, clone) : clone())
       state = { key, base: before?.base ?? shared.baseEnvKey(baseInputs(ctx, backendFor(ctx).kind)), complete: false, record: before?.record ?? readInstalledRecord(home.pythonRecord) }
       await shared.writeEnvState(dir, state)
       built = true
