@@ -3,10 +3,8 @@ import { join } from 'node:path'
 /** The tool's own folder in a home: proof that it created the home, its markers and its records. */
 export const STATE_DIR = '.comfy-vc'
 
-/**
- * What the tool keeps in the home beside the core's files, as `info/exclude` lines so `git status` there ignores them
- * (`/.venv` too: a shared environment's link is no directory, and `/.venv/` matches only one).
- */
+/** What the tool keeps in the home beside the core's files, as `info/exclude` lines so `git status` there ignores them. */
+// `/.venv` too: a shared environment's link is no directory, and `/.venv/` matches only one.
 export const TOOL_EXCLUDES = [`/${STATE_DIR}/`, '/.venv/', '/.venv']
 
 /**
