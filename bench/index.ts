@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Promise<BenchResult | { name: string; ms: nu
   transfer: async () => (await import('./cache.ts')).benchTransfer(),
   'remove-node': async () => (await import('./cache.ts')).benchRemoveNode(),
   gc: async () => (await import('./cache.ts')).benchGc(),
+  'shared-env': async () => (await import('./shared-env.ts')).benchSharedEnv(),
 }
 
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))

@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, addCommit, type TestRepo } from './helpers/git-repos.ts'
@@ -173,12 +173,27 @@ P('a node commit that leaves requirements.txt alone re-runs only its clone', asy
   assert.ok(existsSync(join(w.home('py'), '.venv')))
 })
 
-P('a deleted .venv is made again with every package, and install.py runs again', async ctx => {
+P('a deleted .venv link is linked again to its environment, with every package and what install.py did', async ctx => {
   const { w } = ctx
   const home = w.home('py')
   const before = distInfos(home)
   const runs = installLines(home).length
+  assert.ok(lstatSync(join(home, '.venv')).isSymbolicLink(), 'the environment is in the cache, .venv links to it')
   rmSync(join(home, '.venv'), { recursive: true, force: true })
+  const r = await w.cli(['realize', 'py', ...OFFLINE])
+  assert.is(r.code, 0, r.stderr)
+  assert.equal(ran(r.json<Report>()), ['uv-install', 'venv'])
+  assert.match(task(r.json<Report>(), 'uv-install').note!, /^using the shared environment [0-9a-f]{12}: nothing to install/)
+  assert.equal(distInfos(home), before)
+  assert.is(installLines(home).length, runs, 'its environment was not lost: install.py does not run again')
+})
+
+P('a deleted environment is made again with every package, and install.py runs again', async ctx => {
+  const { w } = ctx
+  const home = w.home('py')
+  const before = distInfos(home)
+  const runs = installLines(home).length
+  rmSync(realpathSync(join(home, '.venv')), { recursive: true, force: true })
   const plan = await w.cli(['plan', 'py', ...OFFLINE])
   const r = await w.cli(['realize', 'py', ...OFFLINE])
   assert.is(r.code, 0, r.stderr)

@@ -13,6 +13,8 @@ import { sha256 } from '../util/hash.ts'
  *   compiled/<hash>.txt      pinned requirements, by the hash of everything that decides them
  *   homes/<hash>.json        a home realized from this cache (lib/engine/home-registry.ts), for gc
  *   locks/gc.lock            held by gc while it decides and removes
+ *   envs/<key>/              Python environments shared by every home whose lock, interpreter and settings give that key
+ *   locks/env-<key>.lock     held while a shared environment is made or installed into
  *   uv/                      uv's own cache
  *   tmp/                     work folders of compile and per-node installs
  *
@@ -34,6 +36,10 @@ export function cacheLayout(cacheRoot: string) {
     homeRecord: (home: string): string => join(cacheRoot, 'homes', `${sha256(resolve(home)).slice(0, 16)}.json`),
     homes: join(cacheRoot, 'homes'),
     gcLock: join(cacheRoot, 'locks', 'gc.lock'),
+    /** One folder per shared environment (lib/python/shared-env.ts); a gc enumerates them and reads each one's key file. */
+    envs: join(cacheRoot, 'envs'),
+    sharedEnv: (key: string): string => join(cacheRoot, 'envs', key),
+    envLock: (key: string): string => join(cacheRoot, 'locks', `env-${key}.lock`),
     uv: join(cacheRoot, 'uv'),
     tmp: join(cacheRoot, 'tmp'),
   }

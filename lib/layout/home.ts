@@ -4,7 +4,8 @@ import { join } from 'node:path'
 export const STATE_DIR = '.comfy-vc'
 
 /** What the tool keeps in the home beside the core's files, as `info/exclude` lines so `git status` there ignores them. */
-export const TOOL_EXCLUDES = [`/${STATE_DIR}/`, '/.venv/']
+// `/.venv` too: a shared environment's link is no directory, and `/.venv/` matches only one.
+export const TOOL_EXCLUDES = [`/${STATE_DIR}/`, '/.venv/', '/.venv']
 
 /**
  * Every path under a realized home that the tool reads or writes, named in this one place:
@@ -13,6 +14,7 @@ export const TOOL_EXCLUDES = [`/${STATE_DIR}/`, '/.venv/']
  *   <home>/custom_nodes/<name>      a node's checkout; custom_nodes/.disabled/<name> when disabled
  *   <home>/models/<path>            links (or copies) into the model store
  *   <home>/.venv/                   the version's Python environment
+ *   <home>/.venv -> <cache>/envs/<key>   the same, as a link to the shared environment of its lock (a new home's)
  *   <home>/.comfy-vc/home.json      who made the home, for which version, whether it is complete
  *   <home>/.comfy-vc/markers/       one skip marker per task
  *   <home>/.comfy-vc/links.json     the model links the tool made (kept apart from the link task's marker)

@@ -3,7 +3,7 @@ import { nodeName } from '../../spec/names.ts'
 import { defineKind, TaskFailure } from '../plugin.ts'
 import { homeLayout } from '../../layout/home.ts'
 import { nodeTaskId, type NamedNode } from './clone-node.ts'
-import { madeVenv } from './_python.ts'
+import { madeVenv, venvIdentity } from './_python.ts'
 
 /** A node's install.py, run once its requirements are installed (when the spec asks for it). */
 export const installScript = defineKind({
@@ -15,6 +15,8 @@ export const installScript = defineKind({
     inputs: 'registry' in node ? { registry: node.registry, version: node.version } : { commit: node.commit },
     subject: { name: nodeName(node), node } satisfies NamedNode,
   })),
+  // The environment it wrote into, as it is now (uv-install may have just made it again, with the same key): a stat.
+  discover: async (_task, ctx) => ({ environment: await venvIdentity(ctx.env.home) }),
   parseOutputs: () => ({ ran: true as const }),
   outputsStand: ({ subject }, _ran, ctx) => stat(homeLayout(ctx.env.home).nodeDir(subject.name, true)).then(() => true, () => false),
   async run({ subject }, ctx) {
