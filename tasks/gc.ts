@@ -5,18 +5,20 @@ import { bool, configFor, int, printJson, reportDiagnostics, EXIT, type Command 
 
 const command: Command = {
   name: 'gc',
-  summary: 'remove cache objects no spec and no realized home uses (mirrors, model blobs, partial downloads, compiled locks)',
+  summary: 'remove cache objects no spec and no realized home uses (mirrors, model blobs, partial downloads, compiled locks, Python environments)',
   locations: true,
   options: { 'dry-run': { type: 'boolean' }, 'older-than': { type: 'string' } },
   help: `Usage: npx tsx tasks gc [--dry-run] [--older-than DAYS] [--json]
 
-Removes what nothing references from the cache: git mirrors, model blobs, partial downloads and
-compiled locks. Referenced is what any spec in the versions folder names (and its resolved lock),
-and what any home realized from this cache uses (homes record themselves at realize; a home that
-no longer exists is forgotten). Prints each object with its size, and the total.
+Removes what nothing references from the cache: git mirrors, model blobs, partial downloads,
+compiled locks and shared Python environments (the one a recorded home's .venv links to stays).
+Referenced is what any spec in the versions folder names (and its resolved lock), and what any
+home realized from this cache uses (homes record themselves at realize; a home that no longer
+exists is forgotten). Prints each object with its size, and the total.
 
-gc takes the locks realize takes (every recorded home's, and each mirror's while removing it): a
-realize running at the same time waits for it, or gc for the realize, and neither is broken.
+gc takes the locks realize takes (every recorded home's, and each mirror's or environment's while
+removing it): a realize running at the same time waits for it, or gc for the realize, and neither
+is broken.
 
   --dry-run          list and size what would be removed; remove nothing
   --older-than DAYS  keep objects created or used in the last DAYS days

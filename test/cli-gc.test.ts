@@ -4,11 +4,11 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { makeRepo, type TestRepo } from './helpers/git-repos.ts'
 import { ensureCommit, mirrorDir } from '../lib/git/index.ts'
@@ -175,6 +175,43 @@ G('a realized home keeps what it uses after its spec is gone; a home that no lon
   assert.not.ok(existsSync(coreMirror), 'its mirrors went with it')
   assert.not.ok(existsSync(mirrorDir(w.cache, ctx.a.url)))
   assert.equal(readdirSync(cacheLayout(w.cache).homes), [])
+})
+
+G('a shared Python environment stays while a recorded home links to it, and goes with the home', async ctx => {
+  const { w } = ctx
+  await w.writeSpec('py', { ...spec(ctx, 'py', [ctx.a]), python: { find_links: [ctx.repos] } })
+  const r = await w.cli(['realize', 'py'])
+  assert.is(r.code, 0, r.stderr)
+  const envs = cacheLayout(w.cache).envs
+  const linked = realpathSync(join(w.home('py'), '.venv'))
+  assert.is(dirname(linked), realpathSync(envs), 'the home\'s .venv is a shared environment')
+  const kept = await w.cli(['gc', '--json'])
+  // The empty environment a new home starts from is no home's: it goes, and the next new home makes it again.
+  assert.not.ok(kept.json<GcDoc>().removed.some(o => o.path === linked))
+  assert.ok(existsSync(join(linked, 'pyvenv.cfg')))
+  const made = readdirSync(envs)
+
+  rmSync(w.home('py'), { recursive: true, force: true })
+  const gone = await w.cli(['gc', '--json'])
+  assert.is(gone.code, 0, gone.stderr)
+  const removed = gone.json<GcDoc>().removed.filter(o => o.kind === 'shared-env')
+  assert.equal(removed.map(o => o.path).sort(), made.map(m => join(envs, m)).sort())
+  assert.ok(removed.every(o => o.bytes > 0))
+  assert.equal(readdirSync(envs), [])
+})
+
+G('a pinned model\'s partial download (kept by its sha256) stays; one of a sha256 no spec names goes', async ctx => {
+  const { w } = ctx
+  const sha = createHash('sha256').update('wanted').digest('hex')
+  const other = createHash('sha256').update('unwanted').digest('hex')
+  await w.writeSpec('m', spec(ctx, 'm', [], [{ path: 'checkpoints/m.safetensors', url: 'https://example.test/a?sig=1', sha256: sha }]))
+  const dir = join(models(w), 'incomplete')
+  mkdirSync(dir, { recursive: true })
+  for (const s of [sha, other]) { writeFileSync(join(dir, `sha256-${s}`), Buffer.alloc(1000, 1)); writeFileSync(join(dir, `sha256-${s}.json`), '{}') }
+  const r = await w.cli(['gc', '--json'])
+  assert.is(r.code, 0, r.stderr)
+  assert.equal(r.json<GcDoc>().removed.filter(o => o.kind === 'partial-download').map(o => o.path), [join(dir, `sha256-${other}`)])
+  assert.ok(existsSync(join(dir, `sha256-${sha}`)), 'resumable under any URL the spec gives next')
 })
 
 G('gc waits for a realize holding its home\'s lock, then finishes', async ctx => {

@@ -1,16 +1,17 @@
 // gc: what no spec in the versions folder (nor its resolved lock) and no recorded home uses is removed from the
-// cache. It holds the gc lock, the lock of every recorded home (realize's own), and each mirror's lock while it
-// removes that mirror, so a realize never sees an object vanish under it.
-import { lstat, readdir, readFile, rm } from 'node:fs/promises'
-import { basename, join } from 'node:path'
+// cache. It holds the gc lock, the lock of every recorded home (realize's own), and each mirror's (environment's)
+// lock while it removes that mirror (environment), so a realize never sees an object vanish under it.
+import { lstat, readdir, readFile, realpath, rm } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
 import { mirrorDir } from '../git/mirror-dir.ts'
 import { recordedHomes, type HomeRecord } from '../engine/home-registry.ts'
 import { homeLayout } from '../layout/home.ts'
 import { cacheLayout } from '../layout/cache.ts'
 import { urlKey } from '../fetch/url-key.ts'
+import { pinnedResumeKey } from '../fetch/partial.ts'
 import { acquireLock, type Release } from '../util/lock.ts'
 
-export type GcKind = 'mirror' | 'model-blob' | 'partial-download' | 'compiled-lock'
+export type GcKind = 'mirror' | 'model-blob' | 'partial-download' | 'compiled-lock' | 'shared-env'
 
 /** One object gc removed (or would, with `dryRun`). */
 export interface GcObject { path: string; kind: GcKind; bytes: number }
@@ -30,8 +31,8 @@ export interface GcOptions {
 
 export interface GcResult { removed: GcObject[]; bytes: number; dryRun: boolean; forgottenHomes: string[] }
 
-/** What the cache's users reference: repository URLs, sha256 values, model URLs, file paths. */
-interface References { repos: Set<string>; shas: Set<string>; urls: Set<string>; paths: Set<string> }
+/** What the cache's users reference: repository URLs, sha256 values, model URLs, file paths, shared environments' keys. */
+interface References { repos: Set<string>; shas: Set<string>; urls: Set<string>; paths: Set<string>; envs: Set<string> }
 
 export async function collectGarbage(o: GcOptions): Promise<GcResult> {
   const layout = cacheLayout(o.cacheRoot)
@@ -55,14 +56,16 @@ export async function collectGarbage(o: GcOptions): Promise<GcResult> {
       }
       refs = await references(o, found.homes)
     }
-    const candidates = (await Promise.all([mirrors(o, refs), blobs(o, refs), partials(o, refs), compiledLocks(o, refs)])).flat()
+    const candidates = (await Promise.all([mirrors(o, refs), blobs(o, refs), partials(o, refs), compiledLocks(o, refs), sharedEnvs(o, refs)])).flat()
     const cutoff = o.olderThanDays === undefined ? Infinity : (o.now ?? Date.now()) - o.olderThanDays * 86_400_000
     const removed: GcObject[] = []
     for (const c of candidates) {
       if (c.lastUsed > cutoff) continue
       if (!o.dryRun) {
-        if (c.kind === 'mirror') {
-          const release = await lock(layout.mirrorLock(basename(c.path, '.git')), `the git mirror ${c.path}`)
+        if (c.kind === 'mirror' || c.kind === 'shared-env') {
+          const release = c.kind === 'mirror'
+            ? await lock(layout.mirrorLock(basename(c.path, '.git')), `the git mirror ${c.path}`)
+            : await lock(layout.envLock(basename(c.path)), `the Python environment ${c.path}`)
           try { await rm(c.path, { recursive: true, force: true }) } finally { await release() }
         } else {
           for (const p of c.also ?? []) await rm(p, { force: true })
@@ -81,11 +84,15 @@ interface Candidate extends GcObject { lastUsed: number; also?: string[] }
 
 /** Everything the specs (raw JSON: an invalid spec still keeps what it names), their resolved locks and the homes' markers reference. */
 async function references(o: GcOptions, homes: readonly HomeRecord[]): Promise<References> {
-  const refs: References = { repos: new Set(), shas: new Set(), urls: new Set(), paths: new Set() }
+  const refs: References = { repos: new Set(), shas: new Set(), urls: new Set(), paths: new Set(), envs: new Set() }
   const specFiles = (await readdir(o.versionsDir).catch(() => [] as string[])).filter(f => f.endsWith('.json')).map(f => join(o.versionsDir, f))
   const ids = specFiles.map(f => basename(f, '.json'))
   const files = [...specFiles, ...ids.map(id => cacheLayout(o.cacheRoot).resolvedLock(id)), ...homes.map(h => h.spec)]
+  const envs = await realpath(cacheLayout(o.cacheRoot).envs).catch(() => resolve(cacheLayout(o.cacheRoot).envs))
   for (const h of homes) {
+    // The environment a home's .venv links to, whatever its markers say (a realize may be between the two).
+    const venv = await realpath(homeLayout(h.home).venv).catch(() => undefined)
+    if (venv && dirname(venv) === envs) refs.envs.add(basename(venv))
     const dir = homeLayout(h.home).markersDir
     for (const m of await readdir(dir).catch(() => [] as string[])) files.push(join(dir, m))
   }
@@ -108,6 +115,7 @@ function walk(v: unknown, refs: References, key = ''): void {
     if (SHA256.test(v)) refs.shas.add(v)
     else if (key === 'repo') refs.repos.add(v)
     else if (key === 'url') refs.urls.add(v)
+    else if (key === 'env') refs.envs.add(v)
     else if (key.endsWith('Path') || key.endsWith('_path')) refs.paths.add(v)
     return
   }
@@ -143,7 +151,8 @@ async function blobs(o: GcOptions, refs: References): Promise<Candidate[]> {
 
 /** Partial downloads of URLs no spec names any more (one a spec names may still be resumed). */
 async function partials(o: GcOptions, refs: References): Promise<Candidate[]> {
-  const keep = new Set([...refs.urls].map(safeKey))
+  // A pinned model resumes by its sha256 (whatever URL it comes from next), another by its URL.
+  const keep = new Set([...[...refs.urls].map(safeKey), ...[...refs.shas].map(pinnedResumeKey)])
   const dir = join(o.modelsDir, 'incomplete')
   const out: Candidate[] = []
   for (const name of await readdir(dir).catch(() => [] as string[])) {
@@ -163,6 +172,17 @@ async function compiledLocks(o: GcOptions, refs: References): Promise<Candidate[
     const path = join(dir, name)
     if (refs.paths.has(path)) continue
     out.push({ path, kind: 'compiled-lock', ...await usage(path) })
+  }
+  return out
+}
+
+/** Shared Python environments no recorded home links to or records (a new home makes its own again). */
+async function sharedEnvs(o: GcOptions, refs: References): Promise<Candidate[]> {
+  const dir = cacheLayout(o.cacheRoot).envs
+  const out: Candidate[] = []
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (refs.envs.has(name)) continue
+    out.push({ path: join(dir, name), kind: 'shared-env', ...await usage(join(dir, name)) })
   }
   return out
 }
