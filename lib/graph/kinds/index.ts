@@ -10,12 +10,5 @@ import { uvCompile } from './uv-compile.ts'
 import { uvInstall } from './uv-install.ts'
 import { installScript } from './install-script.ts'
 
-/**
- * Early cutoff for uv-compile: uv-install depends on the lock's content, not on the path (keyed by the compile's
- * inputs) it was written to, so a compile that pins the same again leaves the install skipped. Declared here while
- * the Python kinds are reworked elsewhere; it belongs in uv-compile.ts.
- */
-const uvCompileCutoff: AnyTaskPlugin = { ...uvCompile, outputHash: (c: { lockHash: string | null }) => c.lockHash ?? 'per-node' }
-
 /** The built-in task kinds, in the order their tasks are compiled (dependencies first). */
-export const BUILTIN_PLUGINS: readonly AnyTaskPlugin[] = [cloneCore, cloneNode, unpackNode, fetchModel, link, venv, collectDeps, uvCompileCutoff, uvInstall, installScript]
+export const BUILTIN_PLUGINS: readonly AnyTaskPlugin[] = [cloneCore, cloneNode, unpackNode, fetchModel, link, venv, collectDeps, uvCompile, uvInstall, installScript]

@@ -28,6 +28,9 @@ function parseCompiled(recorded: Json): Compiled | undefined {
 export const uvCompile = defineKind({
   kind: 'uv-compile',
   resource: 'cpu',
+  // Early cutoff: what uv-install takes from a compile is the lock's content and the builds kept beside it, not the
+  // path (keyed by the compile's inputs) it was written to; a compile that pins the same again leaves it skipped.
+  outputHash: (c: Compiled) => ({ lock: c.lockHash ?? 'per-node', kept: (c.provided ?? []).map(p => `${p.name}==${p.version} ${p.why}`) }),
   tasks: spec => {
     const p = spec.python
     return [{
