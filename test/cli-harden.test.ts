@@ -105,4 +105,15 @@ H('a repository URL with a password: no git process gets it on its command line,
   assert.not.ok(r.stderr.includes('s3cret-pw'), r.stderr)
 })
 
+H('a pinned commit the repository does not have: validate exits 2 naming the node and its JSON path, nothing written', async ctx => {
+  const ghost = 'ab'.repeat(20)
+  const text = `${JSON.stringify({ schema_version: 2, id: 'ghost', comfyui: { repo: ctx.core.url, commit: ctx.core.commits[0] }, custom_nodes: [{ repo: ctx.node.url, commit: ghost }] }, null, 2)}\n`
+  const file = await ctx.w.writeSpec('ghost', text)
+  const r = await ctx.w.cli(['validate', 'ghost'])
+  assert.is(r.code, 2, r.stderr)
+  assert.match(r.stderr, new RegExp(`versions/ghost\\.json: custom_nodes\\[0\\]\\.commit: NodeX: commit ${ghost} is not in .*NodeX`))
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack')
+  assert.is(readFileSync(file, 'utf8'), text, 'the spec is unchanged')
+})
+
 H.run()

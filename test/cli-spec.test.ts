@@ -112,7 +112,7 @@ S('a ref that does not exist names the node and the ref, exit 2', async ({ w, co
   assert.not.match(r.stderr, /\n\s+at /, 'no stack trace')
 })
 
-S('validate pins models from HEAD metadata only, never downloading a body', async ({ w, core, srv }) => {
+S('validate pins models from HEAD metadata (and the first bytes), never downloading a body', async ({ w, core, srv }) => {
   await w.writeSpec('models', {
     schema_version: 2, id: 'models', comfyui: { repo: core.url, commit: core.commits[0] },
     models: [
@@ -129,7 +129,8 @@ S('validate pins models from HEAD metadata only, never downloading a body', asyn
   assert.is(spec.models[1].sha256, undefined, 'an ordinary ETag is not a sha256')
   assert.is(spec.models[1].size, body.length)
   assert.match(r.stderr, /not pinned: checkpoints\/plain\.bin/)
-  assert.ok(srv.requests.every(q => q.method === 'HEAD'), `only HEAD requests: ${srv.requests.map(q => q.method).join(',')}`)
+  // Besides HEAD, the first 512 bytes of a file whose host publishes no sha256 (a page labelled as a binary): never the body.
+  assert.ok(srv.requests.every(q => q.method === 'HEAD' || (q.method === 'GET' && q.headers.range === 'bytes=0-511')), `only HEAD and first-bytes requests: ${srv.requests.map(q => `${q.method} ${q.headers.range ?? ''}`).join(',')}`)
 })
 
 S('validate: a host that refuses HEAD or never answers it is a note, not a failure; 401/403 notes name the token', async ({ w, core, srv }) => {
@@ -312,7 +313,10 @@ S('a location that cannot be used (a file where a folder should be) is named, ex
   await w.writeSpec('loc', { schema_version: 2, id: 'loc', comfyui: { repo: core.url, commit: core.commits[0] } })
   const file = join(w.dir, 'a-file')
   await writeFile(file, 'not a folder\n')
-  const r = await w.cli(['realize', 'loc', '--json'], { env: { COMFY_CACHE_ROOT: file } })
+  const direct = await w.cli(['realize', 'loc'], { env: { COMFY_CACHE_ROOT: file } })
+  assert.is(direct.code, 2, direct.stderr)
+  assert.match(direct.stderr, /COMFY_CACHE_ROOT: .*a-file exists and is not a folder/)
+  const r = await w.cli(['realize', 'loc', '--json'], { env: { COMFY_CACHE_ROOT: join(file, 'cache') } })
   assert.is(r.code, 2, r.stderr)
   assert.match(r.stderr, /cannot mkdir .*a-file.*: it, or a folder above it, is a file; check that path/)
   assert.not.match(r.stderr, /internal error|\n\s+at /)

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises'
 import { writeFileAtomic } from '../util/atomic.ts'
 import type { ResolvedConfig } from '../config/resolve.ts'
 import { resolveRef } from '../git/resolve-ref.ts'
+import { ensureCommit } from '../git/ensure-commit.ts'
+import { withoutCredentials } from '../git/repo-url.ts'
 import { pinFromMetadata } from '../models/pin.ts'
 import { Limit } from '../util/limit.ts'
 import { applyPins, type Pins } from '../spec/rewrite.ts'
@@ -51,12 +53,22 @@ export async function validateSpec(o: { loaded: LoadedSpec; config: ResolvedConf
       .map(g => ({ path: `custom_nodes[${i}]`, label: nodeName(g), repo: g.repo, ref: g.ref, commit: g.commit, index: i }))),
   ]
   await Promise.all(repos.map(async r => {
-    // With --update a pinned repo follows its ref again; without a ref the pinned commit stays.
-    if (r.commit && (!o.update || !r.ref)) { result.kept.push({ path: `${r.path}.commit`, what: r.label, value: r.commit, from: 'pinned in the spec' }); return }
     // Interrupted while waiting for a slot: a failure like any other, so validate still reports it (130).
     const release = await gate.acquire(o.signal).catch(() => undefined)
     if (!release) { result.failures.push(`${r.label}: interrupted before its ref was resolved`); return }
     try {
+      // With --update a pinned repo follows its ref again; without a ref the pinned commit stays, if it exists.
+      if (r.commit && (!o.update || !r.ref)) {
+        const has = await ensureCommit({ cacheRoot: o.config.cacheRoot, url: r.repo, commit: r.commit, offline: o.config.offline, env: o.env, signal: o.signal, onWait: o.onWait })
+        if (!has.ok && has.error.reason === 'missing-commit') {
+          result.diagnostics.push({ file, path: `${r.path}.commit`, message: `${r.label}: commit ${r.commit} is not in ${withoutCredentials(r.repo)} (neither its branches and tags nor a fetch by sha have it); check the sha, or remove "commit" and let validate pin the ref` })
+          return
+        }
+        // A host that cannot be asked leaves the pin as written: realize names the problem if it lasts.
+        if (!has.ok) result.notes.push(`${r.label}: commit ${r.commit.slice(0, 10)} not checked (${has.error.message})`)
+        result.kept.push({ path: `${r.path}.commit`, what: r.label, value: r.commit, from: 'pinned in the spec' })
+        return
+      }
       const res = await resolveRef({ cacheRoot: o.config.cacheRoot, url: r.repo, ref: r.ref, offline: o.config.offline, refresh: o.update || !r.commit, env: o.env, signal: o.signal, onWait: o.onWait })
       if (!res.ok) {
         if (res.error.reason === 'missing-ref') result.diagnostics.push({ file, path: `${r.path}.ref`, message: `${r.label}: ${res.error.message}` })
