@@ -19,7 +19,11 @@ export interface HomeRecord {
  */
 export async function registerHome(cacheRoot: string, home: string, version: string, spec: string): Promise<void> {
   const record: HomeRecord = { home: resolve(home), version, spec: resolve(spec), at: new Date().toISOString() }
-  await writeFileAtomic(cacheLayout(cacheRoot).homeRecord(home), `${JSON.stringify(record, null, 2)}\n`)
+  const file = cacheLayout(cacheRoot).homeRecord(home)
+  // The common case, a home realized again for the same version and spec, writes (and syncs) nothing.
+  const known = await readFile(file, 'utf8').then(t => JSON.parse(t) as HomeRecord, () => undefined)
+  if (known && known.home === record.home && known.version === version && known.spec === record.spec) return
+  await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`)
 }
 
 /** Every recorded home; those whose folder is gone are forgotten here (`forgotten` names them). */

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { homeLayout } from '../layout/home.ts'
-import { writeFileAtomic } from '../util/atomic.ts'
+import { tempSibling } from '../util/atomic.ts'
 
 /** How the last realize or verify of a home ended, for `list`. */
 export interface LastRun {
@@ -18,7 +18,11 @@ export type RecordedCommand = 'realize' | 'verify'
  * read-only image for verify) loses only this line of `list`.
  */
 export async function recordLastRun(home: string, command: RecordedCommand, run: Omit<LastRun, 'at'>, now = new Date()): Promise<void> {
-  await writeFileAtomic(homeLayout(home).lastRunFile(command), `${JSON.stringify({ at: now.toISOString(), ...run })}\n`).catch(() => undefined)
+  // Renamed into place but not synced: a no-op realize writes it every time, and a record lost to a crash only
+  // empties one column of `list`.
+  const file = homeLayout(home).lastRunFile(command)
+  const tmp = tempSibling(file)
+  await writeFile(tmp, `${JSON.stringify({ at: now.toISOString(), ...run })}\n`).then(() => rename(tmp, file)).catch(() => rm(tmp, { force: true }))
 }
 
 export async function readLastRun(home: string, command: RecordedCommand): Promise<LastRun | undefined> {
