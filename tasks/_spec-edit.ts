@@ -1,4 +1,4 @@
-/** What add-node, add-model, remove and update share: the spec loaded for an edit, and the edited text written back. */
+/** What add-node, add-model, remove, update and validate share: the spec loaded for an edit, and the edited text written back. */
 import { writeFileAtomic } from '../lib/util/atomic.ts'
 import { loadSpecFile, displayPath, type LoadedSpec } from '../lib/spec/load.ts'
 import { renderDiagnostic, type Diagnostic } from '../lib/spec/diagnostic.ts'
@@ -11,8 +11,8 @@ import { errorsDocument } from '../lib/report/run-document.ts'
 export interface EditTarget { config: ResolvedConfig; loaded: LoadedSpec; shown: string }
 
 /** The configuration and the spec to edit, or the exit code once its problems are reported (a spec that does not load is not edited). */
-export async function loadForEdit(args: ParsedArgs, io: Io, id: string, json: boolean): Promise<EditTarget | number> {
-  const config = await configFor(args, io)
+export async function loadForEdit(args: ParsedArgs, io: Io, id: string, json: boolean, overrides: { offline?: boolean } = {}): Promise<EditTarget | number> {
+  const config = await configFor(args, io, overrides)
   if (Array.isArray(config)) return reportDiagnostics(io, config, json)
   const loaded = await loadSpecFile(specFile(config, id))
   if (!loaded.ok) return reportDiagnostics(io, loaded.error, json, { version: id })

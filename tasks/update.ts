@@ -1,11 +1,11 @@
-import { displayPath, loadSpecFile } from '../lib/spec/load.ts'
+import { loadSpecFile } from '../lib/spec/load.ts'
 import { isRegistryNode, nodeName } from '../lib/spec/names.ts'
 import type { Spec } from '../lib/spec/schema.ts'
-import { specFile } from '../lib/pipeline/prepare.ts'
 import { validateSpec } from '../lib/pipeline/validate.ts'
 import { followingLatest, writeResolvedLock } from '../lib/pipeline/resolved-lock.ts'
 import { closest } from '../lib/util/closest.ts'
-import { bool, configFor, printJson, refuse, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
+import { loadForEdit } from './_spec-edit.ts'
+import { bool, printJson, refuse, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
 
 /** A ref that is a commit (full or short): pinned in intent, never moved. */
 const COMMIT_REF = /^[0-9a-f]{4,40}$/i
@@ -30,12 +30,10 @@ you wrote stays. Then \`realize <id>\` checks the new commits out.
   async run(args, io) {
     const id = versionId(args)
     const json = bool(args, 'json')
-    const config = await configFor(args, io, { offline: bool(args, 'offline') || undefined })
-    if (Array.isArray(config)) return reportDiagnostics(io, config, json)
-    const loaded = await loadSpecFile(specFile(config, id))
-    if (!loaded.ok) return reportDiagnostics(io, loaded.error, json, { version: id })
-    const file = displayPath(loaded.value.file, io.cwd)
-    const spec = loaded.value.spec
+    const target = await loadForEdit(args, io, id, json, { offline: bool(args, 'offline') || undefined })
+    if (typeof target === 'number') return target
+    const { config, loaded, shown: file } = target
+    const spec = loaded.spec
     const names = args.positionals.slice(1)
     const known = ['comfyui', ...spec.custom_nodes.map(n => nodeName(n))]
     const unknown = names.filter(n => !known.includes(n))
@@ -69,13 +67,13 @@ you wrote stays. Then \`realize <id>\` checks the new commits out.
     for (const s of stays) io.err(s)
     if (!moving.length) {
       io.err(`nothing to update in ${file}`)
-      if (json) printJson(io, { ok: true, version: id, file: loaded.value.file, moved: [], current: [], stays })
+      if (json) printJson(io, { ok: true, version: id, file: loaded.file, moved: [], current: [], stays })
       return EXIT.ok
     }
-    const r = await validateSpec({ loaded: { ...loaded.value, spec: copy }, config, update: false, signal: io.signal, env: io.env, onWait: line => io.err(line) })
+    const r = await validateSpec({ loaded: { ...loaded, spec: copy }, config, update: false, signal: io.signal, env: io.env, onWait: line => io.err(line) })
     if (r.diagnostics.length) return reportDiagnostics(io, r.diagnostics, json, { version: id })
     for (const f of r.failures) io.err(f)
-    const after = await loadSpecFile(loaded.value.file)
+    const after = await loadSpecFile(loaded.file)
     const now = after.ok ? after.value.spec : spec
     if (!r.written) await writeResolvedLock(config.cacheRoot, spec, new Set([...follows].filter(([n, v]) => spec.custom_nodes.some(x => nodeName(x) === n && isRegistryNode(x) && x.version === v)).map(([n]) => n)))
     const pinOf = (s: Spec, name: string): string | undefined => {
@@ -99,7 +97,7 @@ you wrote stays. Then \`realize <id>\` checks the new commits out.
     if (current.length) io.err(`already at the newest: ${current.join(', ')}`)
     io.err(moved.length ? `wrote ${moved.length} new pin(s) to ${file}; next: npx tsx tasks realize ${id}` : `${file} is unchanged`)
     const ok = !r.failures.length && !io.signal.aborted
-    if (json) printJson(io, { ok, version: id, file: loaded.value.file, moved, current, stays, ...(r.failures.length ? { errors: r.failures } : {}) })
+    if (json) printJson(io, { ok, version: id, file: loaded.file, moved, current, stays, ...(r.failures.length ? { errors: r.failures } : {}) })
     return io.signal.aborted ? EXIT.interrupted : ok ? EXIT.ok : EXIT.failed
   },
 }

@@ -1,9 +1,10 @@
-import { loadSpecFile, displayPath } from '../lib/spec/load.ts'
-import { unpinned, specFile } from '../lib/pipeline/prepare.ts'
+import { displayPath } from '../lib/spec/load.ts'
+import { unpinned } from '../lib/pipeline/prepare.ts'
 import { validateSpec } from '../lib/pipeline/validate.ts'
 import { unpinnedVcsRequirements } from '../lib/pipeline/unpinned-vcs.ts'
 import { pinCheckDocument, validateDocument, validateSummary } from '../lib/report/validate-document.ts'
-import { bool, configFor, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
+import { loadForEdit } from './_spec-edit.ts'
+import { bool, printJson, reportDiagnostics, versionId, EXIT, type Command } from './_cli.ts'
 
 const command: Command = {
   name: 'validate',
@@ -29,14 +30,12 @@ that cannot be reached at all, exit 1.
   async run(args, io) {
     const id = versionId(args)
     const json = bool(args, 'json')
-    const config = await configFor(args, io, { offline: bool(args, 'offline') || undefined })
-    if (Array.isArray(config)) return reportDiagnostics(io, config, json)
-    const loaded = await loadSpecFile(specFile(config, id))
-    if (!loaded.ok) return reportDiagnostics(io, loaded.error, json, { version: id })
-    const file = displayPath(loaded.value.file, io.cwd)
+    const target = await loadForEdit(args, io, id, json, { offline: bool(args, 'offline') || undefined })
+    if (typeof target === 'number') return target
+    const { config, loaded, shown: file } = target
     if (bool(args, 'check')) {
-      const pinnable = unpinned(loaded.value.spec)
-      const vcs = await unpinnedVcsRequirements({ spec: loaded.value.spec, cacheRoot: config.cacheRoot, offline: config.offline, env: io.env, signal: io.signal })
+      const pinnable = unpinned(loaded.spec)
+      const vcs = await unpinnedVcsRequirements({ spec: loaded.spec, cacheRoot: config.cacheRoot, offline: config.offline, env: io.env, signal: io.signal })
       const missing = [...pinnable, ...vcs.unpinned]
       for (const m of missing) io.err(`${file}: ${m.path}: ${m.what}`)
       for (const n of vcs.notes) io.err(`note: ${n}`)
@@ -46,10 +45,10 @@ that cannot be reached at all, exit 1.
       if (json) printJson(io, pinCheckDocument(id, missing))
       return missing.length ? EXIT.failed : EXIT.ok
     }
-    const r = await validateSpec({ loaded: loaded.value, config, update: bool(args, 'update'), signal: io.signal, env: io.env, onWait: line => io.err(line) })
+    const r = await validateSpec({ loaded, config, update: bool(args, 'update'), signal: io.signal, env: io.env, onWait: line => io.err(line) })
     if (r.diagnostics.length) return reportDiagnostics(io, r.diagnostics, json, { version: id })
     for (const line of validateSummary(r, { file, lock: r.lockPath ? displayPath(r.lockPath, io.cwd) : '-' })) io.err(line)
-    const doc = validateDocument({ version: id, file: loaded.value.file }, r)
+    const doc = validateDocument({ version: id, file: loaded.file }, r)
     if (json) printJson(io, doc)
     return io.signal.aborted ? EXIT.interrupted : doc.ok ? EXIT.ok : EXIT.failed
   },
