@@ -37,6 +37,23 @@ A('a work folder a killed run of this host left is removed before a new one is m
   }
 })
 
+A('a write of a file removes the temporary files killed writes of it left; a live writer\'s and other files\' stay', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'comfy-vc-atomic-'))
+  try {
+    const file = join(root, 'marker.json')
+    const gone = await deadPid()
+    const dead = `${file}.tmp-${gone}@${hostId()}-abcdef12`
+    const live = `${file}.tmp-${process.pid}@${hostId()}-0badcafe`
+    const other = join(root, `links.json.tmp-${gone}@${hostId()}-12345678`)
+    for (const p of [dead, live, other]) writeFileSync(p, '')
+    await writeFileAtomic(file, '{}\n')
+    assert.is(readFileSync(file, 'utf8'), '{}\n')
+    assert.equal(readdirSync(root).sort(), ['marker.json', live.slice(root.length + 1), other.slice(root.length + 1)].sort())
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+})
+
 /** The pid of a process that has exited. */
 async function deadPid(): Promise<number> {
   const child = spawn('true')

@@ -1,5 +1,5 @@
 import { mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { hostId } from './host-id.ts'
 
@@ -42,6 +42,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rm(tmp, { force: true })
     throw e
   }
+  // What a write of this file killed before its rename left (often 0 bytes): nothing else would ever remove it.
+  await removeDeadTemps(dirname(target), `${basename(target)}.tmp-`)
 }
 
 /**
