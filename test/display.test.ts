@@ -134,6 +134,8 @@ function normalized(text: string, w: World): string {
     .replace(/\b\d+(\.\d+)?s\b/g, 'Ns').replace(/\b\d+m\d+s\b/g, 'Ns')
     .replace(/Python \d+\.\d+\.\d+/g, 'Python X').replace(/pip \d+(\.\d+)+/g, 'pip X')
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
+    // Shared environments are named by a key of the interpreter's path and the platform: another machine's differ.
+    .replace(/envs\/[0-9a-f]{32}/g, 'envs/KEY').replace(/environment [0-9a-f]{12}\b/g, 'environment KEY')
     .split('\n').map(l => l.replace(/\s+$/, ''))
     // git's own progress comes when the remote is slow enough to send it: not every run.
     .filter(l => !/^› clone-(core|node:\S+): fetching:/.test(l))
