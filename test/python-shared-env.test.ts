@@ -6,7 +6,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { makeWorld, type World } from './helpers/cli.ts'
 import { addCommit, makeRepo, type TestRepo } from './helpers/git-repos.ts'
@@ -147,6 +147,19 @@ S('a version whose lock differs gets another environment; the first one is uncha
   // It began as a copy of the first one's; its scripts run its own interpreter, not the first's.
   const own = join(ctx.w.cache, 'envs', basename(realpathSync(venvOf(ctx, 'three'))))
   assert.match(readFileSync(join(own, 'bin', 'pip'), 'utf8').split('\n')[0]!, new RegExp(`^#!${own}/bin/python3?$`))
+})
+
+S('a copy of an environment killed halfway (the source\'s state file already copied, no python yet) is made again', async ctx => {
+  const own = realpathSync(venvOf(ctx, 'three'))
+  const source = realpathSync(venvOf(ctx, 'one'))
+  rmSync(own, { recursive: true })
+  mkdirSync(join(own, 'bin'), { recursive: true })
+  copyFileSync(join(source, 'comfy-vc-env.json'), join(own, 'comfy-vc-env.json'))
+  const r = await ctx.w.cli(['realize', 'three', ...OFFLINE])
+  assert.is(r.code, 0, r.stderr)
+  assert.is(task(r.json<Report>(), 'uv-install').status, 'ran')
+  assert.equal(demoDists(venvOf(ctx, 'three')), ['demo_a-1.0.dist-info', 'demo_b-1.0.dist-info'])
+  assert.is((await imports(ctx, 'three', 'demo_a, demo_b')).code, 0)
 })
 
 S('deleting one home leaves the other home\'s environment working', async ctx => {

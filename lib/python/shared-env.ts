@@ -80,7 +80,9 @@ export async function cloneEnv(fromEnv: string, toEnv: string, alsoNamed: readon
   await rm(toEnv, { recursive: true, force: true })
   await mkdir(dirname(toEnv), { recursive: true })
   // A reflink where the file system has them (btrfs, XFS): the copy then costs no disk until a file changes.
-  await cp(fromEnv, toEnv, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, mode: constants.COPYFILE_FICLONE })
+  // Not the source's state file: copied early, a copy killed halfway would say "complete" under the source's key.
+  const stateFile = join(fromEnv, ENV_STATE)
+  await cp(fromEnv, toEnv, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, mode: constants.COPYFILE_FICLONE, filter: src => src !== stateFile })
   const files = [join(toEnv, 'pyvenv.cfg'), ...await filesIn(venvBin(toEnv)), ...(await Promise.all(sitePackagesDirs(toEnv).map(filesIn))).flat().filter(f => f.endsWith('.pth'))]
   for (const file of files) {
     const st = await lstat(file).catch(() => undefined)

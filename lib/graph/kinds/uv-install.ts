@@ -38,7 +38,8 @@ export const uvInstall = defineKind({
     if (!installed.env) return (await venvLink(venv)).kind === 'own' && !!readVenv(venv)
     const dir = cacheLayout(ctx.env.cacheRoot).sharedEnv(installed.env)
     const at = await realpath(venv).catch(() => undefined)
-    return at === await realpath(dir).catch(() => null) && !!readEnvState(dir)?.complete && !!readVenv(venv)
+    const state = readEnvState(dir)
+    return at === await realpath(dir).catch(() => null) && !!state?.complete && state.key === installed.env && !!readVenv(venv)
   },
   async verify(_task, _installed, ctx) {
     const compiled = outputsOf(ctx, uvCompile, 'uv-compile')
@@ -85,7 +86,8 @@ async function installShared(ctx: TaskContext) {
   const done = await withEnvLock(ctx, key, async () => {
     let state = shared.readEnvState(dir)
     let built = false
-    if (!state?.complete) {
+    // Complete, and under its own key: anything else in that folder is a half-made copy.
+    if (!state?.complete || state.key !== key) {
       // Under this environment's lock, one not complete is a half-made one of ours: made again.
       ctx.log(`making the shared environment ${key.slice(0, 12)} from ${from}`)
       const before = shared.readEnvState(from)

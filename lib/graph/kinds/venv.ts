@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises'
+import { basename } from 'node:path'
 import { defineKind, isRecord, TaskFailure, type Json, type TaskContext } from '../plugin.ts'
 import { discoverInterpreter, readVenv } from '../../python/interpreter.ts'
 import { homeLayout } from '../../layout/home.ts'
@@ -47,7 +48,7 @@ export const venv = defineKind({
     }
     const base = shared.baseEnvKey(baseInputs(ctx, backend.kind))
     const now = link.kind === 'linked' ? shared.readEnvState(link.target) : undefined
-    const v = now?.complete && now.base === base ? readVenv(venvPath) : undefined
+    const v = now?.complete && now.base === base && link.kind === 'linked' && now.key === basename(link.target) ? readVenv(venvPath) : undefined
     if (v) return { outputs: { python: v.python, version: v.version ?? null }, note: `kept the shared environment ${now!.key.slice(0, 12)} (Python ${v.fullVersion ?? v.version ?? ''})` }
     const dir = cacheLayout(ctx.env.cacheRoot).sharedEnv(base)
     const created = await withEnvLock(ctx, base, async () => {
