@@ -112,7 +112,8 @@ C.before(guarded(async ctx => {
   const repos = join(ctx.w.dir, 'repos')
   ctx.core = await makeRepo(repos, 'ComfyUI', [{ 'main.py': 'print(1)\n', 'requirements.txt': '' }], { branch: 'master' })
   ctx.a = await makeRepo(repos, 'NodeA', [{ '__init__.py': 'a = 1\n' }], { branch: 'main' })
-  ctx.srv = await startServer({ '/m.safetensors': { body: Buffer.alloc(300_000, 7), etag: '"m"' } })
+  // Two files of their own: with one URL for both, which task downloads and which finds it in the store is a race.
+  ctx.srv = await startServer({ '/m.safetensors': { body: Buffer.alloc(300_000, 7), etag: '"m"' }, '/l.safetensors': { body: Buffer.alloc(200_000, 9), etag: '"l"' } })
 }))
 C.after(guarded(async ctx => { await ctx.srv.close(); await ctx.w.cleanup() }))
 
@@ -123,7 +124,7 @@ const spec = (ctx: Ctx, id: string) => ({
   models: [
     { path: 'checkpoints/m.safetensors', url: `${ctx.srv.url}/m.safetensors` },
     // Wider than 80 columns: a terminal that narrow shows its lines cut, not wrapped over the next task's.
-    { path: 'loras/a-lora-whose-file-name-is-long-enough-to-need-more-than-eighty-columns-v1.safetensors', url: `${ctx.srv.url}/m.safetensors` },
+    { path: 'loras/a-lora-whose-file-name-is-long-enough-to-need-more-than-eighty-columns-v1.safetensors', url: `${ctx.srv.url}/l.safetensors` },
   ],
 })
 
