@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,18 +19,11 @@ import { cleanEnv, ROOT } from '../test/helpers/cli.ts'
 import { buildWheel } from '../test/helpers/wheels.ts'
 import { checkoutAt, ensureCommit } from '../lib/git/index.ts'
 import { median, type BenchResult } from './measure.ts'
+import { du } from '../test/helpers/disk-usage.ts'
 
 const REPOS = 3
 const HEAVY = 4_000_000
 const ALLOWANCE = 64_000
-
-function du(path: string, seen = new Set<number>()): number {
-  const st = lstatSync(path)
-  if (st.isDirectory()) return readdirSync(path).reduce((n, e) => n + du(join(path, e), seen), 0)
-  if (seen.has(st.ino)) return 0
-  seen.add(st.ino)
-  return st.size
-}
 
 /** A repository whose history added and removed a large file, then settled on a few small ones. */
 async function heavyRepo(dir: string, name: string, allowFilter: boolean): Promise<TestRepo> {

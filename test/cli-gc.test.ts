@@ -4,7 +4,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -16,6 +16,7 @@ import { urlKey } from '../lib/fetch/url-key.ts'
 import { cacheLayout } from '../lib/layout/cache.ts'
 import { acquireLock } from '../lib/util/lock.ts'
 import { guarded } from './helpers/hooks.ts'
+import { du } from './helpers/disk-usage.ts'
 
 interface Ctx { repos: string; core: TestRepo; a: TestRepo; b: TestRepo; w: World }
 const G = suite<Ctx>('cli: gc')
@@ -53,14 +54,6 @@ async function mirror(w: World, repo: TestRepo): Promise<string> {
   const r = await ensureCommit({ cacheRoot: w.cache, url: repo.url, commit: repo.commits[0]!, offline: false, env: process.env })
   if (!r.ok) throw new Error(r.error.message)
   return r.value.mirror
-}
-
-function du(path: string, seen = new Set<number>()): number {
-  const st = lstatSync(path)
-  if (st.isDirectory()) return readdirSync(path).reduce((n, e) => n + du(join(path, e), seen), 0)
-  if (seen.has(st.ino)) return 0
-  seen.add(st.ino)
-  return st.size
 }
 
 G.before(guarded(async ctx => {
